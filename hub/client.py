@@ -1,0 +1,552 @@
+"""The Docker Hub client: one typed method per endpoint hubkeeper uses.
+
+Auth (`hub.auth`), retries and pacing (`hub.retries`), paging (`hub.paging`) and paths
+(`hub.paths`) each live in their own module; this one maps endpoints to models and Docker Hub's
+answers to `hub.errors`. Org endpoints go over the OAT connection; repository endpoints over the
+PAT connection when one is configured, else the OAT (API-NOTES §18).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+import httpx
+from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
+
+from hub import paths
+from hub.auth import TokenExchangeAuth
+from hub.errors import (
+    HubError,
+    HubUnavailable,
+    InvalidInput,
+    NotAnOrgMember,
+    NotFound,
+    UnexpectedResponse,
+    echo,
+    error_from_response,
+    is_json,
+)
+from hub.models import (
+    BulkInviteResult,
+    GroupMember,
+    Invite,
+    OrgGroup,
+    OrgMember,
+    Permission,
+    RepositoryGroup,
+    RepositoryInfo,
+    RepositoryListEntry,
+    Role,
+)
+from hub.paging import DEFAULT_CONCURRENCY, PAGE_SIZE, PageResult, iter_items
+from hub.retries import RetryingTransport, RetryPolicy
+
+DEFAULT_BASE_URL = "https://hub.docker.com"
+DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+DEFAULT_RETRY_POLICY = RetryPolicy()
+USER_AGENT = "hubkeeper/0.1 (+https://github.com/hubkeeper)"
+
+MemberType = Literal["all", "invitee", "member"]
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class HubConnection:
+    """What one Docker Hub instance needs: the org and its OAT, optionally a PAT for repositories."""
+
+    org: str
+    oat: SecretStr
+    base_url: str = DEFAULT_BASE_URL
+    pat_username: str | None = None
+    pat: SecretStr | None = None
+
+    def __post_init__(self) -> None:
+        paths.org_name(self.org)
+        if self.pat is not None and not self.pat_username:
+            raise InvalidInput("PAT username", "", "a PAT needs the username it belongs to")
+        if self.pat_username is not None:
+            paths.username(self.pat_username)
+
+
+def _role(value: Role | str) -> Role:
+    try:
+        return Role(str(value).lower())
+    except ValueError:
+        raise InvalidInput("role", value, "expected owner, editor or member") from None
+
+
+def _permission(value: Permission | str) -> Permission:
+    try:
+        return Permission(str(value).lower())
+    except ValueError:
+        raise InvalidInput("permission", value, "expected read, write or admin") from None
+
+
+def _member_ref(value: str) -> tuple[str, str]:
+    """('email', address) or ('username', name), checked."""
+    if isinstance(value, str) and "@" in value:
+        return "email", paths.email(value)
+    return "username", paths.username(value)
+
+
+class HubClient:
+    """Async Docker Hub client for one organization. Use as `async with HubClient(...) as hub:`."""
+
+    def __init__(
+        self,
+        connection: HubConnection,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        page_concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
+        self.connection = connection
+        self.org = connection.org
+        self.page_concurrency = page_concurrency
+        self.oat_auth = TokenExchangeAuth(connection.org, connection.oat, kind="oat")
+        self._oat_http = self._http(self.oat_auth, transport, retry_policy, timeout)
+        self.pat_auth: TokenExchangeAuth | None = None
+        self._pat_http: httpx.AsyncClient | None = None
+        if connection.pat is not None and connection.pat_username:
+            self.pat_auth = TokenExchangeAuth(connection.pat_username, connection.pat, kind="pat")
+            self._pat_http = self._http(self.pat_auth, transport, retry_policy, timeout)
+
+    def _http(
+        self,
+        auth: TokenExchangeAuth,
+        transport: httpx.AsyncBaseTransport | None,
+        policy: RetryPolicy,
+        timeout: httpx.Timeout,
+    ) -> httpx.AsyncClient:
+        inner = transport or httpx.AsyncHTTPTransport()
+        return httpx.AsyncClient(
+            base_url=self.connection.base_url,
+            auth=auth,
+            transport=RetryingTransport(inner, policy=policy),
+            timeout=timeout,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"HubClient(org={self.org!r}, base_url={self.connection.base_url!r})"
+
+    async def __aenter__(self) -> HubClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._oat_http.aclose()
+        if self._pat_http is not None:
+            await self._pat_http.aclose()
+
+    @property
+    def requests_sent(self) -> int:
+        """Requests that reached the wire on every connection, retries and exchanges included."""
+        return sum(
+            http._transport.sent
+            for http in (self._oat_http, self._pat_http)
+            if http is not None and isinstance(http._transport, RetryingTransport)
+        )
+
+    @property
+    def token_exchanges(self) -> int:
+        return self.oat_auth.exchanges + (self.pat_auth.exchanges if self.pat_auth else 0)
+
+    @property
+    def _repository_http(self) -> httpx.AsyncClient:
+        return self._pat_http or self._oat_http
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _secrets(self) -> tuple[str, ...]:
+        auths = (self.oat_auth, self.pat_auth)
+        return tuple(secret for auth in auths if auth is not None for secret in auth.secrets)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        http: httpx.AsyncClient | None = None,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        not_found: str | None = None,
+    ) -> httpx.Response:
+        client = http or self._oat_http
+        query = {key: value for key, value in (params or {}).items() if value is not None}
+        try:
+            response = await client.request(method, path, params=query, json=json)
+        except HubError:
+            raise
+        except httpx.TimeoutException as exc:
+            raise HubUnavailable(f"Docker Hub did not answer {method} {path} in time (after retries)") from exc
+        except httpx.TransportError as exc:
+            raise HubUnavailable(
+                f"could not reach Docker Hub at {self.connection.base_url} ({type(exc).__name__}, after retries)"
+            ) from exc
+        if response.is_success:
+            return response
+        raise error_from_response(response, not_found=not_found, now=time.time(), secrets=self._secrets())
+
+    def _json(self, response: httpx.Response) -> Any:
+        if not is_json(response):
+            raise UnexpectedResponse(
+                f"Docker Hub answered {response.request.url.path} with "
+                f"{response.headers.get('content-type', 'no content type')}, not JSON; wrong path or base URL?",
+                status=response.status_code,
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise UnexpectedResponse(f"Docker Hub sent malformed JSON for {response.request.url.path}") from None
+
+    def _model(self, model: type[ModelT], response: httpx.Response) -> ModelT:
+        try:
+            return model.model_validate(self._json(response))
+        except ValidationError as exc:
+            raise UnexpectedResponse(
+                f"Docker Hub's answer to {response.request.url.path} does not match {model.__name__}: "
+                f"{exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}"
+            ) from None
+
+    def _page(self, item: type[ModelT], response: httpx.Response) -> PageResult[ModelT]:
+        """One page; a bare array (seen from some group routes) is the whole listing."""
+        body = self._json(response)
+        adapter = TypeAdapter(list[item])  # type: ignore[valid-type]
+        try:
+            if isinstance(body, list):
+                return PageResult(items=adapter.validate_python(body), paginated=False)
+            if not isinstance(body, dict):
+                raise UnexpectedResponse(f"unexpected page shape from {response.request.url.path}")
+            items = adapter.validate_python(body.get("results") or [])
+        except ValidationError as exc:
+            raise UnexpectedResponse(
+                f"Docker Hub's page from {response.request.url.path} does not match {item.__name__}: "
+                f"{exc.errors()[0]['msg']}"
+            ) from None
+        count = body.get("count")
+        return PageResult(
+            items=items,
+            count=int(count) if isinstance(count, int | float) else None,
+            has_next=bool(body.get("next")),
+        )
+
+    def _pages(
+        self,
+        item: type[ModelT],
+        path: str,
+        params: dict[str, Any],
+        *,
+        http: httpx.AsyncClient | None = None,
+        not_found: str | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> AsyncIterator[ModelT]:
+        async def fetch(page: int, size: int) -> PageResult[ModelT]:
+            response = await self._send(
+                "GET",
+                path,
+                http=http,
+                params={**params, "page": page, "page_size": size},
+                # Past page 1 a 404 means the listing shrank under us; paging treats it as the end.
+                not_found=not_found if page == 1 else None,
+            )
+            return self._page(item, response)
+
+        return iter_items(fetch, page_size=page_size, concurrency=self.page_concurrency)
+
+    def _team_not_found(self, team: str) -> str:
+        return f"team {echo(team)} not found in {echo(self.org)}"
+
+    # -- auth ------------------------------------------------------------------------------------
+
+    async def check_token(self) -> None:
+        """Exchange the OAT now (not from the cache): raises AuthenticationFailed when refused."""
+        await self.oat_auth.exchange(self._oat_http)
+
+    async def check_pat_token(self) -> None:
+        if self.pat_auth is None or self._pat_http is None:
+            raise InvalidInput("PAT", "", "no PAT is configured for this instance")
+        await self.pat_auth.exchange(self._pat_http)
+
+    # -- members ---------------------------------------------------------------------------------
+
+    def iter_members(
+        self,
+        *,
+        search: str | None = None,
+        role: Role | str | None = None,
+        type: MemberType | None = None,
+        invites: bool | None = None,
+    ) -> AsyncIterator[OrgMember]:
+        """Every org member matching the filters, page by page (memory: a few pages)."""
+        if type is not None and type not in ("all", "invitee", "member"):
+            raise InvalidInput("member type", type, "expected all, invitee or member")
+        params = {
+            "search": search,
+            "role": _role(role).value if role is not None else None,
+            "type": type,
+            "invites": None if invites is None else str(invites).lower(),
+        }
+        path = paths.org_members(self.org)
+        return self._pages(OrgMember, path, params, not_found=f"organization {echo(self.org)} not found")
+
+    async def list_members(
+        self,
+        *,
+        search: str | None = None,
+        role: Role | str | None = None,
+        type: MemberType | None = None,
+        invites: bool | None = None,
+    ) -> list[OrgMember]:
+        return [m async for m in self.iter_members(search=search, role=role, type=type, invites=invites)]
+
+    async def list_members_page(self, *, page_size: int = 1) -> list[OrgMember]:
+        """One small page, for health checks."""
+        response = await self._send("GET", paths.org_members(self.org), params={"page": 1, "page_size": page_size})
+        return self._page(OrgMember, response).items
+
+    async def find_member(self, username_or_email: str) -> OrgMember | None:
+        """The member with exactly this username or email (case-insensitive), or None."""
+        kind, value = _member_ref(username_or_email)
+        wanted = value.lower()
+        async for member in self.iter_members(search=value):
+            found = member.email if kind == "email" else member.username
+            if found is not None and found.lower() == wanted:
+                return member
+        return None
+
+    async def get_member(self, username_or_email: str) -> OrgMember:
+        member = await self.find_member(username_or_email)
+        if member is None:
+            raise NotAnOrgMember(username_or_email, self.org)
+        return member
+
+    async def update_member_role(self, username: str, role: Role | str) -> OrgMember:
+        """Requests spell roles in lowercase; the answer comes back Capitalized."""
+        response = await self._send(
+            "PUT",
+            paths.org_member(self.org, username),
+            json={"role": _role(role).value},
+            not_found=f"{echo(username)} is not a member of {echo(self.org)}",
+        )
+        return self._model(OrgMember, response)
+
+    async def remove_member(self, username: str) -> None:
+        """Removes the user from the org and so from every team (Docker Hub refuses the last owner)."""
+        await self._send(
+            "DELETE",
+            paths.org_member(self.org, username),
+            not_found=f"{echo(username)} is not a member of {echo(self.org)}",
+        )
+
+    # -- groups (teams) --------------------------------------------------------------------------
+
+    def iter_groups(self, *, search: str | None = None, username: str | None = None) -> AsyncIterator[OrgGroup]:
+        params = {"search": search, "username": paths.username(username) if username else None}
+        return self._pages(OrgGroup, paths.org_groups(self.org), params)
+
+    async def list_groups(self, *, search: str | None = None, username: str | None = None) -> list[OrgGroup]:
+        return [group async for group in self.iter_groups(search=search, username=username)]
+
+    async def list_groups_page(self, *, page_size: int = 1) -> list[OrgGroup]:
+        response = await self._send("GET", paths.org_groups(self.org), params={"page": 1, "page_size": page_size})
+        return self._page(OrgGroup, response).items
+
+    async def get_group(self, name: str) -> OrgGroup:
+        response = await self._send("GET", paths.org_group(self.org, name), not_found=self._team_not_found(name))
+        return self._model(OrgGroup, response)
+
+    async def create_group(self, name: str, description: str = "") -> OrgGroup:
+        response = await self._send(
+            "POST", paths.org_groups(self.org), json={"name": paths.team(name), "description": description}
+        )
+        return self._model(OrgGroup, response)
+
+    async def update_group(self, name: str, *, new_name: str | None = None, description: str | None = None) -> OrgGroup:
+        """PATCH: only the fields given change."""
+        body: dict[str, str] = {}
+        if new_name is not None:
+            body["name"] = paths.team(new_name)
+        if description is not None:
+            body["description"] = description
+        if not body:
+            raise InvalidInput("team update", name, "give a new name or a new description")
+        response = await self._send(
+            "PATCH", paths.org_group(self.org, name), json=body, not_found=self._team_not_found(name)
+        )
+        return self._model(OrgGroup, response)
+
+    async def delete_group(self, name: str) -> None:
+        await self._send("DELETE", paths.org_group(self.org, name), not_found=self._team_not_found(name))
+
+    def iter_group_members(self, team: str, *, search: str | None = None) -> AsyncIterator[GroupMember]:
+        path = paths.org_group_members(self.org, team)
+        return self._pages(GroupMember, path, {"search": search}, not_found=self._team_not_found(team))
+
+    async def list_group_members(self, team: str, *, search: str | None = None) -> list[GroupMember]:
+        return [member async for member in self.iter_group_members(team, search=search)]
+
+    async def add_group_member(self, team: str, username: str, *, check_membership: bool = True) -> None:
+        """Adding to a team does not invite: the user must already be an org member.
+
+        Membership is checked first so the person gets "not a member, invite them" rather than
+        whatever Docker Hub says about it.
+        """
+        path = paths.org_group_members(self.org, team)
+        paths.username(username)
+        if check_membership and await self.find_member(username) is None:
+            raise NotAnOrgMember(username, self.org)
+        try:
+            await self._send("POST", path, json={"member": username}, not_found=self._team_not_found(team))
+        except NotFound:
+            raise await self._explain_add_404(team, username) from None
+
+    async def _explain_add_404(self, team: str, username: str) -> HubError:
+        """A 404 on a team add is either the team or the member; find out which."""
+        try:
+            await self.get_group(team)
+        except NotFound as missing_team:
+            return missing_team
+        return NotAnOrgMember(username, self.org)
+
+    async def remove_group_member(self, team: str, username: str) -> None:
+        await self._send(
+            "DELETE",
+            paths.org_group_member(self.org, team, username),
+            not_found=f"{echo(username)} is not in team {echo(team)} (or the team does not exist)",
+        )
+
+    # -- invites ---------------------------------------------------------------------------------
+
+    async def list_invites(self) -> list[Invite]:
+        """Every pending invite; Docker Hub does not page this one (`{"data": [...]}`)."""
+        response = await self._send("GET", paths.org_invites(self.org))
+        body = self._json(response)
+        data = body.get("data") if isinstance(body, dict) else body
+        try:
+            return TypeAdapter(list[Invite]).validate_python(data or [])
+        except ValidationError:
+            raise UnexpectedResponse("Docker Hub's invite list does not match the invite schema") from None
+
+    async def bulk_invite(
+        self,
+        invitees: Sequence[str],
+        *,
+        team: str | None = None,
+        role: Role | str | None = None,
+        dry_run: bool = False,
+    ) -> list[BulkInviteResult]:
+        """Invite by email or Docker ID; `dry_run` reports each invitee's outcome and changes nothing."""
+        if not invitees:
+            raise InvalidInput("invitees", "", "name at least one email or Docker ID")
+        checked = [_member_ref(invitee)[1] for invitee in invitees]
+        body: dict[str, Any] = {"org": self.org, "invitees": checked, "dry_run": dry_run}
+        if team is not None:
+            body["team"] = paths.team(team)
+        if role is not None:
+            body["role"] = _role(role).value
+        response = await self._send("POST", paths.INVITES_BULK, json=body)
+        data = self._json(response)
+        results = data.get("invitees") if isinstance(data, dict) else None
+        # The spec wraps the list twice ({"invitees": {"invitees": [...]}}); Docker Hub does not.
+        if isinstance(results, dict):
+            results = results.get("invitees")
+        try:
+            return TypeAdapter(list[BulkInviteResult]).validate_python(results or [])
+        except ValidationError:
+            raise UnexpectedResponse("Docker Hub's bulk invite answer does not match the spec") from None
+
+    async def cancel_invite(self, invite_id: str) -> None:
+        await self._send("DELETE", paths.invite(invite_id), not_found=f"invite {echo(invite_id)} not found")
+
+    async def resend_invite(self, invite_id: str) -> None:
+        await self._send("PATCH", paths.invite_resend(invite_id), not_found=f"invite {echo(invite_id)} not found")
+
+    # -- repositories ----------------------------------------------------------------------------
+
+    def iter_repositories(
+        self, namespace: str | None = None, *, name: str | None = None, ordering: str | None = None
+    ) -> AsyncIterator[RepositoryListEntry]:
+        ns = namespace or self.org
+        return self._pages(
+            RepositoryListEntry,
+            paths.namespace_repositories(ns),
+            {"name": name, "ordering": ordering},
+            http=self._repository_http,
+            not_found=f"namespace {echo(ns)} not found",
+        )
+
+    async def list_repositories(
+        self, namespace: str | None = None, *, name: str | None = None, ordering: str | None = None
+    ) -> list[RepositoryListEntry]:
+        return [repo async for repo in self.iter_repositories(namespace, name=name, ordering=ordering)]
+
+    async def get_repository(self, repository: str, namespace: str | None = None) -> RepositoryInfo:
+        ns = namespace or self.org
+        response = await self._send(
+            "GET",
+            paths.namespace_repository(ns, repository),
+            http=self._repository_http,
+            not_found=f"repository {echo(f'{ns}/{repository}')} not found",
+        )
+        return self._model(RepositoryInfo, response)
+
+    async def _group_id(self, team: str | OrgGroup) -> OrgGroup:
+        return team if isinstance(team, OrgGroup) else await self.get_group(team)
+
+    async def grant_team_access(
+        self,
+        team: str | OrgGroup,
+        repository: str,
+        permission: Permission | str,
+        namespace: str | None = None,
+    ) -> RepositoryGroup:
+        """Give a team `permission` on a repository (a second grant changes the permission)."""
+        ns = namespace or self.org
+        level = _permission(permission)
+        path = paths.repository_groups(ns, repository)
+        group = await self._group_id(team)
+        response = await self._send(
+            "POST",
+            path,
+            http=self._repository_http,
+            json={"group_id": group.id, "permission": level.value},
+            not_found=f"repository {echo(f'{ns}/{repository}')} or team {echo(group.name)} not found",
+        )
+        return self._model(RepositoryGroup, response)
+
+    async def get_team_access(
+        self, team: str | OrgGroup, repository: str, namespace: str | None = None
+    ) -> RepositoryGroup | None:
+        """The team's permission on the repository, or None when it has no grant (404)."""
+        ns = namespace or self.org
+        paths.repository(repository)
+        group = await self._group_id(team)
+        try:
+            response = await self._send(
+                "GET", paths.repository_group(ns, repository, group.id), http=self._repository_http
+            )
+        except NotFound:
+            return None
+        return self._model(RepositoryGroup, response)
+
+    async def revoke_team_access(self, team: str | OrgGroup, repository: str, namespace: str | None = None) -> bool:
+        """Remove the team's grant; False when it had none."""
+        ns = namespace or self.org
+        paths.repository(repository)
+        group = await self._group_id(team)
+        try:
+            await self._send("DELETE", paths.repository_group(ns, repository, group.id), http=self._repository_http)
+        except NotFound:
+            return False
+        return True
+
+
+__all__ = ["DEFAULT_BASE_URL", "HubClient", "HubConnection"]

@@ -1,0 +1,148 @@
+"""Every Docker Hub path hubkeeper calls, built in one place, exactly as the spec writes them.
+
+Each segment that comes from a person is checked against its documented shape and then
+percent-encoded, so no input can change which endpoint is called. A path never ends in `/`:
+Docker Hub answers that with a 404 HTML page.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from hub.errors import InvalidInput
+
+# Docker IDs are 4-30 lowercase letters and digits for new accounts, but older accounts and orgs
+# do not all follow that rule (API-NOTES §14), so usernames are checked loosely: letters and
+# digits joined by single `.`, `_` or `-`, which still rules out `/`, `%`, `..`, spaces and controls.
+_USERNAME = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
+_NAMESPACE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
+_REPOSITORY = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
+_TEAM = re.compile(r"[A-Za-z0-9_-]{3,30}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+_EMAIL = re.compile(r"[^\s@/%]+@[^\s@/%]+\.[^\s@/%]+")
+
+
+def _check(field: str, value: object, pattern: re.Pattern[str], reason: str, max_len: int = 255) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(field, value, "it is empty")
+    if len(value) > max_len:
+        raise InvalidInput(field, value, f"it is longer than {max_len} characters")
+    if not pattern.fullmatch(value):
+        raise InvalidInput(field, value, reason)
+    return value
+
+
+def username(value: str) -> str:
+    return _check("username", value, _USERNAME, "use letters and digits, joined by single '.', '_' or '-'", max_len=255)
+
+
+def namespace(value: str) -> str:
+    return _check("namespace", value, _NAMESPACE, "use lowercase letters and digits, joined by single '.', '_' or '-'")
+
+
+def org_name(value: str) -> str:
+    return _check(
+        "organization",
+        value,
+        _NAMESPACE,
+        "use lowercase letters and digits, joined by single '.', '_' or '-'",
+    )
+
+
+def repository(value: str) -> str:
+    return _check(
+        "repository",
+        value,
+        _REPOSITORY,
+        "use 2-255 lowercase letters and digits, joined by single '.', '_' or '-'",
+    )
+
+
+def team(value: str) -> str:
+    return _check("team name", value, _TEAM, "use 3-30 letters, digits, '-' or '_'", max_len=30)
+
+
+def invite_id(value: str) -> str:
+    return _check("invite id", value, _UUID, "expected a UUID such as 8b1d…-…", max_len=36)
+
+
+def email(value: str) -> str:
+    return _check("email", value, _EMAIL, "expected an address such as ada@example.com", max_len=254)
+
+
+def group_id(value: int) -> str:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidInput("team id", value, "expected a positive whole number")
+    return str(value)
+
+
+def parse_repository_ref(value: str) -> tuple[str, str]:
+    """`ns/repo` → (namespace, repository), each checked."""
+    if not isinstance(value, str) or value.count("/") != 1:
+        raise InvalidInput("repository", value, "expected namespace/repository, e.g. acme/api")
+    ns, repo = value.split("/")
+    return namespace(ns), repository(repo)
+
+
+def _join(*segments: str) -> str:
+    # Every segment arrives validated; quoting anyway means a future shape change cannot open a hole.
+    path = "/" + "/".join(quote(segment, safe="") for segment in segments)
+    assert not path.endswith("/"), "Docker Hub answers a trailing slash with 404"
+    return path
+
+
+AUTH_TOKEN = "/v2/auth/token"
+INVITES_BULK = "/v2/invites/bulk"
+
+
+def org_members(org: str) -> str:
+    return _join("v2", "orgs", org_name(org), "members")
+
+
+def org_member(org: str, user: str) -> str:
+    return _join("v2", "orgs", org_name(org), "members", username(user))
+
+
+def org_groups(org: str) -> str:
+    return _join("v2", "orgs", org_name(org), "groups")
+
+
+def org_group(org: str, name: str) -> str:
+    return _join("v2", "orgs", org_name(org), "groups", team(name))
+
+
+def org_group_members(org: str, name: str) -> str:
+    return _join("v2", "orgs", org_name(org), "groups", team(name), "members")
+
+
+def org_group_member(org: str, name: str, user: str) -> str:
+    return _join("v2", "orgs", org_name(org), "groups", team(name), "members", username(user))
+
+
+def org_invites(org: str) -> str:
+    return _join("v2", "orgs", org_name(org), "invites")
+
+
+def invite(identifier: str) -> str:
+    return _join("v2", "invites", invite_id(identifier))
+
+
+def invite_resend(identifier: str) -> str:
+    return _join("v2", "invites", invite_id(identifier), "resend")
+
+
+def namespace_repositories(ns: str) -> str:
+    return _join("v2", "namespaces", namespace(ns), "repositories")
+
+
+def namespace_repository(ns: str, repo: str) -> str:
+    return _join("v2", "namespaces", namespace(ns), "repositories", repository(repo))
+
+
+def repository_groups(ns: str, repo: str) -> str:
+    return _join("v2", "repositories", namespace(ns), repository(repo), "groups")
+
+
+def repository_group(ns: str, repo: str, group: int) -> str:
+    return _join("v2", "repositories", namespace(ns), repository(repo), "groups", group_id(group))
