@@ -22,7 +22,7 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from hub import paths
-from hub.errors import AuthenticationFailed, UnexpectedResponse, error_from_response, is_json
+from hub.errors import AuthenticationFailed, UnexpectedResponse, WrongTokenType, error_from_response, is_json
 from hub.models import AuthCreateTokenResponse
 
 DEFAULT_LIFETIME = 600.0
@@ -150,6 +150,9 @@ class TokenExchangeAuth(httpx.Auth):
         if response.status_code != 200:
             self._token = None
             error = error_from_response(response, now=self._clock(), secrets=self.secrets)
+            if self.kind == "oat" and self._secret.get_secret_value().startswith("dckr_pat_"):
+                # Docker Hub only says "unauthorized"; the prefix tells what really went wrong.
+                raise WrongTokenType(response.status_code) from None
             if response.status_code in (400, 401, 403):
                 what = "organization access token" if self.kind == "oat" else "personal access token"
                 raise AuthenticationFailed(

@@ -1,0 +1,151 @@
+"""The `hubkeeper` command line: wiring only; the behaviour lives in handlers/ and hub/."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+import click
+from pydantic import SecretStr
+
+from bot.settings import ConfigError, InstanceConfig, load_settings
+from handlers.health import CheckResult, run_health_checks
+from hub.client import HubClient
+from hub.emulator import DEMO, EmulatorConfig, EmulatorServer, EmulatorState, seed_demo, seed_large, serve_forever
+
+EXIT_CONFIG = 2
+LARGE_ORG = "bigcorp"
+
+
+def _fail_config(error: ConfigError) -> None:
+    click.echo(f"hubkeeper: {error}", err=True)
+    sys.exit(EXIT_CONFIG)
+
+
+def _select(instances: dict[str, InstanceConfig], label: str | None) -> list[InstanceConfig]:
+    if label is None:
+        return list(instances.values())
+    if label not in instances:
+        known = ", ".join(sorted(instances))
+        raise ConfigError(f"--instance {label!r} is not configured; known instances: {known}")
+    return [instances[label]]
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log Docker Hub requests (credentials are never logged).")
+def main(verbose: bool) -> None:
+    """hubkeeper: run a Docker Hub organization from Slack."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _print_results(instance: InstanceConfig, results: Sequence[CheckResult]) -> None:
+    click.echo(f"{instance.label} ({instance.organization_name} at {instance.api_url})")
+    for result in results:
+        mark = click.style("PASS", fg="green") if result.ok else click.style("FAIL", fg="red")
+        click.echo(f"  {mark}  {result.name}: {result.detail}")
+
+
+async def _check_instances(instances: Sequence[InstanceConfig]) -> bool:
+    all_ok = True
+    for instance in instances:
+        async with HubClient(instance.connection()) as hub:
+            results = await run_health_checks(hub)
+        _print_results(instance, results)
+        all_ok = all_ok and all(result.ok for result in results)
+    return all_ok
+
+
+@main.command()
+@click.option("--instance", "label", help="Check only this instance (by its label).")
+def check(label: str | None) -> None:
+    """Run the health checks: exchange the OAT, list one member, list one team."""
+    try:
+        instances = _select(load_settings().instances(), label)
+    except ConfigError as error:
+        _fail_config(error)
+        return
+    sys.exit(0 if asyncio.run(_check_instances(instances)) else 1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--seed", type=click.Choice(["demo", "large", "none"]), default="demo", show_default=True)
+@click.option("--members", default=5000, show_default=True, type=click.IntRange(1), help="With --seed large.")
+@click.option("--teams", default=300, show_default=True, type=click.IntRange(1), help="With --seed large.")
+@click.option("--token-ttl", default=600.0, show_default=True, type=click.FloatRange(min=1), help="JWT lifetime, s.")
+@click.option("--latency-ms", default=0.0, show_default=True, type=click.FloatRange(min=0))
+@click.option("--rate-limit", default=None, type=click.IntRange(1), help="Requests a minute; none by default.")
+def emulator(
+    host: str,
+    port: int,
+    seed: str,
+    members: int,
+    teams: int,
+    token_ttl: float,
+    latency_ms: float,
+    rate_limit: int | None,
+) -> None:
+    """Serve the Docker Hub emulator (for the sandbox, demos and benchmarks)."""
+    state = EmulatorState(
+        EmulatorConfig(token_ttl_seconds=token_ttl, latency_ms=latency_ms, rate_limit_per_minute=rate_limit)
+    )
+    if seed == "demo":
+        seed_demo(state)
+        click.echo(f"demo org {DEMO.org!r}: DOCKERHUB_ORG={DEMO.org} DOCKERHUB_OAT={DEMO.oat} (emulator only)")
+    elif seed == "large":
+        oat = seed_large(state, members=members, teams=teams, org=LARGE_ORG)
+        click.echo(f"large org {LARGE_ORG!r}: {members} members, {teams} teams; OAT {oat} (emulator only)")
+    click.echo(f"Docker Hub emulator on http://{host}:{port} (Ctrl-C to stop)")
+    try:
+        asyncio.run(serve_forever(state, host=host, port=port))
+    except KeyboardInterrupt:
+        pass
+
+
+def demo_instance(base_url: str) -> InstanceConfig:
+    return InstanceConfig(
+        label="demo",
+        organization_name=DEMO.org,
+        organization_access_token=SecretStr(DEMO.oat),
+        api_url=base_url,
+        pat_username=DEMO.pat_username,
+        pat=SecretStr(DEMO.pat),
+    )
+
+
+async def _demo_tour(instance: InstanceConfig) -> bool:
+    ok = await _check_instances([instance])
+    async with HubClient(instance.connection()) as hub:
+        members = await hub.list_members()
+        teams = await hub.list_groups()
+        invites = await hub.list_invites()
+        repositories = await hub.list_repositories()
+    owners = sorted(m.username for m in members if m.role_key == "owner")
+    click.echo(
+        f"\n{instance.organization_name}: {len(members)} members ({len(owners)} owners: {', '.join(owners)}), "
+        f"{len(teams)} teams, {len(repositories)} repositories, {len(invites)} pending invites"
+    )
+    for team in teams:
+        click.echo(f"  team {team.name:<14} {team.member_count or 0:>3} members  {team.description or ''}")
+    return ok
+
+
+@main.command()
+def demo() -> None:
+    """Start the emulator with the demo org and run the health checks and a short tour against it."""
+    state = EmulatorState(EmulatorConfig())
+    seed_demo(state)
+    with EmulatorServer(state, host="127.0.0.1", port=0) as server:
+        click.echo(f"Docker Hub emulator with the demo org at {server.base_url}\n")
+        ok = asyncio.run(_demo_tour(demo_instance(server.base_url)))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

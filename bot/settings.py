@@ -1,0 +1,155 @@
+"""Configuration: Docker Hub instances from the environment or from a TOML file.
+
+One instance: `DOCKERHUB_ORG`, `DOCKERHUB_OAT` (and optionally `DOCKERHUB_INSTANCE`,
+`DOCKERHUB_API_URL`, `DOCKERHUB_PAT_USERNAME`, `DOCKERHUB_PAT`). Several: `HUBKEEPER_CONFIG` names a
+TOML file with one `[instances.<label>]` table each. Whatever is wrong is reported as one line that
+names the setting, and never shows a secret.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub import paths
+from hub.client import DEFAULT_BASE_URL, HubConnection
+from hub.errors import InvalidInput
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it in one line."""
+
+
+class InstanceConfig(BaseModel):
+    """One Docker Hub organization hubkeeper manages, under a friendly label."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: str
+    organization_name: str
+    organization_access_token: SecretStr
+    api_url: str = DEFAULT_BASE_URL
+    pat_username: str | None = None
+    pat: SecretStr | None = None
+
+    def connection(self) -> HubConnection:
+        return HubConnection(
+            org=self.organization_name,
+            oat=self.organization_access_token,
+            base_url=self.api_url,
+            pat_username=self.pat_username,
+            pat=self.pat,
+        )
+
+
+class Settings(BaseSettings):
+    """Read once at start-up, in the composition root, and passed down."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    dockerhub_org: str | None = None
+    dockerhub_oat: SecretStr | None = None
+    dockerhub_instance: str | None = None
+    dockerhub_api_url: str = DEFAULT_BASE_URL
+    dockerhub_pat_username: str | None = None
+    dockerhub_pat: SecretStr | None = None
+    hubkeeper_config: Path | None = None
+
+    instance_overrides: dict[str, InstanceConfig] = Field(default_factory=dict, exclude=True)
+
+    def instances(self) -> dict[str, InstanceConfig]:
+        """Every configured instance by label; raises ConfigError naming the first bad setting."""
+        if self.instance_overrides:
+            return dict(self.instance_overrides)
+        if self.hubkeeper_config is not None:
+            return load_config_file(self.hubkeeper_config)
+        return {self._env_instance().label: self._env_instance()}
+
+    def _env_instance(self) -> InstanceConfig:
+        if not self.dockerhub_org:
+            raise ConfigError(
+                "DOCKERHUB_ORG is not set: give the organization name (or HUBKEEPER_CONFIG for several)"
+            )
+        if self.dockerhub_oat is None or not self.dockerhub_oat.get_secret_value():
+            raise ConfigError("DOCKERHUB_OAT is not set: give the organization access token")
+        fields = {
+            "label": self.dockerhub_instance or self.dockerhub_org,
+            "organization_name": self.dockerhub_org,
+            "organization_access_token": self.dockerhub_oat,
+            "api_url": self.dockerhub_api_url,
+            "pat_username": self.dockerhub_pat_username,
+            "pat": self.dockerhub_pat,
+        }
+        names = {
+            "label": "DOCKERHUB_INSTANCE",
+            "organization_name": "DOCKERHUB_ORG",
+            "api_url": "DOCKERHUB_API_URL",
+            "pat_username": "DOCKERHUB_PAT_USERNAME",
+            "pat": "DOCKERHUB_PAT",
+        }
+        return _instance(fields, lambda key: names.get(key, key.upper()))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment; a malformed value becomes a ConfigError naming it."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
+        raise ConfigError(f"{name}: {first['msg']}") from None
+
+
+def load_config_file(path: Path) -> dict[str, InstanceConfig]:
+    where = f"HUBKEEPER_CONFIG ({path})"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot be read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    tables = data.get("instances")
+    if not isinstance(tables, dict) or not tables:
+        raise ConfigError(f"{where}: no [instances.<label>] table")
+    instances: dict[str, InstanceConfig] = {}
+    for label, table in tables.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: instances.{label} must be a table")
+        instances[label] = _instance(
+            {"label": label, **table}, lambda key, label=label: f"{where} [instances.{label}] {key}"
+        )
+    return instances
+
+
+def _instance(fields: dict[str, Any], name_of: Any) -> InstanceConfig:
+    """Validate one instance, naming the setting at fault in the error."""
+    fields = {key: value for key, value in fields.items() if value is not None}
+    try:
+        instance = InstanceConfig(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = str(first["loc"][0]) if first["loc"] else "?"
+        problem = "is missing" if first["type"] == "missing" else f"is not valid: {first['msg']}"
+        if first["type"] == "extra_forbidden":
+            problem = "is not a known setting"
+        raise ConfigError(f"{name_of(key)} {problem}") from None
+    try:
+        paths.org_name(instance.organization_name)
+        if instance.pat_username is not None:
+            paths.username(instance.pat_username)
+    except InvalidInput as exc:
+        key = "organization_name" if exc.field == "organization" else "pat_username"
+        raise ConfigError(f"{name_of(key)}: {exc.message}") from None
+    url = urlsplit(instance.api_url)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise ConfigError(f"{name_of('api_url')}: expected an http(s) URL such as {DEFAULT_BASE_URL}")
+    if (instance.pat is None) != (instance.pat_username is None):
+        raise ConfigError(f"{name_of('pat')} and {name_of('pat_username')} go together: give both or neither")
+    return instance

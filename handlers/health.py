@@ -1,0 +1,55 @@
+"""The health checks: can hubkeeper exchange its token and read the org?
+
+The same three checks the integration reference runs: exchange the OAT, list one org member, list
+one team (plus the PAT exchange when a PAT is configured). Each runs whatever the others did, so a
+person sees every problem at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from hub.client import HubClient
+from hub.errors import HubError
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+
+async def _check(name: str, run: Callable[[], Awaitable[str]]) -> CheckResult:
+    try:
+        return CheckResult(name, True, await run())
+    except HubError as error:
+        return CheckResult(name, False, error.message)
+
+
+async def run_health_checks(hub: HubClient) -> list[CheckResult]:
+    async def exchange() -> str:
+        await hub.check_token()
+        return f"organization access token accepted for {hub.org}"
+
+    async def one_member() -> str:
+        members = await hub.list_members_page(page_size=1)
+        return f"read {len(members)} member" + ("" if len(members) == 1 else "s")
+
+    async def one_team() -> str:
+        teams = await hub.list_groups_page(page_size=1)
+        return f"read {len(teams)} team" + ("" if len(teams) == 1 else "s")
+
+    async def pat_exchange() -> str:
+        await hub.check_pat_token()
+        return "personal access token accepted (used for repository permissions)"
+
+    results = [
+        await _check("exchange the OAT", exchange),
+        await _check("list one org member", one_member),
+        await _check("list one team", one_team),
+    ]
+    if hub.pat_auth is not None:
+        results.append(await _check("exchange the PAT", pat_exchange))
+    return results

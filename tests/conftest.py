@@ -1,0 +1,62 @@
+"""Shared fixtures: a real Docker Hub emulator on a loopback port, and clients pointed at it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from pydantic import SecretStr
+
+from hub.client import HubClient, HubConnection
+from hub.emulator import DEMO, EmulatorConfig, EmulatorServer, EmulatorState, seed_demo
+from hub.retries import RetryPolicy
+
+# Quick backoff so retry tests take milliseconds; the logic is the production one.
+FAST_RETRIES = RetryPolicy(max_retries=3, budget_seconds=10.0, backoff_base=0.01, backoff_max=0.05)
+
+# Settings are read from the environment: a developer's own must not leak into the tests.
+for _name in list(os.environ):
+    if _name.startswith(("DOCKERHUB_", "HUBKEEPER_", "SLACK_")):
+        del os.environ[_name]
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    return EmulatorConfig()
+
+
+@pytest.fixture
+def emulator_state(emulator_config: EmulatorConfig) -> EmulatorState:
+    state = EmulatorState(emulator_config)
+    seed_demo(state)
+    return state
+
+
+@pytest.fixture
+def emulator(emulator_state: EmulatorState) -> Iterator[EmulatorServer]:
+    with EmulatorServer(emulator_state, host="127.0.0.1", port=0) as server:
+        yield server
+
+
+def demo_connection(base_url: str, *, with_pat: bool = False, oat: str | None = None) -> HubConnection:
+    return HubConnection(
+        org=DEMO.org,
+        oat=SecretStr(oat if oat is not None else DEMO.oat),
+        base_url=base_url,
+        pat_username=DEMO.pat_username if with_pat else None,
+        pat=SecretStr(DEMO.pat) if with_pat else None,
+    )
+
+
+@pytest.fixture
+async def hub(emulator: EmulatorServer) -> AsyncIterator[HubClient]:
+    async with HubClient(demo_connection(emulator.base_url), retry_policy=FAST_RETRIES) as client:
+        yield client
+
+
+@pytest.fixture
+async def hub_with_pat(emulator: EmulatorServer) -> AsyncIterator[HubClient]:
+    connection = demo_connection(emulator.base_url, with_pat=True)
+    async with HubClient(connection, retry_policy=FAST_RETRIES) as client:
+        yield client
