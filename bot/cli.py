@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -102,10 +103,8 @@ def emulator(
         oat = seed_large(state, members=members, teams=teams, org=LARGE_ORG)
         click.echo(f"large org {LARGE_ORG!r}: {members} members, {teams} teams; OAT {oat} (emulator only)")
     click.echo(f"Docker Hub emulator on http://{host}:{port} (Ctrl-C to stop)")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_forever(state, host=host, port=port))
-    except KeyboardInterrupt:
-        pass
 
 
 def demo_instance(base_url: str) -> InstanceConfig:

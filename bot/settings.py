@@ -72,9 +72,7 @@ class Settings(BaseSettings):
 
     def _env_instance(self) -> InstanceConfig:
         if not self.dockerhub_org:
-            raise ConfigError(
-                "DOCKERHUB_ORG is not set: give the organization name (or HUBKEEPER_CONFIG for several)"
-            )
+            raise ConfigError("DOCKERHUB_ORG is not set: give the organization name (or HUBKEEPER_CONFIG for several)")
         if self.dockerhub_oat is None or not self.dockerhub_oat.get_secret_value():
             raise ConfigError("DOCKERHUB_OAT is not set: give the organization access token")
         fields = {

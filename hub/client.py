@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -181,19 +182,23 @@ class HubClient:
     ) -> httpx.Response:
         client = http or self._oat_http
         query = {key: value for key, value in (params or {}).items() if value is not None}
-        try:
+        async with self._reaching(f"{method} {path}"):
             response = await client.request(method, path, params=query, json=json)
-        except HubError:
-            raise
+        if response.is_success:
+            return response
+        raise error_from_response(response, not_found=not_found, now=time.time(), secrets=self._secrets())
+
+    @asynccontextmanager
+    async def _reaching(self, what: str) -> AsyncIterator[None]:
+        """Turn httpx's transport failures (already retried below) into HubUnavailable."""
+        try:
+            yield
         except httpx.TimeoutException as exc:
-            raise HubUnavailable(f"Docker Hub did not answer {method} {path} in time (after retries)") from exc
+            raise HubUnavailable(f"Docker Hub did not answer {what} in time (after retries)") from exc
         except httpx.TransportError as exc:
             raise HubUnavailable(
                 f"could not reach Docker Hub at {self.connection.base_url} ({type(exc).__name__}, after retries)"
             ) from exc
-        if response.is_success:
-            return response
-        raise error_from_response(response, not_found=not_found, now=time.time(), secrets=self._secrets())
 
     def _json(self, response: httpx.Response) -> Any:
         if not is_json(response):
@@ -268,12 +273,14 @@ class HubClient:
 
     async def check_token(self) -> None:
         """Exchange the OAT now (not from the cache): raises AuthenticationFailed when refused."""
-        await self.oat_auth.exchange(self._oat_http)
+        async with self._reaching("the token exchange"):
+            await self.oat_auth.exchange(self._oat_http)
 
     async def check_pat_token(self) -> None:
         if self.pat_auth is None or self._pat_http is None:
             raise InvalidInput("PAT", "", "no PAT is configured for this instance")
-        await self.pat_auth.exchange(self._pat_http)
+        async with self._reaching("the token exchange"):
+            await self.pat_auth.exchange(self._pat_http)
 
     # -- members ---------------------------------------------------------------------------------
 

@@ -42,9 +42,7 @@ def test_refresh_time_without_exp_assumes_ten_minutes() -> None:
     assert refresh_time(_jwt({"sub": "x"}), now=5000) == 5540
 
 
-async def test_one_exchange_serves_a_hundred_concurrent_calls(
-    hub: HubClient, emulator_state: EmulatorState
-) -> None:
+async def test_one_exchange_serves_a_hundred_concurrent_calls(hub: HubClient, emulator_state: EmulatorState) -> None:
     await asyncio.gather(*(hub.list_members_page(page_size=1) for _ in range(100)))
     assert exchanges(emulator_state) == 1
     assert emulator_state.token_exchanges == 1
@@ -94,9 +92,7 @@ async def test_a_pat_configured_as_the_oat_is_named_for_what_it_is(emulator: Emu
     async with HubClient(demo_connection(emulator.base_url, oat=DEMO.pat), retry_policy=FAST_RETRIES) as hub:
         with pytest.raises(WrongTokenType) as caught:
             await hub.check_token()
-    assert caught.value.message == (
-        "this is a Personal Access Token; org endpoints need an Organization Access Token"
-    )
+    assert caught.value.message == ("this is a Personal Access Token; org endpoints need an Organization Access Token")
 
 
 async def test_a_pat_token_on_an_org_endpoint_is_refused_with_the_wrong_token_type(

@@ -46,9 +46,7 @@ async def test_member_by_username_or_email(hub: HubClient) -> None:
         await hub.get_member("nobody@acme.example")
 
 
-async def test_update_role_sends_lowercase_and_reads_capitalized(
-    hub: HubClient, emulator_state: EmulatorState
-) -> None:
+async def test_update_role_sends_lowercase_and_reads_capitalized(hub: HubClient, emulator_state: EmulatorState) -> None:
     updated = await hub.update_member_role("ivanpetrov", Role.EDITOR)
     assert updated.role == "Editor"
     assert emulator_state.org("acme").members["ivanpetrov"].role == "editor"

@@ -43,9 +43,7 @@ async def test_hostile_usernames_send_nothing(hub: HubClient, emulator_state: Em
 
 
 @pytest.mark.parametrize("value", [*HOSTILE, "API", "-api"])
-async def test_hostile_repository_names_send_nothing(
-    hub: HubClient, emulator_state: EmulatorState, value: str
-) -> None:
+async def test_hostile_repository_names_send_nothing(hub: HubClient, emulator_state: EmulatorState, value: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         await hub.grant_team_access("backend", value, "write")
     assert caught.value.field == "repository"

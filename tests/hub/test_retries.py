@@ -61,9 +61,7 @@ async def test_a_dropped_connection_on_a_read_is_retried(hub: HubClient, emulato
     assert calls(emulator_state) == [None, 200]
 
 
-async def test_a_dropped_connection_on_a_create_is_not_retried(
-    hub: HubClient, emulator_state: EmulatorState
-) -> None:
+async def test_a_dropped_connection_on_a_create_is_not_retried(hub: HubClient, emulator_state: EmulatorState) -> None:
     await hub.check_token()
     emulator_state.drop_next(1)
     with pytest.raises(HubUnavailable, match="could not reach"):
