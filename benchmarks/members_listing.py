@@ -59,7 +59,8 @@ def emulator_process(members: int, teams: int, latency_ms: float) -> Iterator[st
                 break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"emulator did not start: {process.stderr.read().decode() if process.stderr else ''}")
+                    output = process.stderr.read().decode() if process.stderr else ""
+                    raise SystemExit(f"emulator did not start: {output}") from None
                 time.sleep(0.1)
         yield base_url
     finally:

@@ -108,6 +108,7 @@ class HubClient:
         self.connection = connection
         self.org = connection.org
         self.page_concurrency = page_concurrency
+        self._transports: list[RetryingTransport] = []
         self.oat_auth = TokenExchangeAuth(connection.org, connection.oat, kind="oat")
         self._oat_http = self._http(self.oat_auth, transport, retry_policy, timeout)
         self.pat_auth: TokenExchangeAuth | None = None
@@ -123,11 +124,12 @@ class HubClient:
         policy: RetryPolicy,
         timeout: httpx.Timeout,
     ) -> httpx.AsyncClient:
-        inner = transport or httpx.AsyncHTTPTransport()
+        retrying = RetryingTransport(transport or httpx.AsyncHTTPTransport(), policy=policy)
+        self._transports.append(retrying)
         return httpx.AsyncClient(
             base_url=self.connection.base_url,
             auth=auth,
-            transport=RetryingTransport(inner, policy=policy),
+            transport=retrying,
             timeout=timeout,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
@@ -150,11 +152,7 @@ class HubClient:
     @property
     def requests_sent(self) -> int:
         """Requests that reached the wire on every connection, retries and exchanges included."""
-        return sum(
-            http._transport.sent
-            for http in (self._oat_http, self._pat_http)
-            if http is not None and isinstance(http._transport, RetryingTransport)
-        )
+        return sum(transport.sent for transport in self._transports)
 
     @property
     def token_exchanges(self) -> int:
