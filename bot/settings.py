@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub import paths
@@ -60,12 +60,8 @@ class Settings(BaseSettings):
     dockerhub_pat: SecretStr | None = None
     hubkeeper_config: Path | None = None
 
-    instance_overrides: dict[str, InstanceConfig] = Field(default_factory=dict, exclude=True)
-
     def instances(self) -> dict[str, InstanceConfig]:
         """Every configured instance by label; raises ConfigError naming the first bad setting."""
-        if self.instance_overrides:
-            return dict(self.instance_overrides)
         if self.hubkeeper_config is not None:
             return load_config_file(self.hubkeeper_config)
         return {self._env_instance().label: self._env_instance()}

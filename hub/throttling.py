@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
 
@@ -24,7 +24,7 @@ class RateLimitThrottle:
         self,
         *,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], object] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_wait: float = 65.0,
     ) -> None:
         self._clock = clock
@@ -48,7 +48,7 @@ class RateLimitThrottle:
             delay = self._delay(now)
             if delay > 0:
                 self.waited += delay
-                await self._sleep(delay)  # type: ignore[misc]
+                await self._sleep(delay)
                 now = self._clock()
                 if now >= self._reset_at:
                     self._remaining = None
