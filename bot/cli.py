@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import click
 from pydantic import SecretStr
 
+from bot.app import build_bot
+from bot.serve import serve_http, serve_socket_mode
 from bot.settings import ConfigError, InstanceConfig, load_settings
 from handlers.health import CheckResult, run_health_checks
 from hub.client import HubClient
@@ -105,6 +107,26 @@ def emulator(
     click.echo(f"Docker Hub emulator on http://{host}:{port} (Ctrl-C to stop)")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_forever(state, host=host, port=port))
+
+
+@main.command()
+@click.option("--http", "http_mode", is_flag=True, help="Serve Slack's HTTP endpoint instead of Socket Mode.")
+@click.option("--host", default="0.0.0.0", show_default=True, help="With --http.")
+@click.option("--port", default=3000, show_default=True, type=click.IntRange(0, 65535), help="With --http.")
+def serve(http_mode: bool, host: str, port: int) -> None:
+    """Run the bot: Socket Mode by default (needs SLACK_APP_TOKEN), or HTTP at POST /slack/events."""
+    logging.getLogger("hubkeeper").setLevel(logging.INFO)
+    try:
+        settings = load_settings()
+        bot = build_bot(settings, http=http_mode)
+        app_token = settings.slack(http=http_mode).app_token
+    except ConfigError as error:
+        _fail_config(error)
+        return
+    if http_mode:
+        asyncio.run(serve_http(bot, host, port))
+    elif app_token is not None:
+        asyncio.run(serve_socket_mode(bot, app_token.get_secret_value()))
 
 
 def demo_instance(base_url: str) -> InstanceConfig:

@@ -8,6 +8,7 @@ names the setting, and never shows a secret.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,35 @@ from hub import paths
 from hub.client import DEFAULT_BASE_URL, HubConnection
 from hub.errors import InvalidInput
 
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+_SLACK_ID = re.compile(r"[UWS][A-Z0-9]{2,20}")
+
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names it in one line."""
+
+
+class SlackConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    bot_token: SecretStr
+    signing_secret: SecretStr
+    app_token: SecretStr | None = None
+    api_url: str = DEFAULT_SLACK_API_URL
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value().strip() if value is not None else ""
+
+
+def parse_slack_ids(name: str, text: str) -> frozenset[str]:
+    ids = frozenset(part.strip() for part in text.split(",") if part.strip())
+    for slack_id in ids:
+        if not _SLACK_ID.fullmatch(slack_id):
+            raise ConfigError(
+                f"{name}: {slack_id[:40]!r} is not a Slack user or user-group ID (like U0123ABC or S0456DEF)"
+            )
+    return ids
 
 
 class InstanceConfig(BaseModel):
@@ -59,6 +86,38 @@ class Settings(BaseSettings):
     dockerhub_pat_username: str | None = None
     dockerhub_pat: SecretStr | None = None
     hubkeeper_config: Path | None = None
+
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    hubkeeper_viewers: str = ""
+
+    def viewers(self) -> frozenset[str]:
+        """Slack user (`U…`, `W…`) and user-group (`S…`) IDs allowed to look things up; empty: everyone."""
+        return parse_slack_ids("HUBKEEPER_VIEWERS", self.hubkeeper_viewers)
+
+    def slack(self, *, http: bool) -> SlackConfig:
+        """The Slack settings a serving mode needs; raises ConfigError naming what is missing."""
+        bot_token = _secret(self.slack_bot_token)
+        if not bot_token:
+            raise ConfigError("SLACK_BOT_TOKEN is not set: give the bot token (xoxb-…)")
+        signing_secret = _secret(self.slack_signing_secret)
+        app_token = _secret(self.slack_app_token)
+        if http and not signing_secret:
+            raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with it")
+        if not http and not app_token:
+            raise ConfigError("SLACK_APP_TOKEN is not set: Socket Mode needs the app-level token (xapp-…)")
+        url = urlsplit(self.slack_api_url)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise ConfigError(f"SLACK_API_URL: expected an http(s) URL such as {DEFAULT_SLACK_API_URL}")
+        api_url = self.slack_api_url if self.slack_api_url.endswith("/") else self.slack_api_url + "/"
+        return SlackConfig(
+            bot_token=SecretStr(bot_token),
+            signing_secret=SecretStr(signing_secret or ""),
+            app_token=SecretStr(app_token) if app_token else None,
+            api_url=api_url,
+        )
 
     def instances(self) -> dict[str, InstanceConfig]:
         """Every configured instance by label; raises ConfigError naming the first bad setting."""

@@ -325,10 +325,38 @@ class HubClient:
     ) -> list[OrgMember]:
         return [m async for m in self.iter_members(search=search, role=role, type=type, invites=invites)]
 
+    async def members_page(
+        self,
+        page: int = 1,
+        page_size: int = 20,
+        *,
+        search: str | None = None,
+        role: Role | str | None = None,
+    ) -> PageResult[OrgMember]:
+        """One page of members with the total `count`: for showing a page at a time.
+
+        A page past the end is empty rather than an error (the org may have shrunk since the
+        previous page was shown).
+        """
+        if page < 1 or not 1 <= page_size <= PAGE_SIZE:
+            raise InvalidInput("page", f"{page}/{page_size}", f"page from 1, page size from 1 to {PAGE_SIZE}")
+        params = {
+            "search": search,
+            "role": _role(role).value if role is not None else None,
+            "page": page,
+            "page_size": page_size,
+        }
+        try:
+            response = await self._send("GET", paths.org_members(self.org), params=params)
+        except NotFound:
+            if page == 1:
+                raise
+            return PageResult(items=[], count=None, has_next=False)
+        return self._page(OrgMember, response)
+
     async def list_members_page(self, *, page_size: int = 1) -> list[OrgMember]:
         """One small page, for health checks."""
-        response = await self._send("GET", paths.org_members(self.org), params={"page": 1, "page_size": page_size})
-        return self._page(OrgMember, response).items
+        return (await self.members_page(1, page_size)).items
 
     async def find_member(self, username_or_email: str) -> OrgMember | None:
         """The member with exactly this username or email (case-insensitive), or None."""

@@ -1,0 +1,46 @@
+"""Bolt listeners: ack at once, hand off to the router, deliver its reply. Nothing else lives here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack_io import respond
+from handlers.context import Reply
+from handlers.home import home_view
+from handlers.router import Router
+
+logger = logging.getLogger("hubkeeper.listeners")
+
+SLASH_COMMAND = "/hub"
+
+
+def register(app: AsyncApp, router: Router) -> None:
+    @app.command(SLASH_COMMAND)
+    async def hub_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        # Ack before Docker Hub is asked anything: Slack gives up after 3 s.
+        await ack()
+        reply = await router.command(str(command.get("text") or ""), str(command["user_id"]))
+        await respond(str(command["response_url"]), reply)
+
+    @app.action("members_page")
+    async def members_page(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        reply = await router.action(str(action["action_id"]), str(action.get("value") or ""), body["user"]["id"])
+        await respond(str(body["response_url"]), reply)
+
+    @app.event("app_home_opened")
+    async def app_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab", "home") == "home":
+            await client.views_publish(user_id=event["user"], view=home_view(router.labels))
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        # A bug must still answer the person, without leaking internals into Slack.
+        logger.exception("unhandled error in a listener", exc_info=error)
+        response_url = body.get("response_url") if isinstance(body, dict) else None
+        if isinstance(response_url, str):
+            await respond(response_url, Reply("Something went wrong inside hubkeeper; it has been logged."))

@@ -1,0 +1,107 @@
+"""Slack's side of the handlers' Messenger and Directory, and delivery of replies.
+
+Every Slack call goes through clients that honour a 429's Retry-After (slack_sdk's rate-limit
+retry handler), so a Slack rate limit delays a reply or an approval message instead of losing it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.settings import SlackConfig
+from handlers.context import Reply
+
+logger = logging.getLogger("hubkeeper.slack")
+
+RATE_LIMIT_RETRIES = 5
+DIRECTORY_TTL = 300.0
+"""User groups and emails change rarely; a few minutes of cache keeps us far from Slack's limits."""
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+    ]
+
+
+def web_client(config: SlackConfig) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=config.bot_token.get_secret_value(),
+        base_url=config.api_url,
+        retry_handlers=retry_handlers(),
+    )
+
+
+def message_payload(reply: Reply) -> dict[str, Any]:
+    return {"text": reply.text, "blocks": reply.blocks}
+
+
+async def respond(response_url: str, reply: Reply) -> bool:
+    """Answer through a command's or a click's response_url; False (logged) if Slack refused."""
+    payload: dict[str, Any] = {
+        **message_payload(reply),
+        "response_type": "ephemeral" if reply.ephemeral else "in_channel",
+    }
+    if reply.replace_original:
+        payload["replace_original"] = True
+    client = AsyncWebhookClient(response_url, retry_handlers=retry_handlers())
+    response = await client.send_dict(payload)
+    if response.status_code != 200:
+        # The URL itself is a capability to post as the bot: it is not logged.
+        logger.warning("Slack refused a reply: HTTP %s %s", response.status_code, response.body[:200])
+        return False
+    return True
+
+
+class SlackMessenger:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def post(self, channel: str, reply: Reply) -> str:
+        response = await self._client.chat_postMessage(channel=channel, **message_payload(reply))
+        return str(response["ts"])
+
+    async def update(self, channel: str, ts: str, reply: Reply) -> None:
+        await self._client.chat_update(channel=channel, ts=ts, **message_payload(reply))
+
+    async def dm(self, user_id: str, reply: Reply) -> str:
+        opened = await self._client.conversations_open(users=user_id)
+        return await self.post(str(opened["channel"]["id"]), reply)
+
+
+class SlackDirectory:
+    def __init__(self, client: AsyncWebClient, ttl: float = DIRECTORY_TTL) -> None:
+        self._client = client
+        self._ttl = ttl
+        self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._emails: dict[str, tuple[float, str | None]] = {}
+
+    async def user_group_members(self, group_id: str) -> frozenset[str]:
+        cached = self._groups.get(group_id)
+        if cached is not None and time.monotonic() < cached[0]:
+            return cached[1]
+        response = await self._client.usergroups_users_list(usergroup=group_id)
+        members = frozenset(str(user) for user in response.get("users") or [])
+        self._groups[group_id] = (time.monotonic() + self._ttl, members)
+        return members
+
+    async def user_email(self, user_id: str) -> str | None:
+        cached = self._emails.get(user_id)
+        if cached is not None and time.monotonic() < cached[0]:
+            return cached[1]
+        response = await self._client.users_info(user=user_id)
+        profile = (response.get("user") or {}).get("profile") or {}
+        email = profile.get("email")
+        self._emails[user_id] = (time.monotonic() + self._ttl, email if isinstance(email, str) else None)
+        return self._emails[user_id][1]

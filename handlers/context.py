@@ -1,0 +1,62 @@
+"""What a handler gets and what it gives back: no Slack, no httpx, no environment in sight.
+
+A handler is a plain async function `(ctx, …) -> Reply`. `bot/` builds the context (the instance's
+Hub client, the actor, a messenger and a directory backed by Slack) and delivers the reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hub.client import HubClient
+
+Block = dict[str, Any]
+
+
+@dataclass
+class Reply:
+    """A message to deliver: `text` is the notification fallback, `blocks` what people see."""
+
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+    ephemeral: bool = True
+    """Lookups show emails, so they are seen only by whoever asked."""
+    replace_original: bool = False
+    """For button clicks on an ephemeral reply (paging): replace it rather than add another."""
+
+
+class Messenger(Protocol):
+    """Posting on Slack, for handlers whose result goes beyond the reply to the command."""
+
+    async def post(self, channel: str, reply: Reply) -> str:
+        """Post to a channel; returns the message ts."""
+        ...
+
+    async def update(self, channel: str, ts: str, reply: Reply) -> None: ...
+
+    async def dm(self, user_id: str, reply: Reply) -> str: ...
+
+
+class Directory(Protocol):
+    """Who is who on Slack."""
+
+    async def user_group_members(self, group_id: str) -> frozenset[str]:
+        """Members of a Slack user group (`S…`), cached by the implementation."""
+        ...
+
+    async def user_email(self, user_id: str) -> str | None: ...
+
+
+@dataclass
+class HandlerContext:
+    hub: HubClient
+    """The Docker Hub client of the instance this command is for."""
+    instance: str
+    """Its friendly label."""
+    actor: str
+    """The Slack user ID of whoever asked."""
+    instances: tuple[str, ...] = ()
+    """Every configured label, for messages that name them."""
+    messenger: Messenger | None = None
+    directory: Directory | None = None

@@ -1,0 +1,125 @@
+"""From a `/hub` line or a button click to the handler that answers it.
+
+Parses, checks who may ask, picks the Docker Hub instance (`--org`, implicit when only one is
+configured), runs the handler and turns any Docker Hub failure into a message for people. Bolt
+listeners call these two functions and deliver what they return.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from handlers import commands, health, invites, members, teams
+from handlers.blocks import error_reply, escape
+from handlers.context import Directory, HandlerContext, Messenger, Reply
+from handlers.help import help_reply, usage_reply
+from handlers.permissions import is_allowed
+from hub.client import HubClient
+from hub.errors import HubError, echo
+
+logger = logging.getLogger("hubkeeper.router")
+
+
+@dataclass
+class Router:
+    """Everything a command needs that is the same for every command of this bot."""
+
+    hubs: Mapping[str, HubClient]
+    viewers: frozenset[str] = frozenset()
+    directory: Directory | None = None
+    messenger: Messenger | None = None
+    labels: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.labels = tuple(self.hubs)
+
+    async def command(self, text: str, actor: str) -> Reply:
+        try:
+            parsed = commands.parse(text)
+        except commands.UsageError as error:
+            return usage_reply(error)
+        if isinstance(parsed.command, commands.Help):
+            return help_reply(parsed.command.topic, self.labels)
+        refusal = await self._refusal(actor)
+        if refusal is not None:
+            return refusal
+        context = self._context(parsed.org, actor)
+        if isinstance(context, Reply):
+            return context
+        return await self._run(context, parsed.command)
+
+    async def action(self, action_id: str, value: str, actor: str) -> Reply:
+        """A button on one of our lookups was clicked."""
+        refusal = await self._refusal(actor)
+        if refusal is not None:
+            return refusal
+        if action_id != "members_page":
+            return Reply(f"hubkeeper does not know the button {escape(echo(action_id))}.")
+        context = self._context(_instance_of(value), actor)
+        if isinstance(context, Reply):
+            return context
+        try:
+            return await members.members_page_clicked(context, value)
+        except HubError as error:
+            return error_reply(error)
+
+    async def _refusal(self, actor: str) -> Reply | None:
+        if await is_allowed(actor, self.viewers, self.directory):
+            return None
+        return Reply("You are not on the list of people who may use hubkeeper's lookups (HUBKEEPER_VIEWERS).")
+
+    def _context(self, label: str | None, actor: str) -> HandlerContext | Reply:
+        if label is None:
+            if len(self.labels) == 1:
+                label = self.labels[0]
+            else:
+                return Reply(
+                    f"Several Docker Hub instances are configured; add `--org <instance>`: {self._known()}."
+                )
+        if label not in self.hubs:
+            return Reply(f"There is no instance {escape(echo(label))}. Known instances: {self._known()}.")
+        return HandlerContext(
+            hub=self.hubs[label],
+            instance=label,
+            actor=actor,
+            instances=self.labels,
+            messenger=self.messenger,
+            directory=self.directory,
+        )
+
+    def _known(self) -> str:
+        return ", ".join(f"`{escape(label)}`" for label in self.labels)
+
+    async def _run(self, context: HandlerContext, command: commands.Command) -> Reply:
+        try:
+            match command:
+                case commands.Whois(query):
+                    return await members.whois(context, query)
+                case commands.Members(search, role, page):
+                    return await members.members(context, search=search, role=role, page=page)
+                case commands.Teams():
+                    return await teams.teams(context)
+                case commands.TeamShow(name):
+                    return await teams.team(context, name)
+                case commands.Invites():
+                    return await invites.invites(context)
+                case commands.Health():
+                    return await health.health(context)
+                case _:
+                    return help_reply(None, self.labels)
+        except HubError as error:
+            logger.info("Docker Hub error for %s on %s: %s", type(command).__name__, context.instance, error)
+            return error_reply(error)
+
+
+def _instance_of(value: str) -> str | None:
+    """The instance label a paging button carries (its handler validates the rest)."""
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    label = data.get("i") if isinstance(data, dict) else None
+    return label if isinstance(label, str) else None
