@@ -1,0 +1,236 @@
+"""The change-request lifecycle: states, what a stored request holds, and the store it lives in.
+
+    pending → approved → executing → done | failed
+    pending → denied | expired | cancelled
+    failed  → approved   (an approver's Retry)
+
+Every transition is a compare-and-set in the store: it happens only if the request is still in the
+state the caller saw, so a double click, two approvers at once or two replicas change it once; the
+others learn who got there first. Messages are always rendered from the stored request.
+
+The store's interface lives here, where the behaviour is; `bot/store/` implements it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    EXECUTING = "executing"
+    DONE = "done"
+    FAILED = "failed"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+ALLOWED_TRANSITIONS: frozenset[tuple[Status, Status]] = frozenset(
+    {
+        (Status.PENDING, Status.APPROVED),
+        (Status.PENDING, Status.DENIED),
+        (Status.PENDING, Status.EXPIRED),
+        (Status.PENDING, Status.CANCELLED),
+        (Status.APPROVED, Status.EXECUTING),
+        (Status.EXECUTING, Status.DONE),
+        (Status.EXECUTING, Status.FAILED),
+        (Status.FAILED, Status.APPROVED),
+    }
+)
+FINAL = frozenset({Status.DONE, Status.DENIED, Status.EXPIRED, Status.CANCELLED})
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """A change someone asked for, validated, before it is stored."""
+
+    instance: str
+    kind: str
+    """What to do, e.g. "team_add", "grant"; the handler that executes it is chosen by kind."""
+    params: dict[str, Any]
+    """JSON-safe parameters of the change (validated before storing)."""
+    requester: str
+    """Slack user ID."""
+    reason: str
+    summary: str
+    """The change in plain words, as the approval message shows it."""
+    destructive: bool
+    approvals_required: int
+    expires_at: datetime
+    """Timezone-aware (UTC)."""
+
+
+@dataclass(frozen=True)
+class Approval:
+    approver: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    id: str
+    instance: str
+    kind: str
+    params: dict[str, Any]
+    requester: str
+    reason: str
+    summary: str
+    destructive: bool
+    approvals_required: int
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    approvals: tuple[Approval, ...] = ()
+    decided_by: str | None = None
+    """Who made the last decision (approved it, denied it, cancelled it)."""
+    decision_note: str | None = None
+    """The reason given with a denial."""
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    attempts: int = 0
+    """Executions started (a Retry starts another)."""
+    channel: str | None = None
+    ts: str | None = None
+    """Where its approval message is (Slack channel and message ts)."""
+
+    @property
+    def approvers(self) -> tuple[str, ...]:
+        return tuple(approval.approver for approval in self.approvals)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One line of the append-only audit log."""
+
+    event: str
+    """e.g. "request.created", "request.approved", "change.done", "grant.expired"."""
+    actor: str
+    """A Slack user ID, or "hubkeeper" for the scheduler's own doing."""
+    instance: str
+    request_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
+    """Filled in by the store when not given."""
+
+
+@dataclass(frozen=True)
+class TimedGrant:
+    """Someone's membership of a team that ends at `expires_at` (self-service `for 2h`)."""
+
+    id: str
+    instance: str
+    request_id: str
+    team: str
+    username: str
+    requester: str
+    """Slack user to tell when it ends."""
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
+class ApprovalOutcome(StrEnum):
+    RECORDED = "recorded"
+    """Counted; more approvals are needed."""
+    APPROVED = "approved"
+    """This approval completed the count: the request is now approved (exactly one caller sees this)."""
+    ALREADY_APPROVED_BY_YOU = "already_approved_by_you"
+    SELF_APPROVAL = "self_approval"
+    NOT_PENDING = "not_pending"
+    """Someone got there first: see the request's status and decided_by."""
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class ApprovalResult:
+    outcome: ApprovalOutcome
+    request: ChangeRequest | None
+
+
+class RequestStore(Protocol):
+    """Durable requests, audit log and time-bound grants. Every method is safe across replicas."""
+
+    async def create(self, draft: NewRequest, *, now: datetime) -> ChangeRequest:
+        """Store a pending request (and its `request.created` audit row) in one transaction."""
+        ...
+
+    async def get(self, request_id: str) -> ChangeRequest | None: ...
+
+    async def attach_message(self, request_id: str, channel: str, ts: str) -> None:
+        """Remember where the approval message is, so any replica can update it."""
+        ...
+
+    async def approve(self, request_id: str, approver: str, *, now: datetime) -> ApprovalResult:
+        """Count an approval: atomically, once per approver, never the requester's, only while pending.
+
+        When the count reaches `approvals_required` the status becomes approved and `decided_by` the
+        approver whose approval completed it; exactly one concurrent caller gets APPROVED.
+        """
+        ...
+
+    async def transition(
+        self,
+        request_id: str,
+        expected: Status,
+        new: Status,
+        *,
+        actor: str,
+        now: datetime,
+        note: str | None = None,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> ChangeRequest | None:
+        """Compare-and-set `expected` → `new` (must be in ALLOWED_TRANSITIONS, else ValueError).
+
+        Returns the updated request, or None when it was not in `expected` (someone else moved it).
+        Entering EXECUTING increments `attempts`. DENIED and CANCELLED set `decided_by`/`decision_note`.
+        DONE sets `result` and clears `error`; FAILED sets `error`.
+        """
+        ...
+
+    async def expired_pending(self, now: datetime, *, limit: int = 100) -> list[ChangeRequest]:
+        """Pending requests whose `expires_at` has passed (the sweep then transitions each)."""
+        ...
+
+    async def list_requests(
+        self,
+        *,
+        requester: str | None = None,
+        statuses: frozenset[Status] | None = None,
+        instance: str | None = None,
+        limit: int = 20,
+    ) -> list[ChangeRequest]:
+        """Newest first."""
+        ...
+
+    async def append_audit(self, event: AuditEvent) -> None: ...
+
+    async def audit_log(self, *, request_id: str | None = None, limit: int = 100) -> list[AuditEvent]:
+        """Oldest first."""
+        ...
+
+    async def add_timed_grant(
+        self,
+        *,
+        instance: str,
+        request_id: str,
+        team: str,
+        username: str,
+        requester: str,
+        expires_at: datetime,
+    ) -> TimedGrant: ...
+
+    async def due_timed_grants(self, now: datetime, *, limit: int = 100) -> list[TimedGrant]:
+        """Grants past their expiry and not yet revoked."""
+        ...
+
+    async def mark_grant_revoked(self, grant_id: str, *, now: datetime) -> bool:
+        """Compare-and-set: True for exactly one caller."""
+        ...
+
+    async def active_timed_grants(self, *, requester: str | None = None) -> list[TimedGrant]: ...
