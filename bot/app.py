@@ -32,7 +32,8 @@ class Bot:
     def describe(self) -> str:
         """What this bot is connected to, for the start-up line (never a secret)."""
         return ", ".join(
-            f"{label} ({instance.organization_name} at {instance.api_url})" for label, instance in self.instances.items()
+            f"{label} ({instance.organization_name} at {instance.api_url})"
+            for label, instance in self.instances.items()
         )
 
 
@@ -55,6 +56,8 @@ def build_bot(settings: Settings, *, http: bool, hub_overrides: Mapping[str, Hub
     """Raises ConfigError (bot.settings) naming whatever setting is missing or wrong."""
     slack = settings.slack(http=http)
     instances = settings.instances()
-    hubs = dict(hub_overrides) if hub_overrides else {label: HubClient(i.connection()) for label, i in instances.items()}
+    hubs = (
+        dict(hub_overrides) if hub_overrides else {label: HubClient(i.connection()) for label, i in instances.items()}
+    )
     router = Router(hubs=hubs, viewers=settings.viewers())
     return Bot(app=build_app(slack, router), router=router, hubs=hubs, instances=instances)

@@ -70,11 +70,11 @@ async def serve_socket_mode(bot: Bot, app_token: str, *, stop: asyncio.Event | N
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
     handler = AsyncSocketModeHandler(bot.app, app_token)
-    await handler.connect_async()
+    await handler.connect_async()  # type: ignore[no-untyped-call]
     logger.info("hubkeeper: connected to Slack over Socket Mode; Docker Hub: %s", bot.describe())
     try:
         await stop.wait()
     finally:
         logger.info("hubkeeper: shutting down")
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]
         await bot.aclose()

@@ -7,9 +7,11 @@ person sees every problem at once.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from handlers import blocks
+from handlers.context import HandlerContext, Reply
 from hub.client import HubClient
 from hub.errors import HubError
 
@@ -53,3 +55,23 @@ async def run_health_checks(hub: HubClient) -> list[CheckResult]:
     if hub.pat_auth is not None:
         results.append(await _check("exchange the PAT", pat_exchange))
     return results
+
+
+def render_health(instance: str, results: Sequence[CheckResult]) -> Reply:
+    """Each check with pass or fail and why, every one shown: a person should see all problems at once."""
+    failed = sum(1 for result in results if not result.ok)
+    if failed:
+        title = f"{failed} of {len(results)} health checks failed for {instance}"
+    else:
+        title = f"All {len(results)} health checks passed for {instance}"
+    lines = [
+        f"{':white_check_mark: *pass*' if r.ok else ':x: *FAIL*'} {blocks.escape(r.name)} — "
+        f"{blocks.escape(blocks.clip(r.detail, 500))}"
+        for r in results
+    ]
+    out = blocks.list_blocks([blocks.header(title)], lines, not_shown="{n} more checks not shown")
+    return blocks.reply(out)
+
+
+async def health(ctx: HandlerContext) -> Reply:
+    return render_health(ctx.instance, await run_health_checks(ctx.hub))

@@ -76,9 +76,7 @@ class Router:
             if len(self.labels) == 1:
                 label = self.labels[0]
             else:
-                return Reply(
-                    f"Several Docker Hub instances are configured; add `--org <instance>`: {self._known()}."
-                )
+                return Reply(f"Several Docker Hub instances are configured; add `--org <instance>`: {self._known()}.")
         if label not in self.hubs:
             return Reply(f"There is no instance {escape(echo(label))}. Known instances: {self._known()}.")
         return HandlerContext(

@@ -1,0 +1,68 @@
+"""`/hub help` and the reply to a command that does not parse, both from `commands.COMMANDS`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from handlers import blocks as bk
+from handlers import commands
+from handlers.context import Block, Reply
+
+MAX_ERROR_MESSAGE = 200
+"""Usage errors repeat what was typed (an unknown option, say); that much is plenty."""
+
+
+def _command_line(spec: commands.CommandSpec) -> str:
+    return f"`/hub {bk.escape(spec.usage)}`\n{bk.escape(spec.description)} · e.g. `{bk.escape(spec.example)}`"
+
+
+def _org_note(instances: Sequence[str]) -> str | None:
+    """Only worth saying when there is a choice to make."""
+    if len(instances) <= 1:
+        return None
+    labels = bk.join_limited([bk.code(label, 40) for label in instances], 1500)
+    return f"Add `{bk.escape(commands.ORG_OPTION)}` to any command to pick the Docker Hub org: {labels}"
+
+
+def _spec_blocks(spec: commands.CommandSpec) -> list[Block]:
+    return [
+        bk.header(f"/hub {spec.name}"),
+        bk.section(
+            f"*Usage:* `/hub {bk.escape(spec.usage)}`\n{bk.escape(spec.description)}\n"
+            f"*Example:* `{bk.escape(spec.example)}`"
+        ),
+    ]
+
+
+def help_reply(topic: str | None, instances: Sequence[str]) -> Reply:
+    """Every command (no topic), or one command's usage; an unknown topic gets a suggestion."""
+    note = _org_note(instances)
+    spec = commands.SPECS.get(topic.lower()) if topic else None
+    out: list[Block]
+    if spec is not None:
+        out = _spec_blocks(spec)
+    else:
+        out = [bk.header("hubkeeper: the /hub commands")]
+        if topic:
+            suggestion = commands.suggest(topic)
+            hint = f" Did you mean `{suggestion}`?" if suggestion else ""
+            out.append(bk.section(f"There is no command {bk.code(topic, 40)}.{hint} These are the commands:"))
+        out.append(bk.section("\n\n".join(_command_line(s) for s in commands.COMMANDS)))
+        out.append(bk.context("`/hub help &lt;command&gt;` explains one command."))
+    if note:
+        out.append(bk.context(note))
+    return bk.reply(out)
+
+
+def usage_reply(error: commands.UsageError) -> Reply:
+    """What did not fit, what to type instead, and always where to find the rest."""
+    message = bk.escape(bk.clip(error.message, MAX_ERROR_MESSAGE))
+    out: list[Block] = [bk.section(f":thinking_face: That did not work: {message}.")]
+    if error.spec is not None:
+        spec = error.spec
+        out.append(bk.section(f"*Usage:* `/hub {bk.escape(spec.usage)}`\n*Example:* `{bk.escape(spec.example)}`"))
+    elif error.suggestion:
+        out.append(bk.section(f"Did you mean `/hub {bk.escape(error.suggestion)}`?"))
+    pointer = f"`/hub help {error.spec.name}`" if error.spec is not None else "`/hub help`"
+    out.append(bk.context(f"{pointer} shows what each command takes."))
+    return bk.reply(out)

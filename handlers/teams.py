@@ -1,0 +1,88 @@
+"""`/hub teams` and `/hub team <name>`: the org's teams, and one team with its members."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+from collections.abc import Sequence
+
+from handlers import blocks as bk
+from handlers.context import Block, HandlerContext, Reply
+from hub.errors import HubError, NotFound
+from hub.models import GroupMember, OrgGroup
+
+LIST_DESCRIPTION = 200
+"""A description in the list of teams; `/hub team &lt;name&gt;` shows it in full (up to TEAM_DESCRIPTION)."""
+TEAM_DESCRIPTION = 2500
+
+
+def _count(team: OrgGroup) -> str:
+    return bk.plural(team.member_count, "member") if team.member_count is not None else "members unknown"
+
+
+def team_line(team: OrgGroup) -> str:
+    description = bk.escape(bk.clip(team.description or "", LIST_DESCRIPTION)) or "_no description_"
+    return f"• *{bk.escape(team.name)}* ({_count(team)}) — {description}"
+
+
+def render_teams(org: str, teams: Sequence[OrgGroup]) -> Reply:
+    ordered = sorted(teams, key=lambda team: team.name.lower())
+    head: list[Block] = [bk.header(f"Teams in {bk.clip(org, 100)}")]
+    if not ordered:
+        head.append(bk.section(f"*{bk.escape(org)}* has no teams."))
+        return bk.reply(head)
+    head.append(bk.context(f"{bk.plural(len(ordered), 'team')} · `/hub team &lt;name&gt;` shows one team's members"))
+    blocks = bk.list_blocks(head, [team_line(team) for team in ordered], not_shown="{n} more teams not shown")
+    return bk.reply(blocks)
+
+
+def _member_line(member: GroupMember) -> str:
+    name = f" — {bk.escape(bk.clip(member.full_name, 100))}" if member.full_name else ""
+    return f"• *{bk.escape(member.username)}*{name}"
+
+
+def render_team(org: str, team: OrgGroup, members: Sequence[GroupMember]) -> Reply:
+    """Details and every member that fits; the rest are counted, never silently dropped."""
+    ordered = sorted(members, key=lambda member: member.username.lower())
+    description = team.description or ""
+    shown = bk.escape(bk.clip(description, TEAM_DESCRIPTION)) if description else "_no description_"
+    if len(description) > TEAM_DESCRIPTION:
+        shown += f"\n_(description cut: {len(description):,} characters in all)_"
+    head: list[Block] = [
+        bk.header(f"Team {bk.clip(team.name, 60)} in {bk.clip(org, 60)}"),
+        bk.section(shown),
+        bk.context(f"{bk.plural(len(ordered), 'member')}"),
+    ]
+    if not ordered:
+        head.append(bk.section("Nobody is in this team yet."))
+    lines = [_member_line(member) for member in ordered]
+    note = "{n} more members not shown (more than one Slack message holds)"
+    return bk.reply(bk.list_blocks(head, lines, not_shown=note))
+
+
+def _not_found_reply(org: str, name: str, teams: Sequence[OrgGroup] | None) -> Reply:
+    names = [team.name for team in teams or ()]
+    close = difflib.get_close_matches(name.lower(), [n.lower() for n in names], n=1, cutoff=0.6)
+    suggestion = next((n for n in names if close and n.lower() == close[0]), None)
+    text = f"There is no team {bk.code(name)} in *{bk.escape(org)}*."
+    if suggestion:
+        text += f" Did you mean {bk.code(suggestion)}?"
+    notes = ["`/hub teams` lists every team."]
+    return bk.message(text, *notes)
+
+
+async def teams(ctx: HandlerContext) -> Reply:
+    return render_teams(ctx.instance, await ctx.hub.list_groups())
+
+
+async def team(ctx: HandlerContext, name: str) -> Reply:
+    try:
+        group, members = await asyncio.gather(ctx.hub.get_group(name), ctx.hub.list_group_members(name))
+    except NotFound:
+        # A near miss ("backnd") deserves a suggestion; one more call is cheap next to a dead end.
+        try:
+            known: list[OrgGroup] | None = await ctx.hub.list_groups()
+        except HubError:
+            known = None
+        return _not_found_reply(ctx.instance, name, known)
+    return render_team(ctx.instance, group, members)
