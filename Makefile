@@ -9,8 +9,14 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-.PHONY: install run test lint bench
+.PHONY: install run test lint bench chromium
 install: $(BIN)/.installed
+
+# The sandbox console's browser test drives Debian's Chromium; Playwright never downloads a browser.
+chromium:
+	@command -v chromium >/dev/null || { \
+		echo "installing Debian's chromium for the browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 run: $(BIN)/.installed
 	$(BIN)/hubkeeper demo
@@ -19,7 +25,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint
+test: lint chromium
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/.installed
