@@ -19,7 +19,7 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 run: $(BIN)/.installed
-	$(BIN)/hubkeeper demo
+	$(BIN)/hubkeeper sandbox
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -12,6 +12,7 @@ import click
 from pydantic import SecretStr
 
 from bot.app import build_bot
+from bot.sandbox.run import run_sandbox
 from bot.serve import serve_http, serve_socket_mode
 from bot.settings import ConfigError, InstanceConfig, load_settings
 from handlers.health import CheckResult, run_health_checks
@@ -127,6 +128,15 @@ def serve(http_mode: bool, host: str, port: int) -> None:
         asyncio.run(serve_http(bot, host, port))
     elif app_token is not None:
         asyncio.run(serve_socket_mode(bot, app_token.get_secret_value()))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=3000, show_default=True, type=click.IntRange(0, 65535), help="The console's port.")
+def sandbox(host: str, port: int) -> None:
+    """Try the whole bot locally: Docker Hub emulator, Slack stand-in, the bot, and a console page."""
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_sandbox(host, port))
 
 
 def demo_instance(base_url: str) -> InstanceConfig:

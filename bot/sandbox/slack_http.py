@@ -99,6 +99,11 @@ def build_standin_app(state: SlackState, bot_token: str) -> web.Application:
             return web.Response(status=400, text="invalid_payload")
         if not isinstance(payload, dict):
             return web.Response(status=400, text="invalid_payload")
+        # `rate_limit_next(method="response_url")` rate-limits replies the way Slack's webhooks can.
+        retry_after = state.take_rate_limit("response_url")
+        if retry_after is not None:
+            state.record(RecordedCall("response_url", payload, time.time(), 429, False, "rate_limited"))
+            return web.Response(status=429, text="rate_limited", headers={"Retry-After": str(retry_after)})
         try:
             apply_response(state, entry, payload)
         except SlackApiFault as fault:
