@@ -1,58 +1,25 @@
-"""The console in a real headless Chromium: type a command, see blocks rendered, click, see the replacement.
-
-Chromium comes from the distribution (`apt-get install -y chromium`) and is driven by Python Playwright;
-`playwright install` is never needed. Missing Chromium fails this test unless HUBKEEPER_SKIP_BROWSER=1.
-"""
+"""The console in a real headless Chromium: type a command, see blocks rendered, click, see the replacement."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from tests.browser import chromium_page
+
 from .conftest import ALICE, ConsoleStack
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    # Without these Chromium keeps trying to reach the internet, which this machine cannot.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 SCREENSHOT = "/tmp/console.png"
-SKIP_VARIABLE = "HUBKEEPER_SKIP_BROWSER"
-
-
-def skip_requested() -> bool:
-    return os.environ.get(SKIP_VARIABLE) == "1"
 
 
 @pytest.fixture
 async def page(console_stack: ConsoleStack) -> AsyncIterator[Any]:
-    if skip_requested():
-        pytest.skip(f"{SKIP_VARIABLE}=1")
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (or set HUBKEEPER_SKIP_BROWSER=1)")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        pytest.fail("playwright is not installed: .venv/bin/pip install playwright (never `playwright install`)")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page(viewport={"width": 1280, "height": 820})
-            await page.goto(f"{console_stack.url}/?user={ALICE}&channel=C0HUBOPS01")
-            yield page
-        finally:
-            await browser.close()
+    async with chromium_page(f"{console_stack.url}/?user={ALICE}&channel=C0HUBOPS01") as opened:
+        yield opened
 
 
 async def test_command_reply_click_and_replacement(page: Any, console_stack: ConsoleStack) -> None:

@@ -1,0 +1,46 @@
+"""The sandbox a newcomer opens, in a real headless Chromium, with the real bot behind the console."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.sandbox.run import Sandbox
+from hub.emulator import EmulatorState
+from tests.browser import chromium_page
+
+SCREENSHOT = "/tmp/sandbox.png"
+
+
+@pytest.fixture
+async def page(emulator_state: EmulatorState) -> AsyncIterator[Any]:
+    async with (
+        Sandbox(console_port=0, emulator_state=emulator_state) as sandbox,
+        chromium_page(f"{sandbox.console_url}/?user=U0ALICE01&channel=C0HUBOPS01") as opened,
+    ):
+        yield opened
+
+
+async def test_a_person_pages_through_members_and_reads_teams(page: Any, emulator_state: EmulatorState) -> None:
+    from playwright.async_api import expect
+
+    emulator_state.add_group("acme", "evil", "<!channel> <script>window.pwned = 1</script>")
+    composer = page.get_by_test_id("composer-input")
+    await composer.fill("/hub members")
+    await composer.press("Enter")
+    listing = page.get_by_test_id("message").filter(has_text="of 40")
+    await expect(listing).to_contain_text("1–20 of 40")
+    await expect(listing.get_by_test_id("only-visible-to-you")).to_be_visible()
+
+    await listing.get_by_test_id("button-members_page").click()
+    await expect(page.get_by_test_id("message").filter(has_text="21–40 of 40")).to_have_count(1)
+    await expect(page.get_by_test_id("message").filter(has_text="1–20 of 40")).to_have_count(0)
+
+    await composer.fill("/hub teams")
+    await composer.press("Enter")
+    teams = page.get_by_test_id("message").filter(has_text="API and service developers")
+    await expect(teams).to_contain_text("<!channel>")  # shown as text, pinging nobody
+    assert await page.evaluate("window.pwned") is None
+    await page.screenshot(path=SCREENSHOT, full_page=True)
