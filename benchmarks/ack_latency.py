@@ -63,9 +63,8 @@ async def main() -> None:
         f"  ack p99      {p99:.1f} ms  (target < 100 ms; Slack's limit 3,000 ms)  [{'OK' if p99 < 100 else 'MISSED'}]"
     )
     print(f"  ack max      {max(acks):.1f} ms, mean {statistics.mean(acks):.1f} ms")
-    print(
-        f"  replies      {len(replies)} delivered through response_url, last {finished - min(sent_at.values()):.1f} s after the first command"
-    )
+    spread = finished - min(sent_at.values())
+    print(f"  replies      {len(replies)} by response_url, the last {spread:.1f} s after the first command")
 
 
 if __name__ == "__main__":
