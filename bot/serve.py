@@ -43,16 +43,20 @@ async def start_http(bot: Bot, host: str, port: int) -> tuple[web.AppRunner, int
     return runner, int(bound)
 
 
-def _stop_on_signals(stop: asyncio.Event) -> None:
+def _stop_on_signals(stop: asyncio.Event | None) -> asyncio.Event:
+    """The caller's stop event, or one that SIGTERM and SIGINT set."""
+    if stop is not None:
+        return stop
+    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    return stop
 
 
 async def serve_http(bot: Bot, host: str, port: int, *, stop: asyncio.Event | None = None) -> None:
-    stop = stop or asyncio.Event()
-    _stop_on_signals(stop)
+    stop = _stop_on_signals(stop)
     runner, bound = await start_http(bot, host, port)
     logger.info(
         "hubkeeper: serving Slack over HTTP at http://%s:%s%s (liveness %s); Docker Hub: %s",
@@ -67,8 +71,7 @@ async def serve_http(bot: Bot, host: str, port: int, *, stop: asyncio.Event | No
 
 
 async def serve_socket_mode(bot: Bot, app_token: str, *, stop: asyncio.Event | None = None) -> None:
-    stop = stop or asyncio.Event()
-    _stop_on_signals(stop)
+    stop = _stop_on_signals(stop)
     handler = AsyncSocketModeHandler(bot.app, app_token)
     await handler.connect_async()  # type: ignore[no-untyped-call]
     logger.info("hubkeeper: connected to Slack over Socket Mode; Docker Hub: %s", bot.describe())

@@ -19,6 +19,7 @@ from .demo_users import DEMO_CHANNELS, DEMO_IDENTITY, DEMO_SLACK_USERS, DEMO_USE
 from .directory import SlackChannel, SlackIdentity, SlackUser, dm_channel_id
 from .slack_http import build_standin_app
 from .slack_state import Message, RateLimit, RecordedCall, SlackState, StoredFile
+from .socket_mode import SocketModeServer
 from .threaded import ThreadedSite, start_site
 
 T = TypeVar("T")
@@ -38,6 +39,7 @@ class SlackStandIn:
         identity: SlackIdentity = DEMO_IDENTITY,
     ) -> None:
         self.state = SlackState(users, usergroups, channels, identity)
+        self.socket_mode = SocketModeServer()
         self.bot_token = bot_token
         self.host = host
         self.port = port
@@ -48,7 +50,7 @@ class SlackStandIn:
     # -- running -----------------------------------------------------------------------------------
 
     def make_app(self) -> web.Application:
-        return build_standin_app(self.state, self.bot_token)
+        return build_standin_app(self.state, self.bot_token, self.socket_mode)
 
     def start(self) -> SlackStandIn:
         """Serve from a daemon thread with its own event loop."""

@@ -11,6 +11,7 @@ from aiohttp import web
 from .responses import apply_response
 from .slack_methods import FORM_ONLY, METHODS, file_object
 from .slack_state import RecordedCall, SlackApiFault, SlackState
+from .socket_mode import SocketModeServer
 
 # Form bodies carry structured arguments as JSON strings; Slack decodes these before using them.
 _JSON_FIELDS = ("blocks", "attachments", "files", "view", "metadata", "users")
@@ -52,7 +53,9 @@ def _token(request: web.Request, args: dict[str, Any]) -> str | None:
     return token if isinstance(token, str) and token else None
 
 
-def build_standin_app(state: SlackState, bot_token: str) -> web.Application:
+def build_standin_app(
+    state: SlackState, bot_token: str, socket_mode: SocketModeServer | None = None
+) -> web.Application:
     """The stand-in as an aiohttp application, for callers that run it on their own loop."""
 
     def origin(request: web.Request) -> str:
@@ -70,6 +73,10 @@ def build_standin_app(state: SlackState, bot_token: str) -> web.Application:
             return answer(method, {}, {"ok": False, "error": fault.error})
         token = _token(request, args)
         args.pop("token", None)  # never keep credentials in the call log
+        if method == "apps.connections.open" and socket_mode is not None:
+            # Called with the app-level token, not the bot's.
+            state.record(RecordedCall(method, args, time.time(), 200, True))
+            return socket_mode.open_connection(request, token)
         retry_after = state.take_rate_limit(method)
         if retry_after is not None:
             state.record(RecordedCall(method, args, time.time(), 429, False, "ratelimited"))
@@ -137,6 +144,8 @@ def build_standin_app(state: SlackState, bot_token: str) -> web.Application:
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_route("*", "/api/{method}", api)
+    if socket_mode is not None:
+        app.router.add_get("/socket-mode", socket_mode.websocket)
     app.router.add_post("/response/{id}", response_url)
     app.router.add_post("/upload/{file_id}", upload)
     app.router.add_get("/files/{file_id}/{name}", download)

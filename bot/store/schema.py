@@ -1,0 +1,157 @@
+"""The tables. Migrations in `migrations/versions/` create them; a test checks that both agree."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from handlers.lifecycle import Status
+
+# Named constraints, so that a later migration can drop or alter them by name on either database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+STATUSES = tuple(status.value for status in Status)
+ID_LENGTH = 12
+
+
+def new_id() -> str:
+    """12 random base32 characters (60 bits): short, lower case, safe in a Slack button value."""
+    return base64.b32encode(secrets.token_bytes(8)).decode("ascii")[:ID_LENGTH].lower()
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime in and out, on every database.
+
+    SQLite has no time zones: SQLAlchemy would silently drop the offset of a non-UTC time and read
+    back naive values. Naive datetimes are refused rather than guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: the store only takes timezone-aware times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def json_type() -> TypeEngine[Any]:
+    # none_as_null: a missing result is SQL NULL, not the JSON literal `null`.
+    return JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+AUTO_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+requests = Table(
+    "requests",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("instance", String(200), nullable=False),
+    Column("kind", String(100), nullable=False),
+    Column("params", json_type(), nullable=False),
+    Column("requester", String(100), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("destructive", Boolean(create_constraint=False), nullable=False),
+    Column("approvals_required", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("decided_by", String(100)),
+    Column("decision_note", Text),
+    Column("result", json_type()),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("channel", String(100)),
+    Column("ts", String(100)),
+    CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status"),
+    CheckConstraint("approvals_required >= 0", name="approvals_required"),
+    CheckConstraint("attempts >= 0", name="attempts"),
+    # The expiry sweep: pending requests past their deadline.
+    Index(None, "status", "expires_at"),
+    # "My requests", newest first.
+    Index(None, "requester", "created_at"),
+    # Every other listing is newest first.
+    Index(None, "created_at"),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", AUTO_ID, primary_key=True, autoincrement=True),
+    Column("request_id", String(ID_LENGTH), ForeignKey("requests.id"), nullable=False),
+    Column("approver", String(100), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    # Once per approver per request: what makes a double click count once.
+    UniqueConstraint("request_id", "approver"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", AUTO_ID, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("event", String(100), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("instance", String(200), nullable=False),
+    # No foreign key: an audit line must never be refused, and may speak of a request that failed to store.
+    Column("request_id", String(ID_LENGTH)),
+    Column("detail", json_type(), nullable=False),
+    Index(None, "request_id"),
+    Index(None, "at"),
+)
+
+timed_grants = Table(
+    "timed_grants",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("instance", String(200), nullable=False),
+    Column("request_id", String(ID_LENGTH), ForeignKey("requests.id"), nullable=False),
+    Column("team", String(200), nullable=False),
+    Column("username", String(200), nullable=False),
+    Column("requester", String(100), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Index(None, "expires_at"),
+)

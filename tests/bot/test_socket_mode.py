@@ -1,0 +1,53 @@
+"""`hubkeeper serve` in Socket Mode: connects with the app token, answers a command, shuts down cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from bot.app import build_bot
+from bot.sandbox.demo_users import DEMO_IDENTITY
+from bot.sandbox.slack_api import SlackStandIn
+from bot.serve import serve_socket_mode
+from bot.settings import load_settings
+from hub.emulator import DEMO, EmulatorServer
+
+BOT_TOKEN, APP_TOKEN = "xoxb-socket", "xapp-1-socket"
+ALICE, HUB_OPS = "U0ALICE01", "C0HUBOPS01"
+
+
+async def test_a_command_over_socket_mode(emulator: EmulatorServer) -> None:
+    with SlackStandIn(bot_token=BOT_TOKEN) as slack:
+        settings = load_settings(
+            dockerhub_org=DEMO.org,
+            dockerhub_oat=DEMO.oat,
+            dockerhub_api_url=emulator.base_url,
+            slack_bot_token=BOT_TOKEN,
+            slack_app_token=APP_TOKEN,
+            slack_api_url=slack.api_url,
+        )
+        bot = build_bot(settings, http=False)
+        stop = asyncio.Event()
+        serving = asyncio.create_task(serve_socket_mode(bot, APP_TOKEN, stop=stop))
+        await slack.wait_for_async(lambda: slack.socket_mode.connections == 1)
+
+        command = {
+            "token": DEMO_IDENTITY.verification_token,
+            "team_id": DEMO_IDENTITY.team_id,
+            "channel_id": HUB_OPS,
+            "user_id": ALICE,
+            "command": "/hub",
+            "text": "team backend",
+            "api_app_id": DEMO_IDENTITY.app_id,
+            "response_url": slack.new_response_url(ALICE, HUB_OPS),
+            "trigger_id": slack.new_trigger_id(ALICE),
+        }
+        envelope = await asyncio.to_thread(slack.socket_mode.deliver, "slash_commands", command)
+        await slack.wait_for_async(lambda: slack.socket_mode.acked(envelope))
+        replies = await slack.wait_for_async(lambda: slack.ephemerals(ALICE) or None, timeout=10)
+        assert "erinpatel" in json.dumps(replies[-1]["blocks"])
+        assert [call.method for call in slack.calls_to("apps.connections.open")] == ["apps.connections.open"]
+
+        stop.set()
+        await asyncio.wait_for(serving, 10)
+        await slack.wait_for_async(lambda: slack.socket_mode.connections == 0)
