@@ -6,10 +6,12 @@ HTTP.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 from bot import listeners
 from bot.settings import InstanceConfig, Settings, SlackConfig
@@ -37,7 +39,18 @@ class Bot:
         )
 
 
+class _SameTokenWarning(logging.Filter):
+    """Drops Bolt's warning that our client's token wins over SLACK_BOT_TOKEN, which Bolt reads from the
+    environment by itself: both are the same setting, so the warning would only alarm whoever reads it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
 def build_app(slack: SlackConfig, router: Router) -> AsyncApp:
+    bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
+    if not any(isinstance(f, _SameTokenWarning) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_SameTokenWarning())
     client = web_client(slack)
     router.messenger = router.messenger or SlackMessenger(client)
     router.directory = router.directory or SlackDirectory(client)

@@ -8,6 +8,7 @@ names the setting, and never shows a secret.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -99,6 +100,11 @@ class Settings(BaseSettings):
 
     def slack(self, *, http: bool) -> SlackConfig:
         """The Slack settings a serving mode needs; raises ConfigError naming what is missing."""
+        if os.environ.get("SLACK_CLIENT_ID") and os.environ.get("SLACK_CLIENT_SECRET"):
+            # Bolt would quietly switch to multi-workspace OAuth on seeing these two.
+            raise ConfigError(
+                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set: hubkeeper is a single-workspace app; unset them"
+            )
         bot_token = _secret(self.slack_bot_token)
         if not bot_token:
             raise ConfigError("SLACK_BOT_TOKEN is not set: give the bot token (xoxb-…)")
