@@ -15,12 +15,13 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from hub.emulator.threaded import ThreadedSite, start_site
+
 from .demo_users import DEMO_CHANNELS, DEMO_IDENTITY, DEMO_SLACK_USERS, DEMO_USERGROUPS
 from .directory import SlackChannel, SlackIdentity, SlackUser, dm_channel_id
 from .slack_http import build_standin_app
 from .slack_state import Message, RateLimit, RecordedCall, SlackState, StoredFile
 from .socket_mode import SocketModeServer
-from .threaded import ThreadedSite, start_site
 
 T = TypeVar("T")
 

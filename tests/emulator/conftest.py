@@ -1,29 +1,22 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from hub.emulator import DEMO, EmulatorConfig, EmulatorServer, EmulatorState, seed_demo
+from hub.emulator import DEMO, EmulatorServer, EmulatorState
+
+
+# The demo org on a loopback port comes from tests/conftest.py; these names read better here.
+@pytest.fixture
+def state(emulator_state: EmulatorState) -> EmulatorState:
+    return emulator_state
 
 
 @pytest.fixture
-def config() -> EmulatorConfig:
-    return EmulatorConfig()
-
-
-@pytest.fixture
-def state(config: EmulatorConfig) -> EmulatorState:
-    state = EmulatorState(config)
-    seed_demo(state)
-    return state
-
-
-@pytest.fixture
-def server(state: EmulatorState) -> Iterator[EmulatorServer]:
-    with EmulatorServer(state, host="127.0.0.1", port=0) as server:
-        yield server
+def server(emulator: EmulatorServer) -> EmulatorServer:
+    return emulator
 
 
 @pytest.fixture

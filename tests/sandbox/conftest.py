@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sandbox import SlackStandIn
 from bot.sandbox.console import build_console_app
-from bot.sandbox.threaded import start_site
+from hub.emulator.threaded import start_site
 
 from .tiny_bolt import build_tiny_bolt
 

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.sandbox import SlackStandIn
 from bot.sandbox.console import STATIC, build_console_app
-from bot.sandbox.threaded import start_site
+from hub.emulator.threaded import start_site
 
 from .conftest import ALICE, HUB_OPS, IVAN, ConsoleStack
 

@@ -1,7 +1,7 @@
 """Serve an aiohttp application from a daemon thread with its own event loop.
 
-Sync tests and tests on another loop can then talk to it over loopback; the pattern matches the Docker
-Hub emulator's server so both fakes start and stop the same way.
+Sync tests and tests on another loop can then talk to it over loopback. The Docker Hub emulator and
+the Slack stand-in (bot/sandbox) both run this way.
 """
 
 from __future__ import annotations
