@@ -6,10 +6,14 @@ Hub client, the actor, a messenger and a directory backed by Slack) and delivers
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hub.client import HubClient
+
+if TYPE_CHECKING:
+    from handlers.lifecycle import RequestStore
 
 Block = dict[str, Any]
 
@@ -60,3 +64,8 @@ class HandlerContext:
     """Every configured label, for messages that name them."""
     messenger: Messenger | None = None
     directory: Directory | None = None
+    store: RequestStore | None = None
+    request_id: str | None = None
+    """Set while a change request is being planned or executed."""
+    access_teams: Mapping[str, str] = field(default_factory=dict)
+    """Self-service: `"ns/repo:permission"` → the team that grants it (the config file's [access_teams])."""
