@@ -1,4 +1,4 @@
-"""The composition root: settings in, a ready Bolt app with its Hub clients out.
+"""The composition root: settings in, a ready Bolt app with its Hub clients, store and approvals out.
 
 The app object does not know how Slack reaches it; `bot/serve.py` puts it behind Socket Mode or
 HTTP.
@@ -12,24 +12,42 @@ from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import listeners
 from bot.settings import InstanceConfig, Settings, SlackConfig
 from bot.slack_io import SlackDirectory, SlackMessenger, web_client
+from bot.store.db import default_database_url
+from bot.store.sql_store import SqlRequestStore
+from handlers.approvals import ApprovalPolicy, Approvals
+from handlers.context import HandlerContext
 from handlers.router import Router
 from hub.client import HubClient
+
+logger = logging.getLogger("hubkeeper.app")
 
 
 @dataclass
 class Bot:
     app: AsyncApp
     router: Router
+    approvals: Approvals
+    store: SqlRequestStore
     hubs: dict[str, HubClient]
     instances: dict[str, InstanceConfig]
+    sweep_seconds: int = 60
+
+    async def sweep(self) -> None:
+        """What the scheduler runs: request expiries (and re-announcing), safe on every replica."""
+        try:
+            await self.approvals.sweep()
+        except Exception:  # one failed sweep must not stop the next
+            logger.exception("the sweep failed")
 
     async def aclose(self) -> None:
         for hub in self.hubs.values():
             await hub.aclose()
+        await self.store.close()
 
     def describe(self) -> str:
         """What this bot is connected to, for the start-up line (never a secret)."""
@@ -47,13 +65,10 @@ class _SameTokenWarning(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
-def build_app(slack: SlackConfig, router: Router) -> AsyncApp:
+def build_app(slack: SlackConfig, router: Router, client: AsyncWebClient) -> AsyncApp:
     bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
     if not any(isinstance(f, _SameTokenWarning) for f in bolt_logger.filters):
         bolt_logger.addFilter(_SameTokenWarning())
-    client = web_client(slack)
-    router.messenger = router.messenger or SlackMessenger(client)
-    router.directory = router.directory or SlackDirectory(client)
     app = AsyncApp(
         client=client,
         signing_secret=slack.signing_secret.get_secret_value(),
@@ -65,12 +80,65 @@ def build_app(slack: SlackConfig, router: Router) -> AsyncApp:
     return app
 
 
-def build_bot(settings: Settings, *, http: bool, hub_overrides: Mapping[str, HubClient] | None = None) -> Bot:
+def approval_policies(settings: Settings, instances: Mapping[str, InstanceConfig]) -> dict[str, ApprovalPolicy]:
+    approvers = settings.approvers()
+    ttl = settings.request_ttl()
+    return {
+        label: ApprovalPolicy(
+            channel=instance.approval_channel or settings.hubkeeper_approval_channel,
+            approvers=approvers,
+            destructive_approvals=settings.hubkeeper_destructive_approvals,
+            request_ttl=ttl,
+            audit_channel=settings.hubkeeper_audit_channel or None,
+        )
+        for label, instance in instances.items()
+    }
+
+
+async def open_bot(settings: Settings, *, http: bool) -> Bot:
     """Raises ConfigError (bot.settings) naming whatever setting is missing or wrong."""
     slack = settings.slack(http=http)
     instances = settings.instances()
-    hubs = (
-        dict(hub_overrides) if hub_overrides else {label: HubClient(i.connection()) for label, i in instances.items()}
+    access_teams = settings.access_teams()
+    policies = approval_policies(settings, instances)
+    store = await SqlRequestStore.open(settings.hubkeeper_database_url or default_database_url())
+    hubs = {label: HubClient(instance.connection()) for label, instance in instances.items()}
+    client = web_client(slack)
+    messenger, directory = SlackMessenger(client), SlackDirectory(client)
+    labels = tuple(hubs)
+
+    def contexts(instance: str, actor: str, request_id: str | None) -> HandlerContext | None:
+        if instance not in hubs:
+            return None
+        return HandlerContext(
+            hub=hubs[instance],
+            instance=instance,
+            actor=actor,
+            instances=labels,
+            messenger=messenger,
+            directory=directory,
+            store=store,
+            request_id=request_id,
+            access_teams=access_teams,
+        )
+
+    approvals = Approvals(
+        store=store, messenger=messenger, directory=directory, policies=policies, contexts=contexts
     )
-    router = Router(hubs=hubs, viewers=settings.viewers())
-    return Bot(app=build_app(slack, router), router=router, hubs=hubs, instances=instances)
+    router = Router(
+        hubs=hubs,
+        viewers=settings.viewers(),
+        directory=directory,
+        messenger=messenger,
+        contexts=contexts,
+        approvals=approvals,
+    )
+    return Bot(
+        app=build_app(slack, router, client),
+        router=router,
+        approvals=approvals,
+        store=store,
+        hubs=hubs,
+        instances=instances,
+        sweep_seconds=settings.hubkeeper_sweep_seconds,
+    )

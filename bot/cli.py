@@ -11,10 +11,10 @@ from collections.abc import Sequence
 import click
 from pydantic import SecretStr
 
-from bot.app import build_bot
+from bot.app import open_bot
 from bot.sandbox.run import run_sandbox
 from bot.serve import serve_http, serve_socket_mode
-from bot.settings import ConfigError, InstanceConfig, load_settings
+from bot.settings import ConfigError, InstanceConfig, Settings, load_settings
 from handlers.health import CheckResult, run_health_checks
 from hub.client import HubClient
 from hub.emulator import DEMO, EmulatorConfig, EmulatorServer, EmulatorState, seed_demo, seed_large, serve_forever
@@ -119,15 +119,18 @@ def serve(http_mode: bool, host: str, port: int) -> None:
     logging.getLogger("hubkeeper").setLevel(logging.INFO)
     try:
         settings = load_settings()
-        bot = build_bot(settings, http=http_mode)
         app_token = settings.slack(http=http_mode).app_token
+        asyncio.run(_serve(settings, http_mode, host, port, app_token.get_secret_value() if app_token else ""))
     except ConfigError as error:
         _fail_config(error)
-        return
+
+
+async def _serve(settings: Settings, http_mode: bool, host: str, port: int, app_token: str) -> None:
+    bot = await open_bot(settings, http=http_mode)
     if http_mode:
-        asyncio.run(serve_http(bot, host, port))
-    elif app_token is not None:
-        asyncio.run(serve_socket_mode(bot, app_token.get_secret_value()))
+        await serve_http(bot, host, port)
+    else:
+        await serve_socket_mode(bot, app_token)
 
 
 @main.command()

@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack_io import respond
+from handlers import approvals
 from handlers.context import Reply
 from handlers.home import home_view
 from handlers.router import Router
@@ -31,6 +32,31 @@ def register(app: AsyncApp, router: Router) -> None:
         await ack()
         reply = await router.action(str(action["action_id"]), str(action.get("value") or ""), body["user"]["id"])
         await respond(str(body["response_url"]), reply)
+
+    @app.action(approvals.APPROVE)
+    @app.action(approvals.RETRY)
+    async def decide(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        reply = await router.decision(str(action["action_id"]), str(action.get("value") or ""), body["user"]["id"])
+        await respond(str(body["response_url"]), reply)
+
+    @app.action(approvals.DENY)
+    async def deny_clicked(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        # The trigger expires 3 s after the click: the modal opens before anything slow happens.
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=approvals.deny_modal(str(action.get("value") or ""))
+        )
+
+    @app.view(approvals.DENY_MODAL)
+    async def deny_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        await ack()
+        values = view.get("state", {}).get("values", {})
+        note = values.get("reason", {}).get("reason", {}).get("value")
+        actor = body["user"]["id"]
+        reply = await router.decision(approvals.DENY, str(view.get("private_metadata") or ""), actor, note)
+        if router.messenger is not None:
+            await router.messenger.dm(actor, reply)
 
     @app.event("app_home_opened")
     async def app_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:

@@ -15,6 +15,7 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app import Bot
+from bot.scheduler import start_scheduler
 
 logger = logging.getLogger("hubkeeper.serve")
 
@@ -58,6 +59,7 @@ def _stop_on_signals(stop: asyncio.Event | None) -> asyncio.Event:
 async def serve_http(bot: Bot, host: str, port: int, *, stop: asyncio.Event | None = None) -> None:
     stop = _stop_on_signals(stop)
     runner, bound = await start_http(bot, host, port)
+    scheduler = start_scheduler(bot)
     logger.info(
         "hubkeeper: serving Slack over HTTP at http://%s:%s%s (liveness %s); Docker Hub: %s",
         host, bound, EVENTS_PATH, HEALTH_PATH, bot.describe(),
@@ -66,6 +68,7 @@ async def serve_http(bot: Bot, host: str, port: int, *, stop: asyncio.Event | No
         await stop.wait()
     finally:
         logger.info("hubkeeper: shutting down")
+        scheduler.shutdown(wait=False)
         await runner.cleanup()
         await bot.aclose()
 
@@ -74,10 +77,12 @@ async def serve_socket_mode(bot: Bot, app_token: str, *, stop: asyncio.Event | N
     stop = _stop_on_signals(stop)
     handler = AsyncSocketModeHandler(bot.app, app_token)
     await handler.connect_async()  # type: ignore[no-untyped-call]
+    scheduler = start_scheduler(bot)
     logger.info("hubkeeper: connected to Slack over Socket Mode; Docker Hub: %s", bot.describe())
     try:
         await stop.wait()
     finally:
         logger.info("hubkeeper: shutting down")
+        scheduler.shutdown(wait=False)
         await handler.close_async()  # type: ignore[no-untyped-call]
         await bot.aclose()

@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub import paths
@@ -64,6 +65,8 @@ class InstanceConfig(BaseModel):
     api_url: str = DEFAULT_BASE_URL
     pat_username: str | None = None
     pat: SecretStr | None = None
+    approval_channel: str | None = None
+    """Overrides HUBKEEPER_APPROVAL_CHANNEL for this instance."""
 
     def connection(self) -> HubConnection:
         return HubConnection(
@@ -93,6 +96,41 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
     hubkeeper_viewers: str = ""
+
+    hubkeeper_approval_channel: str = ""
+    hubkeeper_approvers: str = ""
+    hubkeeper_destructive_approvals: int = Field(default=1, ge=1, le=5)
+    hubkeeper_request_ttl: str = "72h"
+    hubkeeper_audit_channel: str = ""
+    hubkeeper_database_url: str = ""
+    hubkeeper_sweep_seconds: int = Field(default=60, ge=5, le=3600)
+
+    def approvers(self) -> frozenset[str]:
+        return parse_slack_ids("HUBKEEPER_APPROVERS", self.hubkeeper_approvers)
+
+    def request_ttl(self) -> timedelta:
+        return parse_duration("HUBKEEPER_REQUEST_TTL", self.hubkeeper_request_ttl)
+
+    def access_teams(self) -> dict[str, str]:
+        """The config file's [access_teams]: `"ns/repo:permission" = "team"` for self-service requests."""
+        if self.hubkeeper_config is None:
+            return {}
+        table = _read_toml(self.hubkeeper_config).get("access_teams", {})
+        where = f"HUBKEEPER_CONFIG ({self.hubkeeper_config}) [access_teams]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table")
+        teams: dict[str, str] = {}
+        for key, team in table.items():
+            repository, _, permission = str(key).rpartition(":")
+            try:
+                paths.parse_repository_ref(repository)
+                paths.team(str(team))
+            except InvalidInput as error:
+                raise ConfigError(f"{where} {key!r}: {error.message}") from None
+            if permission not in ("read", "write", "admin"):
+                raise ConfigError(f"{where} {key!r}: expected \"namespace/repository:read|write|admin\"")
+            teams[str(key)] = str(team)
+        return teams
 
     def viewers(self) -> frozenset[str]:
         """Slack user (`U…`, `W…`) and user-group (`S…`) IDs allowed to look things up; empty: everyone."""
@@ -164,16 +202,33 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(f"{name}: {first['msg']}") from None
 
 
-def load_config_file(path: Path) -> dict[str, InstanceConfig]:
+_DURATION = re.compile(r"(\d+)\s*([smhd]?)")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(name: str, text: str) -> timedelta:
+    """`90s`, `30m`, `72h`, `7d` (or plain seconds)."""
+    found = _DURATION.fullmatch(text.strip().lower())
+    if not found or int(found.group(1)) == 0:
+        raise ConfigError(f"{name}: {text[:40]!r} is not a duration such as 30m, 72h or 7d")
+    return timedelta(seconds=int(found.group(1)) * _UNIT_SECONDS[found.group(2)])
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     where = f"HUBKEEPER_CONFIG ({path})"
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{where}: no such file") from None
     except OSError as exc:
         raise ConfigError(f"{where}: cannot be read ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+
+
+def load_config_file(path: Path) -> dict[str, InstanceConfig]:
+    where = f"HUBKEEPER_CONFIG ({path})"
+    data = _read_toml(path)
     tables = data.get("instances")
     if not isinstance(tables, dict) or not tables:
         raise ConfigError(f"{where}: no [instances.<label>] table")

@@ -12,7 +12,8 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from handlers import commands, health, invites, members, teams
+from handlers import approvals, commands, health, invites, members, teams
+from handlers.approvals import Approvals, ContextFactory
 from handlers.blocks import error_reply, escape
 from handlers.context import Directory, HandlerContext, Messenger, Reply
 from handlers.help import help_reply, usage_reply
@@ -31,6 +32,9 @@ class Router:
     viewers: frozenset[str] = frozenset()
     directory: Directory | None = None
     messenger: Messenger | None = None
+    contexts: ContextFactory | None = None
+    """Builds the full context (store, self-service teams…); without it lookups get a plain one."""
+    approvals: Approvals | None = None
     labels: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -66,6 +70,19 @@ class Router:
         except HubError as error:
             return error_reply(error)
 
+    async def decision(self, action_id: str, request_id: str, actor: str, note: str | None = None) -> Reply:
+        """An Approve, Deny or Retry click on an approval message (Deny after its reason modal)."""
+        if self.approvals is None:
+            return Reply("Changes are not enabled on this hubkeeper.")
+        match action_id:
+            case approvals.APPROVE:
+                return await self.approvals.approve(request_id, actor)
+            case approvals.DENY:
+                return await self.approvals.deny(request_id, actor, note)
+            case approvals.RETRY:
+                return await self.approvals.retry(request_id, actor)
+        return Reply(f"hubkeeper does not know the button {escape(echo(action_id))}.")
+
     async def _refusal(self, actor: str) -> Reply | None:
         if await is_allowed(actor, self.viewers, self.directory):
             return None
@@ -79,6 +96,10 @@ class Router:
                 return Reply(f"Several Docker Hub instances are configured; add `--org <instance>`: {self._known()}.")
         if label not in self.hubs:
             return Reply(f"There is no instance {escape(echo(label))}. Known instances: {self._known()}.")
+        if self.contexts is not None:
+            built = self.contexts(label, actor, None)
+            if built is not None:
+                return built
         return HandlerContext(
             hub=self.hubs[label],
             instance=label,

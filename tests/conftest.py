@@ -16,9 +16,11 @@ from hub.retries import RetryPolicy
 FAST_RETRIES = RetryPolicy(max_retries=3, budget_seconds=10.0, backoff_base=0.01, backoff_max=0.05)
 
 # Settings are read from the environment: a developer's own must not leak into the tests. The
-# HUBKEEPER_SKIP_* flags are the test suite's own switches, not settings.
+# HUBKEEPER_SKIP_* and HUBKEEPER_TEST_* variables are the test suite's own switches, not settings.
 for _name in list(os.environ):
-    if _name.startswith(("DOCKERHUB_", "HUBKEEPER_", "SLACK_")) and not _name.startswith("HUBKEEPER_SKIP_"):
+    if _name.startswith(("DOCKERHUB_", "HUBKEEPER_", "SLACK_")) and not _name.startswith(
+        ("HUBKEEPER_SKIP_", "HUBKEEPER_TEST_")
+    ):
         del os.environ[_name]
 
 

@@ -15,15 +15,20 @@ from contextlib import suppress
 from pathlib import Path
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.app import Bot, build_bot
+from bot.app import Bot, open_bot
 from bot.sandbox.console import build_console_app
 from bot.sandbox.slack_api import SlackStandIn
+from bot.scheduler import start_scheduler
 from bot.serve import EVENTS_PATH, start_http
 from bot.settings import load_settings
 from hub.emulator import DEMO, EmulatorConfig, EmulatorServer, EmulatorState, seed_demo
 
 BOT_TOKEN = "xoxb-sandbox-token"
+APPROVAL_CHANNEL = "C0HUBOPS01"  # #hub-ops
+AUDIT_CHANNEL = "C0GENERAL1"  # #general
+APPROVERS = "S0APPROVERS"  # the demo's two owners, alice and bob
 
 
 def _instances_toml(base_url: str, with_globex: bool) -> str:
@@ -65,6 +70,7 @@ class Sandbox:
         self.emulator = EmulatorServer(self.emulator_state, host=host, port=0)
         self.slack = SlackStandIn(bot_token=BOT_TOKEN, host=host, port=0)
         self.bot: Bot | None = None
+        self.scheduler: AsyncIOScheduler | None = None
         self._runners: list[web.AppRunner] = []
         self.bot_url = ""
         self.console_url = ""
@@ -86,10 +92,15 @@ class Sandbox:
             slack_signing_secret=self.signing_secret,
             slack_api_url=self.slack.api_url,
             hubkeeper_viewers=self.viewers,
+            hubkeeper_approval_channel=APPROVAL_CHANNEL,
+            hubkeeper_approvers=APPROVERS,
+            hubkeeper_audit_channel=AUDIT_CHANNEL,
+            hubkeeper_database_url=f"sqlite:///{self.folder / 'hubkeeper.db'}",
         )
-        self.bot = build_bot(settings, http=True)
+        self.bot = await open_bot(settings, http=True)
         bot_runner, bot_port = await start_http(self.bot, self.host, 0)
         self._runners.append(bot_runner)
+        self.scheduler = start_scheduler(self.bot)
         self.bot_url = f"http://{self.host}:{bot_port}{EVENTS_PATH}"
         console = web.AppRunner(build_console_app(self.slack, self.bot_url, self.signing_secret))
         await console.setup()
@@ -101,6 +112,9 @@ class Sandbox:
         return self
 
     async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()

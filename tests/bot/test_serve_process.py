@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -18,7 +19,7 @@ BOT_TOKEN = "xoxb-process-token-1234"
 SIGNING_SECRET = "process-signing-secret-5678"
 
 
-def test_http_mode_starts_serves_and_stops_on_sigterm(emulator: EmulatorServer) -> None:
+def test_http_mode_starts_serves_and_stops_on_sigterm(emulator: EmulatorServer, tmp_path: Path) -> None:
     with SlackStandIn(bot_token=BOT_TOKEN) as slack:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("DOCKERHUB_", "HUBKEEPER_", "SLACK_"))},
@@ -28,6 +29,7 @@ def test_http_mode_starts_serves_and_stops_on_sigterm(emulator: EmulatorServer) 
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": slack.api_url,
+            "HUBKEEPER_DATABASE_URL": f"sqlite:///{tmp_path / 'hubkeeper.db'}",
         }
         with subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "serve", "--http", "--host", "127.0.0.1", "--port", "0"],

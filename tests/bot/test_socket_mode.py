@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
-from bot.app import build_bot
+from bot.app import open_bot
 from bot.sandbox.demo_users import DEMO_IDENTITY
 from bot.sandbox.slack_api import SlackStandIn
 from bot.serve import serve_socket_mode
@@ -16,7 +17,7 @@ BOT_TOKEN, APP_TOKEN = "xoxb-socket", "xapp-1-socket"
 ALICE, HUB_OPS = "U0ALICE01", "C0HUBOPS01"
 
 
-async def test_a_command_over_socket_mode(emulator: EmulatorServer) -> None:
+async def test_a_command_over_socket_mode(emulator: EmulatorServer, tmp_path: Path) -> None:
     with SlackStandIn(bot_token=BOT_TOKEN) as slack:
         settings = load_settings(
             dockerhub_org=DEMO.org,
@@ -25,8 +26,9 @@ async def test_a_command_over_socket_mode(emulator: EmulatorServer) -> None:
             slack_bot_token=BOT_TOKEN,
             slack_app_token=APP_TOKEN,
             slack_api_url=slack.api_url,
+            hubkeeper_database_url=f"sqlite:///{tmp_path / 'hubkeeper.db'}",
         )
-        bot = build_bot(settings, http=False)
+        bot = await open_bot(settings, http=False)
         stop = asyncio.Event()
         serving = asyncio.create_task(serve_socket_mode(bot, APP_TOKEN, stop=stop))
         await slack.wait_for_async(lambda: slack.socket_mode.connections == 1)

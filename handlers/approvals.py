@@ -1,0 +1,413 @@
+"""The approval lifecycle: a change is asked for, approved (or not), and executed exactly once.
+
+Every state change is a compare-and-set in the store, so a double click, two approvers at once or
+two replicas make one change; the others are told who got there first. Every Slack message about a
+request is re-rendered from the stored request, never patched, so a restart or another replica
+shows the same thing. Nothing reaches Docker Hub before approval but the reads that `plan` makes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from handlers.blocks import actions, button, context, escape, header, message, reply, section
+from handlers.changes import KINDS, ChangeRefused
+from handlers.context import Directory, HandlerContext, Messenger, Reply
+from handlers.lifecycle import (
+    ApprovalOutcome,
+    AuditEvent,
+    ChangeRequest,
+    NewRequest,
+    RequestStore,
+    Status,
+)
+from handlers.permissions import is_allowed
+from hub.errors import HubError
+
+logger = logging.getLogger("hubkeeper.approvals")
+
+APPROVE, DENY, RETRY = "approval_approve", "approval_deny", "approval_retry"
+SYSTEM = "hubkeeper"
+
+
+@dataclass(frozen=True)
+class ApprovalPolicy:
+    """How changes on one instance are approved."""
+
+    channel: str
+    """Where approval messages go."""
+    approvers: frozenset[str] = frozenset()
+    """Slack user and user-group IDs; empty means nobody can approve (changes are then refused)."""
+    destructive_approvals: int = 1
+    request_ttl: timedelta = timedelta(hours=72)
+    audit_channel: str | None = None
+
+
+ContextFactory = Callable[[str, str, str | None], HandlerContext | None]
+"""(instance, actor, request_id) → the context to plan or execute in; None for an unknown instance."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Approvals:
+    def __init__(
+        self,
+        *,
+        store: RequestStore,
+        messenger: Messenger,
+        directory: Directory | None,
+        policies: Mapping[str, ApprovalPolicy],
+        contexts: ContextFactory,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.messenger = messenger
+        self.directory = directory
+        self.policies = policies
+        self.contexts = contexts
+        self.clock = clock
+
+    # -- asking ------------------------------------------------------------------------------------
+
+    async def submit(self, ctx: HandlerContext, kind_name: str, params: Mapping[str, Any], reason: str | None) -> Reply:
+        """Plan the change, store it as pending and post its approval message. Nothing is changed yet."""
+        policy = self.policies.get(ctx.instance)
+        kind = KINDS.get(kind_name)
+        if policy is None or not policy.channel:
+            return message(
+                "Changes are turned off here: no approval channel is configured (HUBKEEPER_APPROVAL_CHANNEL)."
+            )
+        if kind is None:
+            return message(f"hubkeeper cannot make changes of the kind {escape(kind_name)}.")
+        try:
+            plan = await kind.plan(ctx, dict(params))
+        except ChangeRefused as refused:
+            return message(refused.message)
+        except HubError as error:
+            return message(f"Could not check that against Docker Hub: {escape(error.message)}. Nothing was requested.")
+        summary = "\n".join([plan.summary, *plan.details])
+        now = self.clock()
+        request = await self.store.create(
+            NewRequest(
+                instance=ctx.instance,
+                kind=kind_name,
+                params=plan.params,
+                requester=ctx.actor,
+                reason=reason or "",
+                summary=summary,
+                destructive=plan.destructive,
+                approvals_required=policy.destructive_approvals if plan.destructive else 1,
+                expires_at=now + policy.request_ttl,
+            ),
+            now=now,
+        )
+        posted = await self._announce(request, policy)
+        if not posted:
+            return message(
+                f"Your request `{request.id}` is stored, but its approval message could not be posted to "
+                f"<#{policy.channel}>; hubkeeper will try again shortly."
+            )
+        link = await self._link(policy.channel, posted)
+        return message(
+            f"Requested: {plan.summary}",
+            f"Waiting for approval in {link} · request `{request.id}` · "
+            f"expires {request.expires_at:%Y-%m-%d %H:%M} UTC",
+        )
+
+    async def _announce(self, request: ChangeRequest, policy: ApprovalPolicy) -> str | None:
+        """Post the approval message and remember where; None when Slack refused (the sweep retries)."""
+        try:
+            ts = await self.messenger.post(policy.channel, render_approval(request))
+        except Exception:  # Slack's failure must not lose the stored request
+            logger.exception("could not post the approval message of %s", request.id)
+            return None
+        await self.store.attach_message(request.id, policy.channel, ts)
+        return ts
+
+    async def _link(self, channel: str, ts: str) -> str:
+        permalink = getattr(self.messenger, "permalink", None)
+        if permalink is not None:
+            try:
+                url = await permalink(channel, ts)
+            except Exception:  # a link is a nicety; the channel mention still says where
+                url = None
+            if url:
+                return f"<{url}|the approval message>"
+        return f"<#{channel}>"
+
+    # -- deciding ----------------------------------------------------------------------------------
+
+    async def _may_approve(self, request: ChangeRequest, actor: str) -> bool:
+        policy = self.policies.get(request.instance)
+        return (
+            policy is not None and bool(policy.approvers) and await is_allowed(actor, policy.approvers, self.directory)
+        )
+
+    async def approve(self, request_id: str, approver: str) -> Reply:
+        request = await self.store.get(request_id)
+        if request is None:
+            return message(f"There is no request `{escape(request_id[:40])}`.")
+        if not await self._may_approve(request, approver):
+            return message("Only approvers can approve changes (HUBKEEPER_APPROVERS). Nothing was changed.")
+        now = self.clock()
+        if request.status is Status.PENDING and request.expires_at <= now:
+            # Past its time but not swept yet: it expires now rather than being approved late.
+            expired = await self.store.transition(request_id, Status.PENDING, Status.EXPIRED, actor=SYSTEM, now=now)
+            if expired is not None:
+                await self._audit("request.expired", SYSTEM, expired)
+                await self._finish(expired)
+            return message(already_decided(expired or await self.store.get(request_id) or request))
+        result = await self.store.approve(request_id, approver, now=now)
+        current = result.request or request
+        match result.outcome:
+            case ApprovalOutcome.SELF_APPROVAL:
+                return message("You cannot approve your own request; another approver has to.")
+            case ApprovalOutcome.ALREADY_APPROVED_BY_YOU:
+                return message("You have approved this already; it needs another approver.")
+            case ApprovalOutcome.NOT_PENDING | ApprovalOutcome.NOT_FOUND:
+                return message(already_decided(current))
+            case ApprovalOutcome.RECORDED:
+                await self._audit("request.approval", approver, current)
+                await self._refresh(current)
+                missing = current.approvals_required - len(current.approvals)
+                return message(f"Approval recorded; it needs {missing} more approver{'s' if missing > 1 else ''}.")
+        await self._audit("request.approved", approver, current)
+        done = await self._execute(current, approver)
+        return message(f"Approved. {render_status_line(done)}")
+
+    async def deny(self, request_id: str, approver: str, note: str | None) -> Reply:
+        request = await self.store.get(request_id)
+        if request is None:
+            return message(f"There is no request `{escape(request_id[:40])}`.")
+        if not await self._may_approve(request, approver):
+            return message("Only approvers can deny changes (HUBKEEPER_APPROVERS). Nothing was changed.")
+        denied = await self.store.transition(
+            request_id, Status.PENDING, Status.DENIED, actor=approver, now=self.clock(), note=(note or "")[:500] or None
+        )
+        if denied is None:
+            return message(already_decided(await self.store.get(request_id) or request))
+        await self._audit("request.denied", approver, denied, note=note)
+        await self._finish(denied)
+        return message("Denied; the requester has been told.")
+
+    async def retry(self, request_id: str, approver: str) -> Reply:
+        request = await self.store.get(request_id)
+        if request is None:
+            return message(f"There is no request `{escape(request_id[:40])}`.")
+        if not await self._may_approve(request, approver):
+            return message("Only approvers can retry a change (HUBKEEPER_APPROVERS). Nothing was changed.")
+        if approver == request.requester:
+            return message("You cannot retry your own request; another approver has to.")
+        again = await self.store.transition(
+            request_id, Status.FAILED, Status.APPROVED, actor=approver, now=self.clock()
+        )
+        if again is None:
+            return message(already_decided(await self.store.get(request_id) or request))
+        await self._audit("request.retried", approver, again)
+        done = await self._execute(again, approver)
+        return message(f"Retried. {render_status_line(done)}")
+
+    async def _execute(self, request: ChangeRequest, actor: str) -> ChangeRequest:
+        """approved → executing → done | failed, once: the compare-and-set picks the one executor."""
+        executing = await self.store.transition(
+            request.id, Status.APPROVED, Status.EXECUTING, actor=actor, now=self.clock()
+        )
+        if executing is None:
+            return await self.store.get(request.id) or request
+        await self._refresh(executing)
+        ctx = self.contexts(executing.instance, actor, executing.id)
+        kind = KINDS.get(executing.kind)
+        error: str | None = None
+        result: dict[str, Any] = {}
+        summary = ""
+        if ctx is None or kind is None:
+            error = f"instance {executing.instance!r} or change kind {executing.kind!r} is not configured here"
+        else:
+            try:
+                outcome = await kind.execute(ctx, executing.params)
+                summary, result = outcome.summary, outcome.result
+            except ChangeRefused as refused:
+                error = refused.message
+            except HubError as failure:
+                error = failure.message
+            except Exception as bug:  # recorded as failed, never as done
+                logger.exception("executing %s failed", executing.id)
+                error = f"hubkeeper failed unexpectedly ({type(bug).__name__}); see its log"
+        now = self.clock()
+        if error is None:
+            finished = await self.store.transition(
+                executing.id, Status.EXECUTING, Status.DONE, actor=actor, now=now, result={"summary": summary, **result}
+            )
+            event = "change.done"
+        else:
+            finished = await self.store.transition(
+                executing.id, Status.EXECUTING, Status.FAILED, actor=actor, now=now, error=error
+            )
+            event = "change.failed"
+        final = finished or await self.store.get(executing.id) or executing
+        await self._audit(event, actor, final, error=error, summary=summary or None)
+        await self._finish(final)
+        return final
+
+    # -- the sweep ---------------------------------------------------------------------------------
+
+    async def sweep(self) -> int:
+        """Expire overdue requests and post approval messages that Slack refused earlier."""
+        now = self.clock()
+        handled = 0
+        for request in await self.store.expired_pending(now):
+            expired = await self.store.transition(request.id, Status.PENDING, Status.EXPIRED, actor=SYSTEM, now=now)
+            if expired is not None:  # another replica may have expired it first
+                await self._audit("request.expired", SYSTEM, expired)
+                await self._finish(expired)
+                handled += 1
+        for request in await self.store.list_requests(statuses=frozenset({Status.PENDING}), limit=50):
+            policy = self.policies.get(request.instance)
+            if request.ts is None and policy is not None:
+                await self._announce(request, policy)
+        return handled
+
+    # -- telling people ----------------------------------------------------------------------------
+
+    async def _refresh(self, request: ChangeRequest) -> None:
+        if request.channel is None or request.ts is None:
+            return
+        try:
+            await self.messenger.update(request.channel, request.ts, render_approval(request))
+        except Exception:  # the stored state is right; the next change re-renders the message
+            logger.exception("could not update the approval message of %s", request.id)
+
+    async def _finish(self, request: ChangeRequest) -> None:
+        """A final state (or a failure): update the message, DM the requester, log to the audit channel."""
+        await self._refresh(request)
+        line = render_status_line(request)
+        try:
+            await self.messenger.dm(
+                request.requester, message(f"Your request: {request.summary.splitlines()[0]}\n{line}")
+            )
+        except Exception:
+            logger.exception("could not DM the requester of %s", request.id)
+        policy = self.policies.get(request.instance)
+        if policy is not None and policy.audit_channel:
+            try:
+                await self.messenger.post(
+                    policy.audit_channel,
+                    message(f"`{request.id}` {request.instance}: {request.summary.splitlines()[0]} — {line}"),
+                )
+            except Exception:
+                logger.exception("could not post %s to the audit channel", request.id)
+
+    async def _audit(self, event: str, actor: str, request: ChangeRequest, **detail: Any) -> None:
+        await self.store.append_audit(
+            AuditEvent(
+                event=event,
+                actor=actor,
+                instance=request.instance,
+                request_id=request.id,
+                detail={key: value for key, value in detail.items() if value is not None},
+                at=self.clock(),
+            )
+        )
+
+
+# -- rendering --------------------------------------------------------------------------------------
+
+_STATUS_WORDS = {
+    Status.PENDING: ":hourglass_flowing_sand: Waiting for approval",
+    Status.APPROVED: ":white_check_mark: Approved",
+    Status.EXECUTING: ":gear: Applying the change…",
+    Status.DONE: ":white_check_mark: Done",
+    Status.FAILED: ":x: Failed",
+    Status.DENIED: ":no_entry: Denied",
+    Status.EXPIRED: ":zzz: Expired",
+    Status.CANCELLED: ":leftwards_arrow_with_hook: Cancelled",
+}
+
+
+def already_decided(request: ChangeRequest) -> str:
+    who = f" by <@{request.decided_by}>" if request.decided_by and request.decided_by != SYSTEM else ""
+    return f"This request was already {request.status.value}{who}. Nothing more was changed."
+
+
+def render_status_line(request: ChangeRequest) -> str:
+    line = _STATUS_WORDS[request.status]
+    if request.status in (Status.DONE, Status.APPROVED, Status.EXECUTING) and request.approvers:
+        line += " by " + ", ".join(f"<@{approver}>" for approver in request.approvers)
+    elif request.status in (Status.DENIED, Status.CANCELLED) and request.decided_by:
+        line += f" by <@{request.decided_by}>"
+    if request.status is Status.DONE and request.result and request.result.get("summary"):
+        line += f": {request.result['summary']}"
+    if request.status is Status.FAILED and request.error:
+        line += f": {escape(request.error)}"
+    if request.status is Status.DENIED and request.decision_note:
+        line += f" — “{escape(request.decision_note)}”"
+    return line
+
+
+DENY_MODAL = "deny_reason"
+
+
+def deny_modal(request_id: str) -> dict[str, Any]:
+    """Asks an approver why (optional) before denying; the request id rides in private_metadata."""
+    return {
+        "type": "modal",
+        "callback_id": DENY_MODAL,
+        "private_metadata": request_id,
+        "title": {"type": "plain_text", "text": "Deny request"},
+        "submit": {"type": "plain_text", "text": "Deny"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "reason",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Why? (the requester sees this)"},
+                "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True, "max_length": 500},
+            }
+        ],
+    }
+
+
+def render_approval(request: ChangeRequest) -> Reply:
+    """The approval message, entirely from the stored request (so any replica renders the same)."""
+    blocks = [
+        header(f"Change request for {request.instance}"),
+        section(f"<@{request.requester}> asks to:\n{request.summary}"),
+        section(
+            "*Details*",
+            fields=[
+                f"*Why*\n{escape(request.reason) or '_no reason given_'}",
+                f"*Approvals*\n{len(request.approvals)} of {request.approvals_required}"
+                + ("".join(f" <@{a}>" for a in request.approvers) if request.approvers else ""),
+                f"*Requested*\n{request.created_at:%Y-%m-%d %H:%M} UTC",
+                f"*Expires*\n{request.expires_at:%Y-%m-%d %H:%M} UTC",
+            ],
+        ),
+    ]
+    if request.destructive:
+        blocks.append(
+            context(f":warning: *Destructive change* · needs {request.approvals_required} distinct approver(s)")
+        )
+    blocks.append(section(render_status_line(request)))
+    if request.status is Status.PENDING:
+        blocks.append(
+            actions(
+                [
+                    button("Approve", APPROVE, request.id, style="primary"),
+                    button("Deny", DENY, request.id, style="danger"),
+                ],
+                block_id=f"decide-{request.id}",
+            )
+        )
+    elif request.status is Status.FAILED:
+        blocks.append(actions([button("Retry", RETRY, request.id, style="primary")], block_id=f"retry-{request.id}"))
+    blocks.append(context(f"request `{request.id}` · {request.kind}"))
+    rendered = reply(blocks)
+    rendered.ephemeral = False
+    return rendered
