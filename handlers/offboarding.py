@@ -1,0 +1,206 @@
+"""Offboarding: `/hub offboard <email|username>` removes a person from the org and cancels their invites.
+
+The approval message lists everything found for the person (membership with role and teams, pending
+invites); on approval hubkeeper removes them from the org, which removes them from every team too,
+then cancels each invite, and reports exactly what it did. A failure part-way never hides what was
+already done: every step is tried, and the error lists what was and was not done. A Retry (which
+plans nothing, it re-reads the org) finishes whatever is left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from handlers import blocks as bk
+from handlers.changes import ChangeRefused, Outcome, Plan, register
+from handlers.context import HandlerContext
+from hub import paths
+from hub.errors import BadRequest, HubError, InvalidInput, NotFound
+from hub.models import Invite, OrgMember
+
+KIND = "offboard"
+
+
+@dataclass(frozen=True)
+class Found:
+    """What the org holds for one person right now."""
+
+    who: str
+    member: OrgMember | None
+    invites: list[Invite]
+
+
+def _who(params: Mapping[str, Any]) -> str:
+    raw = params.get("who")
+    who = raw.strip() if isinstance(raw, str) else ""
+    if not who:
+        raise ChangeRefused("Say who to offboard: `/hub offboard email-or-username`.")
+    try:
+        return paths.email(who) if "@" in who else paths.username(who)
+    except InvalidInput as error:
+        raise ChangeRefused(bk.escape(error.message)) from None
+
+
+async def _find(ctx: HandlerContext, who: str, member: OrgMember | None = None) -> Found:
+    """The member `who` names (unless given) and every pending invite for them."""
+    if member is None:
+        member = await ctx.hub.find_member(who)
+        if member is not None and member.is_invitee:
+            member = None  # a pending invite listed among members; it is handled as an invite below
+    # Invites name an email or a Docker ID; the person's other identifier counts too, so offboarding
+    # by username also cancels an invite sent to their email (and the other way round).
+    names = {who.lower()}
+    if member is not None:
+        names |= {name.lower() for name in (member.username, member.email) if name}
+    invites = [invite for invite in await ctx.hub.list_invites() if invite.invitee.lower() in names]
+    return Found(who, member, invites)
+
+
+async def _refuse_last_owner(ctx: HandlerContext, member: OrgMember) -> None:
+    """Docker Hub refuses to remove the last owner (400); say so before anything is changed."""
+    if member.role_key != "owner":
+        return
+    owners = await ctx.hub.list_members(role="owner")
+    if all(owner.username.lower() == member.username.lower() for owner in owners):
+        raise ChangeRefused(
+            f"*{bk.escape(member.username)}* is the last owner of *{bk.escape(ctx.hub.org)}*, and Docker Hub does "
+            "not let an org lose its last owner. Make someone else an owner first. Nothing was changed."
+        )
+
+
+def _teams(member: OrgMember) -> str:
+    return ", ".join(f"*{bk.escape(team)}*" for team in sorted(member.groups, key=str.lower)) or "no teams"
+
+
+def _invite_line(invite: Invite) -> str:
+    team = f"team *{bk.escape(invite.team)}*" if invite.team else "no team"
+    by = f", invited by *{bk.escape(invite.inviter_username)}*" if invite.inviter_username else ""
+    on = f" on {bk.date(invite.created_at)}" if invite.created_at else ""
+    return f"Pending invite for {bk.code(invite.invitee)} ({team}{by}{on})"
+
+
+def _details(ctx: HandlerContext, found: Found) -> list[str]:
+    lines: list[str] = []
+    if found.member is not None:
+        member = found.member
+        email = f" ({bk.code(member.email)})" if member.email else ""
+        lines.append(
+            f"Org member *{bk.escape(member.username)}*{email}: role *{bk.escape(member.role_key)}*, "
+            f"teams: {_teams(member)}. Removing them from the org removes them from every team."
+        )
+        if ctx.hub.connection.pat_username and ctx.hub.connection.pat_username.lower() == member.username.lower():
+            lines.append(
+                ":warning: hubkeeper's own PAT belongs to this account: its repository operations stop working "
+                "once the account leaves the org."
+            )
+    else:
+        lines.append(f"No org member matches {bk.code(found.who)}.")
+    lines += [_invite_line(invite) for invite in found.invites]
+    return lines
+
+
+def _summary(org: str, found: Found) -> str:
+    parts: list[str] = []
+    if found.member is not None:
+        teams = bk.plural(len(found.member.groups), "team")
+        parts.append(f"remove *{bk.escape(found.member.username)}* from the org (and so from {teams})")
+    if found.invites:
+        parts.append(f"cancel {bk.plural(len(found.invites), 'pending invite')}")
+    return f"Offboard {bk.code(found.who)} from *{bk.escape(org)}*: {' and '.join(parts)}"
+
+
+class Offboard:
+    """`offboard`: remove someone from the org and cancel their pending invites."""
+
+    name = KIND
+
+    async def plan(self, ctx: HandlerContext, params: Mapping[str, Any]) -> Plan:
+        who = _who(params)
+        found = await _find(ctx, who)
+        if found.member is None and not found.invites:
+            raise ChangeRefused(
+                f"Nobody in *{bk.escape(ctx.hub.org)}* matches {bk.code(who)}: no org member and no pending invite. "
+                "Check the spelling; `/hub members` and `/hub invites` list who is there."
+            )
+        if found.member is not None:
+            await _refuse_last_owner(ctx, found.member)
+        return Plan(
+            summary=_summary(ctx.hub.org, found),
+            destructive=True,
+            details=_details(ctx, found),
+            params={
+                "who": who,
+                "username": found.member.username if found.member is not None else None,
+                "teams": list(found.member.groups) if found.member is not None else [],
+                "invite_ids": [invite.id for invite in found.invites],
+            },
+        )
+
+    async def execute(self, ctx: HandlerContext, params: Mapping[str, Any]) -> Outcome:
+        who = _who(params)
+        raw = params.get("username")
+        planned = raw if isinstance(raw, str) and raw else None
+        found = await _find(ctx, who)
+        if planned is not None and found.member is None and "@" in who:
+            # The approved account may have changed its email since: look it up by username as well.
+            by_name = await ctx.hub.find_member(planned)
+            if by_name is not None and not by_name.is_invitee:
+                found = await _find(ctx, who, by_name)
+        member = found.member
+        if member is not None and member.username.lower() != (planned or "").lower():
+            # The approval named one account (or none); someone else answers to it now: ask again for them.
+            raise ChangeRefused(
+                f"This was approved for {'*' + bk.escape(planned) + '*' if planned else 'pending invites only'}, "
+                f"but {bk.code(who)} is now org member *{bk.escape(member.username)}*. Nothing was changed; ask again."
+            )
+        if member is not None:
+            await _refuse_last_owner(ctx, member)
+        done: list[str] = []
+        failed: list[str] = []
+        result: dict[str, Any] = {"who": who, "removed": None, "cancelled": [], "failed": []}
+        # Membership first: it is what gives access; a pending invite gives none until accepted.
+        if member is not None:
+            name = f"*{bk.escape(member.username)}*"
+            try:
+                await ctx.hub.remove_member(member.username)
+                done.append(f"removed {name} from the org (and so from {_teams(member)})")
+                result["removed"] = member.username
+            except NotFound:
+                done.append(f"{name} was no longer an org member")
+            except BadRequest as error:
+                failed.append(f"removing {name} from the org: Docker Hub refused ({bk.escape(error.message)})")
+                result["failed"].append({"step": "remove", "error": error.message})
+            except HubError as error:
+                failed.append(f"removing {name} from the org: {bk.escape(error.message)}")
+                result["failed"].append({"step": "remove", "error": error.message})
+        elif planned is not None:
+            done.append(f"*{bk.escape(planned)}* was no longer an org member")
+        for invite in found.invites:
+            line = f"the invite for {bk.code(invite.invitee)}"
+            try:
+                await ctx.hub.cancel_invite(invite.id)
+                done.append(f"cancelled {line}")
+                result["cancelled"].append(invite.id)
+            except NotFound:
+                done.append(f"{line} was already gone")
+            except HubError as error:
+                failed.append(f"cancelling {line}: {bk.escape(error.message)}")
+                result["failed"].append({"step": "cancel_invite", "invite": invite.id, "error": error.message})
+        if failed:
+            # Every step was tried; the message keeps what did happen next to what did not.
+            did = "; ".join(done) if done else "nothing"
+            raise ChangeRefused(
+                f"Offboarding {bk.code(who)} is incomplete. Done: {did}. Not done: {'; '.join(failed)}. "
+                "Retry finishes what is left."
+            )
+        if not done:
+            return Outcome(
+                summary=f"Nothing left to do: {bk.code(who)} is neither an org member nor invited any more.",
+                result=result,
+            )
+        return Outcome(summary=f"Offboarded {bk.code(who)}: {'; '.join(done)}.", result=result)
+
+
+OFFBOARD = register(Offboard())
