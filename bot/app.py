@@ -19,9 +19,10 @@ from bot.settings import InstanceConfig, Settings, SlackConfig
 from bot.slack_io import SlackDirectory, SlackMessenger, web_client
 from bot.store.db import default_database_url
 from bot.store.sql_store import SqlRequestStore
-from handlers.approvals import ApprovalPolicy, Approvals
+from handlers.approvals import SYSTEM, ApprovalPolicy, Approvals
 from handlers.context import HandlerContext
 from handlers.router import Router
+from handlers.self_service import sweep_timed_grants
 from hub.client import HubClient
 
 logger = logging.getLogger("hubkeeper.app")
@@ -38,11 +39,20 @@ class Bot:
     sweep_seconds: int = 60
 
     async def sweep(self) -> None:
-        """What the scheduler runs: request expiries (and re-announcing), safe on every replica."""
+        """What the scheduler runs: request expiries (and re-announcing) and time-bound grants ending.
+
+        Safe on every replica at once: each effect goes through the store's compare-and-set.
+        """
         try:
             await self.approvals.sweep()
         except Exception:  # one failed sweep must not stop the next
-            logger.exception("the sweep failed")
+            logger.exception("the request sweep failed")
+        try:
+            await sweep_timed_grants(
+                self.store, lambda instance: self.approvals.contexts(instance, SYSTEM, None), self.approvals.clock()
+            )
+        except Exception:
+            logger.exception("the time-bound grant sweep failed")
 
     async def aclose(self) -> None:
         for hub in self.hubs.values():

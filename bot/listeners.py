@@ -11,7 +11,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack_io import respond
 from handlers import approvals
 from handlers.context import Reply
-from handlers.home import home_view
 from handlers.router import Router
 
 logger = logging.getLogger("hubkeeper.listeners")
@@ -61,7 +60,7 @@ def register(app: AsyncApp, router: Router) -> None:
     @app.event("app_home_opened")
     async def app_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") == "home":
-            await client.views_publish(user_id=event["user"], view=home_view(router.labels))
+            await client.views_publish(user_id=event["user"], view=await router.home(event["user"]))
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -149,6 +149,12 @@ class Approvals:
             policy is not None and bool(policy.approvers) and await is_allowed(actor, policy.approvers, self.directory)
         )
 
+    async def is_approver(self, actor: str) -> bool:
+        for policy in self.policies.values():
+            if policy.approvers and await is_allowed(actor, policy.approvers, self.directory):
+                return True
+        return False
+
     async def approve(self, request_id: str, approver: str) -> Reply:
         request = await self.store.get(request_id)
         if request is None:

@@ -1,26 +1,54 @@
-"""The App Home tab: what hubkeeper is connected to and how to use it."""
+"""The App Home tab: how to use hubkeeper, your requests and time-bound access, and for approvers the
+queue waiting for them. Rendered from the store each time the tab opens."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from handlers.blocks import escape
+from handlers.approvals import render_status_line
+from handlers.blocks import context, divider, escape, header, section
 from handlers.commands import COMMANDS
+from handlers.lifecycle import ChangeRequest, TimedGrant
+
+MAX_LISTED = 10
 
 
-def home_view(instances: Sequence[str]) -> dict[str, Any]:
-    lines = "\n".join(f"• `/hub {spec.usage}`: {spec.description}" for spec in COMMANDS)
+def _request_line(request: ChangeRequest, *, show_requester: bool = False) -> str:
+    who = f"<@{request.requester}> · " if show_requester else ""
+    first = request.summary.splitlines()[0] if request.summary else request.kind
+    return f"• `{request.id}` {who}{first} ({escape(request.instance)})\n    {render_status_line(request)}"
+
+
+def home_view(
+    instances: Sequence[str],
+    *,
+    my_requests: Sequence[ChangeRequest] = (),
+    my_grants: Sequence[TimedGrant] = (),
+    queue: Sequence[ChangeRequest] | None = None,
+) -> dict[str, Any]:
+    """`queue` is None for people who are not approvers (they do not see it at all)."""
+    usage = "\n".join(f"• `/hub {escape(spec.usage)}`: {spec.description}" for spec in COMMANDS)
     connected = ", ".join(f"`{escape(label)}`" for label in instances) or "none configured"
-    return {
-        "type": "home",
-        "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": "hubkeeper"}},
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": f"Runs the Docker Hub organization. Instances: {connected}."},
-            },
-            {"type": "divider"},
-            {"type": "section", "text": {"type": "mrkdwn", "text": lines[:3000]}},
-        ],
-    }
+    blocks = [
+        header("hubkeeper"),
+        section(f"Runs the Docker Hub organization. Instances: {connected}."),
+    ]
+    if queue is not None:
+        blocks += [divider(), section(f"*Waiting for your approval* ({len(queue)})")]
+        blocks += [section(_request_line(r, show_requester=True)) for r in queue[:MAX_LISTED]] or [
+            context("Nothing is waiting.")
+        ]
+    blocks += [divider(), section("*Your requests*")]
+    blocks += [section(_request_line(r)) for r in my_requests[:MAX_LISTED]] or [
+        context("You have asked for nothing yet.")
+    ]
+    if my_grants:
+        lines = [
+            f"• *{escape(g.username)}* in team *{escape(g.team)}* ({escape(g.instance)}) until "
+            f"{g.expires_at:%Y-%m-%d %H:%M} UTC"
+            for g in my_grants[:MAX_LISTED]
+        ]
+        blocks += [divider(), section("*Your time-bound access*\n" + "\n".join(lines))]
+    blocks += [divider(), section(usage[:3000])]
+    return {"type": "home", "blocks": blocks[:100]}

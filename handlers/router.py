@@ -11,12 +11,15 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from handlers import approvals, commands, health, invites, members, teams
 from handlers.approvals import Approvals, ContextFactory
 from handlers.blocks import error_reply, escape
 from handlers.context import Directory, HandlerContext, Messenger, Reply
 from handlers.help import help_reply, usage_reply
+from handlers.home import home_view
+from handlers.lifecycle import Status
 from handlers.permissions import is_allowed
 from hub.client import HubClient
 from hub.errors import HubError, echo
@@ -69,6 +72,25 @@ class Router:
             return await members.members_page_clicked(context, value)
         except HubError as error:
             return error_reply(error)
+
+    async def home(self, actor: str) -> dict[str, Any]:
+        """The App Home view for one person."""
+        if self.approvals is None:
+            return home_view(self.labels)
+        store = self.approvals.store
+        approver = await self.approvals.is_approver(actor)
+        return home_view(
+            self.labels,
+            my_requests=await store.list_requests(requester=actor, limit=10),
+            my_grants=await store.active_timed_grants(requester=actor),
+            queue=[
+                r
+                for r in await store.list_requests(statuses=frozenset({Status.PENDING}), limit=20)
+                if r.requester != actor and actor not in r.approvers
+            ]
+            if approver
+            else None,
+        )
 
     async def decision(self, action_id: str, request_id: str, actor: str, note: str | None = None) -> Reply:
         """An Approve, Deny or Retry click on an approval message (Deny after its reason modal)."""
