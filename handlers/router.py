@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers import approvals, commands, health, invites, members, teams
+
+# Imported for their change kinds, which register themselves.
+from handlers import access, offboarding, self_service  # noqa: F401  isort: skip
 from handlers.approvals import Approvals, ContextFactory
 from handlers.blocks import error_reply, escape
 from handlers.context import Directory, HandlerContext, Messenger, Reply
@@ -50,9 +53,12 @@ class Router:
             return usage_reply(error)
         if isinstance(parsed.command, commands.Help):
             return help_reply(parsed.command.topic, self.labels)
-        refusal = await self._refusal(actor)
-        if refusal is not None:
-            return refusal
+        # Lookups show emails, so they are for viewers; a change goes to approvers anyway, and
+        # self-service requests are for everyone.
+        if not isinstance(parsed.command, commands.Change):
+            refusal = await self._refusal(actor)
+            if refusal is not None:
+                return refusal
         context = self._context(parsed.org, actor)
         if isinstance(context, Reply):
             return context
@@ -149,6 +155,10 @@ class Router:
                     return await invites.invites(context)
                 case commands.Health():
                     return await health.health(context)
+                case commands.Change(kind, params, reason):
+                    if self.approvals is None:
+                        return Reply("Changes are not enabled on this hubkeeper.")
+                    return await self.approvals.submit(context, kind, params, reason)
                 case _:
                     return help_reply(None, self.labels)
         except HubError as error:

@@ -1,0 +1,126 @@
+"""Changes end to end in the sandbox: a /hub change command, the approval message in #hub-ops, clicks
+on Approve and Deny (with its reason modal) — all as signed Slack requests into the real bot."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.sandbox.run import Sandbox
+from hub.emulator import EmulatorState
+from tests.bot.test_slack_e2e import Person, text_of
+
+ALICE, BOB, IVAN = "U0ALICE01", "U0BOBOK01", "U0IVANP01"
+HUB_OPS = "C0HUBOPS01"
+
+
+@pytest.fixture
+async def sandbox(emulator_state: EmulatorState) -> AsyncIterator[Sandbox]:
+    async with Sandbox(console_port=0, emulator_state=emulator_state) as running:
+        yield running
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield client
+
+
+def approval(sandbox: Sandbox) -> dict[str, Any]:
+    return sandbox.slack.messages(HUB_OPS)[-1]
+
+
+async def click(sandbox: Sandbox, http: httpx.AsyncClient, user: str, action_id: str) -> None:
+    message = approval(sandbox)
+    block_id = next(
+        b["block_id"] for b in message["blocks"] if any(e.get("action_id") == action_id for e in b.get("elements", []))
+    )
+    result = await http.post(
+        sandbox.console_url + "/api/action",
+        json={
+            "user": user,
+            "channel": HUB_OPS,
+            "message_ts": message["ts"],
+            "ephemeral": False,
+            "action_id": action_id,
+            "block_id": block_id,
+        },
+    )
+    assert result.json()["ok"], result.text
+
+
+def hub_writes(state: EmulatorState) -> list[str]:
+    return [f"{r.method} {r.path}" for r in state.requests if r.method != "GET" and r.path != "/v2/auth/token"]
+
+
+async def test_a_team_add_is_asked_approved_and_done(
+    sandbox: Sandbox, http: httpx.AsyncClient, emulator_state: EmulatorState
+) -> None:
+    ivan = Person(sandbox, http, IVAN)
+    asked = text_of(await ivan.command("team add data ivanpetrov --reason onboarding to the data team"))
+    assert "Requested" in asked
+    message = approval(sandbox)
+    assert "onboarding to the data team" in text_of(message) and f"<@{IVAN}>" in text_of(message)
+    assert hub_writes(emulator_state) == []  # nothing reaches Docker Hub before approval
+
+    await click(sandbox, http, IVAN, "approval_approve")  # the requester (and not an approver)
+    refused = await sandbox.slack.wait_for_async(
+        lambda: [m for m in sandbox.slack.ephemerals(IVAN) if "Only approvers" in json.dumps(m)] or None
+    )
+    assert refused and hub_writes(emulator_state) == []
+
+    await click(sandbox, http, ALICE, "approval_approve")
+    done = await sandbox.slack.wait_for_async(lambda: "Done" in text_of(approval(sandbox)) or None, timeout=15)
+    assert done
+    assert "ivanpetrov" in emulator_state.org("acme").groups["data"].members
+    assert hub_writes(emulator_state) == ["POST /v2/orgs/acme/groups/data/members"]
+    assert not [b for b in approval(sandbox)["blocks"] if b["type"] == "actions"]
+    dm = await sandbox.slack.wait_for_async(lambda: sandbox.slack.dms(IVAN) or None)
+    assert "Done" in json.dumps(dm)
+
+
+async def test_deny_asks_why_and_tells_the_requester(
+    sandbox: Sandbox, http: httpx.AsyncClient, emulator_state: EmulatorState
+) -> None:
+    ivan = Person(sandbox, http, IVAN)
+    await ivan.command("team create mobile Mobile apps --reason new app")
+    await click(sandbox, http, BOB, "approval_deny")
+    modal = await sandbox.slack.wait_for_async(lambda: sandbox.slack.modal_stack(BOB) or None)
+    submitted = await http.post(
+        sandbox.console_url + "/api/view_submission",
+        json={"user": BOB, "view_id": modal[-1]["id"], "values": {"reason": {"reason": "use the frontend team"}}},
+    )
+    assert submitted.json()["ok"], submitted.text
+    denied = await sandbox.slack.wait_for_async(lambda: "Denied" in text_of(approval(sandbox)) or None, timeout=15)
+    assert denied and "use the frontend team" in text_of(approval(sandbox))
+    dm = await sandbox.slack.wait_for_async(lambda: sandbox.slack.dms(IVAN) or None)
+    assert "use the frontend team" in json.dumps(dm)
+    assert "mobile" not in emulator_state.org("acme").groups
+    assert hub_writes(emulator_state) == []
+
+
+async def test_a_refused_precondition_suggests_what_to_do(
+    sandbox: Sandbox, http: httpx.AsyncClient, emulator_state: EmulatorState
+) -> None:
+    reply = text_of(await Person(sandbox, http, IVAN).command("team add data ravisharma --reason new hire"))
+    assert "/hub invite" in reply
+    assert sandbox.slack.messages(HUB_OPS) == []
+    assert hub_writes(emulator_state) == []
+
+
+async def test_a_reason_is_required_for_role_changes(sandbox: Sandbox, http: httpx.AsyncClient) -> None:
+    reply = text_of(await Person(sandbox, http, IVAN).command("role ivanpetrov owner"))
+    assert "role" in reply and "--reason" in reply
+    assert sandbox.slack.messages(HUB_OPS) == []
+
+
+async def test_app_home_shows_requests_and_the_approvers_queue(sandbox: Sandbox, http: httpx.AsyncClient) -> None:
+    await Person(sandbox, http, IVAN).command("team create mobile --reason new app")
+    ivan_home = await sandbox.bot.router.home(IVAN) if sandbox.bot else {}
+    alice_home = await sandbox.bot.router.home(ALICE) if sandbox.bot else {}
+    assert "Create" in json.dumps(ivan_home) and "Waiting for your approval" not in json.dumps(ivan_home)
+    assert "Waiting for your approval* (1)" in json.dumps(alice_home)
