@@ -6,9 +6,11 @@ HTTP.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -28,6 +30,39 @@ from hub.client import HubClient
 logger = logging.getLogger("hubkeeper.app")
 
 
+class InFlight:
+    """Listener work still running after its ack, so shutdown can let it finish.
+
+    Bolt acks and then runs the rest of a listener as a task nobody awaits; stopping under it could
+    leave an approved change half-told (executed but not re-rendered) or a request stuck executing.
+    """
+
+    def __init__(self) -> None:
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @asynccontextmanager
+    async def track(self) -> AsyncIterator[None]:
+        self._running += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._running -= 1
+            if self._running == 0:
+                self._idle.set()
+
+    async def wait_idle(self, grace: float) -> bool:
+        """True when nothing is running (any more) within `grace` seconds."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+        except TimeoutError:
+            logger.warning("stopping with %d listener(s) still running", self._running)
+            return False
+        return True
+
+
 @dataclass
 class Bot:
     app: AsyncApp
@@ -37,6 +72,7 @@ class Bot:
     hubs: dict[str, HubClient]
     instances: dict[str, InstanceConfig]
     sweep_seconds: int = 60
+    work: InFlight = field(default_factory=InFlight)
 
     async def sweep(self) -> None:
         """What the scheduler runs: request expiries (and re-announcing) and time-bound grants ending.
@@ -54,7 +90,9 @@ class Bot:
         except Exception:
             logger.exception("the time-bound grant sweep failed")
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, grace: float = 20.0) -> None:
+        """Let running listeners finish (up to `grace` seconds), then close the clients and the store."""
+        await self.work.wait_idle(grace)
         for hub in self.hubs.values():
             await hub.aclose()
         await self.store.close()
@@ -75,7 +113,7 @@ class _SameTokenWarning(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
-def build_app(slack: SlackConfig, router: Router, client: AsyncWebClient) -> AsyncApp:
+def build_app(slack: SlackConfig, router: Router, client: AsyncWebClient, work: InFlight) -> AsyncApp:
     bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
     if not any(isinstance(f, _SameTokenWarning) for f in bolt_logger.filters):
         bolt_logger.addFilter(_SameTokenWarning())
@@ -86,7 +124,7 @@ def build_app(slack: SlackConfig, router: Router, client: AsyncWebClient) -> Asy
         installation_store=None,
         raise_error_for_unhandled_request=False,
     )
-    listeners.register(app, router)
+    listeners.register(app, router, work.track)
     return app
 
 
@@ -132,9 +170,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
             access_teams=access_teams,
         )
 
-    approvals = Approvals(
-        store=store, messenger=messenger, directory=directory, policies=policies, contexts=contexts
-    )
+    approvals = Approvals(store=store, messenger=messenger, directory=directory, policies=policies, contexts=contexts)
     router = Router(
         hubs=hubs,
         viewers=settings.viewers(),
@@ -143,12 +179,14 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         contexts=contexts,
         approvals=approvals,
     )
+    work = InFlight()
     return Bot(
-        app=build_app(slack, router, client),
+        app=build_app(slack, router, client, work),
         router=router,
         approvals=approvals,
         store=store,
         hubs=hubs,
         instances=instances,
         sweep_seconds=settings.hubkeeper_sweep_seconds,
+        work=work,
     )

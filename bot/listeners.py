@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -18,26 +20,31 @@ logger = logging.getLogger("hubkeeper.listeners")
 SLASH_COMMAND = "/hub"
 
 
-def register(app: AsyncApp, router: Router) -> None:
+def register(app: AsyncApp, router: Router, track: Callable[[], AbstractAsyncContextManager[None]]) -> None:
+    """`track()` wraps each listener's work after its ack, so shutdown can wait for it."""
+
     @app.command(SLASH_COMMAND)
     async def hub_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         # Ack before Docker Hub is asked anything: Slack gives up after 3 s.
         await ack()
-        reply = await router.command(str(command.get("text") or ""), str(command["user_id"]))
-        await respond(str(command["response_url"]), reply)
+        async with track():
+            reply = await router.command(str(command.get("text") or ""), str(command["user_id"]))
+            await respond(str(command["response_url"]), reply)
 
     @app.action("members_page")
     async def members_page(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        reply = await router.action(str(action["action_id"]), str(action.get("value") or ""), body["user"]["id"])
-        await respond(str(body["response_url"]), reply)
+        async with track():
+            reply = await router.action(str(action["action_id"]), str(action.get("value") or ""), body["user"]["id"])
+            await respond(str(body["response_url"]), reply)
 
     @app.action(approvals.APPROVE)
     @app.action(approvals.RETRY)
     async def decide(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        reply = await router.decision(str(action["action_id"]), str(action.get("value") or ""), body["user"]["id"])
-        await respond(str(body["response_url"]), reply)
+        async with track():
+            reply = await router.decision(str(action["action_id"]), str(action.get("value") or ""), body["user"]["id"])
+            await respond(str(body["response_url"]), reply)
 
     @app.action(approvals.DENY)
     async def deny_clicked(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
@@ -53,14 +60,16 @@ def register(app: AsyncApp, router: Router) -> None:
         values = view.get("state", {}).get("values", {})
         note = values.get("reason", {}).get("reason", {}).get("value")
         actor = body["user"]["id"]
-        reply = await router.decision(approvals.DENY, str(view.get("private_metadata") or ""), actor, note)
-        if router.messenger is not None:
-            await router.messenger.dm(actor, reply)
+        async with track():
+            reply = await router.decision(approvals.DENY, str(view.get("private_metadata") or ""), actor, note)
+            if router.messenger is not None:
+                await router.messenger.dm(actor, reply)
 
     @app.event("app_home_opened")
     async def app_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") == "home":
-            await client.views_publish(user_id=event["user"], view=await router.home(event["user"]))
+            async with track():
+                await client.views_publish(user_id=event["user"], view=await router.home(event["user"]))
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

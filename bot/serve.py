@@ -21,6 +21,8 @@ logger = logging.getLogger("hubkeeper.serve")
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+SHUTDOWN_GRACE = 20.0
+"""Seconds a shutdown waits for listeners still at work (an approved change being applied)."""
 
 
 def http_app(bot: Bot) -> web.Application:
@@ -69,6 +71,7 @@ async def serve_http(bot: Bot, host: str, port: int, *, stop: asyncio.Event | No
     finally:
         logger.info("hubkeeper: shutting down")
         scheduler.shutdown(wait=False)
+        await bot.work.wait_idle(SHUTDOWN_GRACE)
         await runner.cleanup()
         await bot.aclose()
 

@@ -128,7 +128,7 @@ class Settings(BaseSettings):
             except InvalidInput as error:
                 raise ConfigError(f"{where} {key!r}: {error.message}") from None
             if permission not in ("read", "write", "admin"):
-                raise ConfigError(f"{where} {key!r}: expected \"namespace/repository:read|write|admin\"")
+                raise ConfigError(f'{where} {key!r}: expected "namespace/repository:read|write|admin"')
             teams[str(key)] = str(team)
         return teams
 

@@ -75,6 +75,11 @@ class SlackMessenger:
     async def update(self, channel: str, ts: str, reply: Reply) -> None:
         await self._client.chat_update(channel=channel, ts=ts, **message_payload(reply))
 
+    async def permalink(self, channel: str, ts: str) -> str | None:
+        response = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
+        link = response.get("permalink")
+        return link if isinstance(link, str) else None
+
     async def dm(self, user_id: str, reply: Reply) -> str:
         opened = await self._client.conversations_open(users=user_id)
         return await self.post(str(opened["channel"]["id"]), reply)

@@ -21,7 +21,7 @@ from bot.app import Bot, open_bot
 from bot.sandbox.console import build_console_app
 from bot.sandbox.slack_api import SlackStandIn
 from bot.scheduler import start_scheduler
-from bot.serve import EVENTS_PATH, start_http
+from bot.serve import EVENTS_PATH, SHUTDOWN_GRACE, start_http
 from bot.settings import load_settings
 from hub.emulator import DEMO, EmulatorConfig, EmulatorServer, EmulatorState, seed_demo
 
@@ -115,6 +115,8 @@ class Sandbox:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
+        if self.bot is not None:
+            await self.bot.work.wait_idle(SHUTDOWN_GRACE)
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()

@@ -70,6 +70,19 @@ def chat_post_message(state: SlackState, args: Args, base_url: str) -> Result:
     return {"channel": channel_id, "ts": message["ts"], "message": message}
 
 
+def chat_get_permalink(state: SlackState, args: Args, base_url: str) -> Result:
+    channel, ts = (
+        _require_str(args, "channel", "channel_not_found"),
+        _require_str(args, "message_ts", "message_not_found"),
+    )
+    if state.find_message(channel, ts) is None:
+        raise SlackApiFault("message_not_found")
+    return {
+        "channel": channel,
+        "permalink": f"https://{state.identity.team_domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+    }
+
+
 def chat_update(state: SlackState, args: Args, base_url: str) -> Result:
     channel_id = state.resolve_channel(args.get("channel"))
     ts = _require_str(args, "ts", "message_not_found")
@@ -192,6 +205,7 @@ METHODS: dict[str, Method] = {
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,
+    "chat.getPermalink": chat_get_permalink,
     "chat.postEphemeral": chat_post_ephemeral,
     "users.info": users_info,
     "users.lookupByEmail": users_lookup_by_email,

@@ -155,3 +155,44 @@ timed_grants = Table(
     Column("revoked_at", UtcDateTime),
     Index(None, "expires_at"),
 )
+
+# -- the scheduled digest (handlers/digest.py) ------------------------------------------------------
+
+digest_runs = Table(
+    "digest_runs",
+    metadata,
+    Column("id", AUTO_ID, primary_key=True, autoincrement=True),
+    Column("instance", String(200), nullable=False),
+    Column("digest", String(100), nullable=False),
+    Column("period_key", String(100), nullable=False),
+    Column("claimed_at", UtcDateTime, nullable=False),
+    Column("claimed_by", String(200), nullable=False),
+    Column("channel", String(100)),
+    Column("ts", String(100)),
+    # The claim: replicas all try to insert it, the database lets exactly one in, and only that one posts.
+    UniqueConstraint("instance", "digest", "period_key"),
+)
+
+roster_snapshots = Table(
+    "roster_snapshots",
+    metadata,
+    Column("id", AUTO_ID, primary_key=True, autoincrement=True),
+    Column("instance", String(200), nullable=False),
+    Column("taken_at", UtcDateTime, nullable=False),
+    Column("data", json_type(), nullable=False),
+    # The latest snapshot of an instance.
+    Index(None, "instance", "taken_at"),
+)
+
+snoozes = Table(
+    "snoozes",
+    metadata,
+    Column("id", AUTO_ID, primary_key=True, autoincrement=True),
+    Column("instance", String(200), nullable=False),
+    Column("username", String(200), nullable=False),
+    Column("until", UtcDateTime, nullable=False),
+    Column("decided_by", String(100), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    # Each decision is kept (who kept whom, when); the digest reads the ones still running.
+    Index(None, "instance", "until"),
+)

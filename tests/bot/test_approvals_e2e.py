@@ -4,7 +4,7 @@ on Approve and Deny (with its reason modal) — all as signed Slack requests int
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -53,8 +53,11 @@ async def click(sandbox: Sandbox, http: httpx.AsyncClient, user: str, action_id:
     assert result.json()["ok"], result.text
 
 
-def hub_writes(state: EmulatorState) -> list[str]:
-    return [f"{r.method} {r.path}" for r in state.requests if r.method != "GET" and r.path != "/v2/auth/token"]
+# The invite plan's dry run is a POST that changes nothing (the tests' `happened` checks show it).
+def hub_writes(state: EmulatorState, *, dry_run_done: bool = False) -> list[str]:
+    """Docker Hub calls that could change something, before an approval (dry runs aside)."""
+    calls = [f"{r.method} {r.path}" for r in state.requests if r.method != "GET" and r.path != "/v2/auth/token"]
+    return [call for call in calls if not (dry_run_done and call == "POST /v2/invites/bulk")]
 
 
 async def test_a_team_add_is_asked_approved_and_done(
@@ -63,6 +66,7 @@ async def test_a_team_add_is_asked_approved_and_done(
     ivan = Person(sandbox, http, IVAN)
     asked = text_of(await ivan.command("team add data ivanpetrov --reason onboarding to the data team"))
     assert "Requested" in asked
+    assert "https://acme.slack.com/archives/C0HUBOPS01/p" in asked  # a link to the approval message
     message = approval(sandbox)
     assert "onboarding to the data team" in text_of(message) and f"<@{IVAN}>" in text_of(message)
     assert hub_writes(emulator_state) == []  # nothing reaches Docker Hub before approval
@@ -124,3 +128,80 @@ async def test_app_home_shows_requests_and_the_approvers_queue(sandbox: Sandbox,
     alice_home = await sandbox.bot.router.home(ALICE) if sandbox.bot else {}
     assert "Create" in json.dumps(ivan_home) and "Waiting for your approval" not in json.dumps(ivan_home)
     assert "Waiting for your approval* (1)" in json.dumps(alice_home)
+
+
+def team_of(state: EmulatorState, team: str) -> set[str]:
+    return set(state.org("acme").groups[team].members) if team in state.org("acme").groups else set()
+
+
+def grant(state: EmulatorState, repository: str, team: str) -> str | None:
+    org = state.org("acme")
+    group = org.groups.get(team)
+    return None if group is None else org.repositories[repository].grants.get(group.id)
+
+
+Check = Callable[[EmulatorState], bool]
+CHANGES: list[tuple[str, Check]] = [
+    ("team create mobile Mobile apps --reason new app", lambda s: "mobile" in s.org("acme").groups),
+    (
+        "team update frontend --description Web UI --reason clearer",
+        lambda s: s.org("acme").groups["frontend"].description == "Web UI",
+    ),
+    ("team delete security --reason merged", lambda s: "security" not in s.org("acme").groups),
+    ("team add data umarkhan --reason joins data", lambda s: "umarkhan" in team_of(s, "data")),
+    ("team remove backend ivanpetrov --reason moved", lambda s: "ivanpetrov" not in team_of(s, "backend")),
+    ("role kenjisato editor --reason lead", lambda s: s.org("acme").members["kenjisato"].role == "editor"),
+    ("remove weizhang --reason left", lambda s: "weizhang" not in s.org("acme").members),
+    (
+        "invite new.person@acme.example --team backend --reason new hire",
+        lambda s: any(i.invitee == "new.person@acme.example" for i in s.org("acme").invites.values()),
+    ),
+    (
+        "invite cancel newhire@acme.example --reason not joining",
+        lambda s: all(i.invitee != "newhire@acme.example" for i in s.org("acme").invites.values()),
+    ),
+    ("grant data acme/api read --reason dashboards", lambda s: grant(s, "api", "data") == "read"),
+    ("revoke security acme/api --reason not needed", lambda s: grant(s, "api", "security") is None),
+    (
+        "request acme/docs write for 2h fixing the docs",
+        lambda s: any("ivanpetrov" in g.members and g.name.startswith("hk-") for g in s.org("acme").groups.values()),
+    ),
+    ("offboard weizhang --reason leaving", lambda s: "weizhang" not in s.org("acme").members),
+]
+
+
+async def deny_through_modal(sandbox: Sandbox, http: httpx.AsyncClient, approver: str, why: str) -> None:
+    await click(sandbox, http, approver, "approval_deny")
+    modal = await sandbox.slack.wait_for_async(lambda: sandbox.slack.modal_stack(approver) or None)
+    submitted = await http.post(
+        sandbox.console_url + "/api/view_submission",
+        json={"user": approver, "view_id": modal[-1]["id"], "values": {"reason": {"reason": why}}},
+    )
+    assert submitted.json()["ok"], submitted.text
+
+
+@pytest.mark.parametrize(("command", "happened"), CHANGES, ids=[c.split(" --")[0][:40] for c, _ in CHANGES])
+async def test_every_change_kind_approved(
+    sandbox: Sandbox, http: httpx.AsyncClient, emulator_state: EmulatorState, command: str, happened: Check
+) -> None:
+    asked = text_of(await Person(sandbox, http, IVAN).command(command))
+    assert "Requested" in asked, asked
+    assert hub_writes(emulator_state, dry_run_done=True) == [] and not happened(emulator_state)
+    await click(sandbox, http, ALICE, "approval_approve")
+    final = await sandbox.slack.wait_for_async(
+        lambda: ("Done" in text_of(approval(sandbox)) or "Failed" in text_of(approval(sandbox))) or None, timeout=20
+    )
+    assert final and "Done" in text_of(approval(sandbox)), text_of(approval(sandbox))
+    assert happened(emulator_state)
+
+
+@pytest.mark.parametrize(("command", "happened"), CHANGES, ids=[c.split(" --")[0][:40] for c, _ in CHANGES])
+async def test_every_change_kind_denied(
+    sandbox: Sandbox, http: httpx.AsyncClient, emulator_state: EmulatorState, command: str, happened: Check
+) -> None:
+    asked = text_of(await Person(sandbox, http, IVAN).command(command))
+    assert "Requested" in asked, asked
+    await deny_through_modal(sandbox, http, BOB, "not now")
+    denied = await sandbox.slack.wait_for_async(lambda: "Denied" in text_of(approval(sandbox)) or None, timeout=15)
+    assert denied
+    assert hub_writes(emulator_state, dry_run_done=True) == [] and not happened(emulator_state)
