@@ -17,6 +17,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import listeners
+from bot.review_cli import bot_upload
 from bot.settings import InstanceConfig, Settings, SlackConfig
 from bot.slack_io import SlackDirectory, SlackMessenger, web_client
 from bot.store.db import default_database_url
@@ -178,6 +179,8 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         messenger=messenger,
         contexts=contexts,
         approvals=approvals,
+        upload=bot_upload(client),
+        stale_after_days=settings.hubkeeper_stale_after_days,
     )
     work = InFlight()
     return Bot(

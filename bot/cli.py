@@ -12,6 +12,7 @@ import click
 from pydantic import SecretStr
 
 from bot.app import open_bot
+from bot.review_cli import review
 from bot.sandbox.run import run_sandbox
 from bot.serve import serve_http, serve_socket_mode
 from bot.settings import ConfigError, InstanceConfig, Settings, load_settings
@@ -179,6 +180,9 @@ def demo() -> None:
         click.echo(f"Docker Hub emulator with the demo org at {server.base_url}\n")
         ok = asyncio.run(_demo_tour(demo_instance(server.base_url)))
     sys.exit(0 if ok else 1)
+
+
+main.add_command(review)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -26,18 +25,7 @@ from hub.errors import HubError
 
 EXIT_CONFIG = 2
 EXIT_HUB = 1
-STALE_SETTING = "HUBKEEPER_STALE_AFTER_DAYS"
 MAX_STALE_DAYS = 36_500
-
-
-def stale_after_days_setting(environ: Mapping[str, str] = os.environ) -> int:
-    """HUBKEEPER_STALE_AFTER_DAYS, or 90 when unset; ConfigError naming it when malformed."""
-    raw = environ.get(STALE_SETTING, "").strip()
-    if not raw:
-        return DEFAULT_STALE_AFTER_DAYS
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_STALE_DAYS:
-        raise ConfigError(f"{STALE_SETTING}: {raw[:20]!r} is not a number of days from 1 to {MAX_STALE_DAYS}")
-    return int(raw)
 
 
 def bot_upload(client: AsyncWebClient) -> Upload:
@@ -123,13 +111,14 @@ async def _review(instance: InstanceConfig, out: TextIO, stale_after_days: int) 
     "--stale-after-days",
     type=click.IntRange(1, MAX_STALE_DAYS),
     default=None,
-    help=f"Stale after this many days without activity [default: {STALE_SETTING} or {DEFAULT_STALE_AFTER_DAYS}].",
+    help=f"Days without activity before stale [default: HUBKEEPER_STALE_AFTER_DAYS or {DEFAULT_STALE_AFTER_DAYS}].",
 )
 def review(target: str, label: str | None, stale_after_days: int | None) -> None:
     """Write the access review CSV (one row per member, then pending invites); summary on stderr."""
     try:
-        instance = _select(load_settings().instances(), label)
-        days = stale_after_days if stale_after_days is not None else stale_after_days_setting()
+        settings = load_settings()
+        instance = _select(settings.instances(), label)
+        days = stale_after_days if stale_after_days is not None else settings.hubkeeper_stale_after_days
     except ConfigError as error:
         click.echo(f"hubkeeper: {error}", err=True)
         sys.exit(EXIT_CONFIG)

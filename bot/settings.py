@@ -104,6 +104,7 @@ class Settings(BaseSettings):
     hubkeeper_audit_channel: str = ""
     hubkeeper_database_url: str = ""
     hubkeeper_sweep_seconds: int = Field(default=60, ge=5, le=3600)
+    hubkeeper_stale_after_days: int = Field(default=90, ge=1, le=36500)
 
     def approvers(self) -> frozenset[str]:
         return parse_slack_ids("HUBKEEPER_APPROVERS", self.hubkeeper_approvers)

@@ -51,6 +51,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("team", "team <name>", "One team: its details and members", "/hub team backend"),
     CommandSpec("invites", "invites", "Pending invites with their age, inviter and team", "/hub invites"),
     CommandSpec("health", "health", "Check the token, reading one member and reading one team", "/hub health"),
+    CommandSpec("review", "review", "An access review: a CSV of every member, sent to you by DM", "/hub review"),
     # Changes: each is shown for approval before anything reaches Docker Hub. `[--reason <text…>]`
     # may end any of them; it is required where the usage shows it.
     CommandSpec(
@@ -169,6 +170,11 @@ class Health:
 
 
 @dataclass(frozen=True)
+class Review:
+    pass
+
+
+@dataclass(frozen=True)
 class Change:
     """Any change command: `kind` names its `handlers.changes` kind, `params` are JSON-safe and checked."""
 
@@ -177,7 +183,7 @@ class Change:
     reason: str | None = None
 
 
-Command = Help | Whois | Members | Teams | TeamShow | Invites | Health | Change
+Command = Help | Whois | Members | Teams | TeamShow | Invites | Health | Review | Change
 
 
 @dataclass(frozen=True)
@@ -645,6 +651,9 @@ def _parse_command(spec: CommandSpec, args: list[str]) -> Command:
         case "invites":
             _no_arguments(spec, args)
             return Invites()
+        case "review":
+            _no_arguments(spec, args)
+            return Review()
         case _:
             _no_arguments(spec, args)
             return Health()

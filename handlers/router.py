@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers import approvals, commands, health, invites, members, teams
+from handlers import approvals, commands, health, invites, members, review, teams
 
 # Imported for their change kinds, which register themselves.
 from handlers import access, offboarding, self_service  # noqa: F401  isort: skip
@@ -24,6 +24,7 @@ from handlers.help import help_reply, usage_reply
 from handlers.home import home_view
 from handlers.lifecycle import Status
 from handlers.permissions import is_allowed
+from handlers.review import Upload
 from hub.client import HubClient
 from hub.errors import HubError, echo
 
@@ -41,6 +42,9 @@ class Router:
     contexts: ContextFactory | None = None
     """Builds the full context (store, self-service teams…); without it lookups get a plain one."""
     approvals: Approvals | None = None
+    upload: Upload | None = None
+    """Sends a file to someone by DM (the access review's CSV)."""
+    stale_after_days: int = 90
     labels: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -155,6 +159,10 @@ class Router:
                     return await invites.invites(context)
                 case commands.Health():
                     return await health.health(context)
+                case commands.Review():
+                    if self.upload is None:
+                        return Reply("Access reviews need Slack file uploads, which this hubkeeper lacks.")
+                    return await review.review(context, upload=self.upload, stale_after_days=self.stale_after_days)
                 case commands.Change(kind, params, reason):
                     if self.approvals is None:
                         return Reply("Changes are not enabled on this hubkeeper.")

@@ -273,3 +273,13 @@ class TestViewers:
         assert "HUBKEEPER_VIEWERS" in refused and "backend" not in refused
         help_text = text_of(await Person(sandbox, http, IVAN).command("help"))
         assert "/hub whois" in help_text  # help is for everyone
+
+
+async def test_review_arrives_as_a_csv_in_a_dm(alice: Person, sandbox: Sandbox) -> None:
+    reply = text_of(await alice.command("review"))
+    assert "40" in reply  # the summary counts the demo org's members
+    files = await sandbox.slack.wait_for_async(lambda: sandbox.slack.files or None, timeout=10)
+    content = (files[-1].content or b"").decode()
+    assert content.startswith("username,email,full_name,role,teams")
+    assert "erinpatel,erinpatel@acme.example" in content
+    assert files[-1].channels == ["D0ALICE01"] or "D0ALICE01" in json.dumps(sandbox.slack.dms(ALICE))
