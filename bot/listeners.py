@@ -46,6 +46,18 @@ def register(app: AsyncApp, router: Router, track: Callable[[], AbstractAsyncCon
             reply = await router.decision(str(action["action_id"]), str(action.get("value") or ""), body["user"]["id"])
             await respond(str(body["response_url"]), reply)
 
+    @app.action(approvals.CANCEL)
+    async def cancel_clicked(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        # From App Home, which has no response_url: the refreshed tab shows where the request stands
+        # (cancelled, or whatever beat the click to it).
+        await ack()
+        actor = body["user"]["id"]
+        async with track():
+            await router.decision(approvals.CANCEL, str(action.get("value") or ""), actor)
+            await client.views_publish(user_id=actor, view=await router.home(actor))
+
     @app.action(approvals.DENY)
     async def deny_clicked(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()

@@ -31,6 +31,7 @@ from hub.errors import HubError
 logger = logging.getLogger("hubkeeper.approvals")
 
 APPROVE, DENY, RETRY = "approval_approve", "approval_deny", "approval_retry"
+CANCEL = "request_cancel"
 SYSTEM = "hubkeeper"
 
 
@@ -219,6 +220,22 @@ class Approvals:
         done = await self._execute(again, approver)
         return message(f"Retried. {render_status_line(done)}")
 
+    async def cancel(self, request_id: str, actor: str) -> Reply:
+        """The requester withdraws a request that is still pending."""
+        request = await self.store.get(request_id)
+        if request is None:
+            return message(f"There is no request `{escape(request_id[:40])}`.")
+        if actor != request.requester:
+            return message("Only the person who asked can cancel a request. Nothing was changed.")
+        cancelled = await self.store.transition(
+            request_id, Status.PENDING, Status.CANCELLED, actor=actor, now=self.clock()
+        )
+        if cancelled is None:
+            return message(already_decided(await self.store.get(request_id) or request))
+        await self._audit("request.cancelled", actor, cancelled)
+        await self._finish(cancelled)
+        return message("Cancelled.")
+
     async def _execute(self, request: ChangeRequest, actor: str) -> ChangeRequest:
         """approved → executing → done | failed, once: the compare-and-set picks the one executor."""
         executing = await self.store.transition(
@@ -337,6 +354,12 @@ _STATUS_WORDS = {
 
 
 def already_decided(request: ChangeRequest) -> str:
+    """What the loser of a race is told: who got there first, and where the request stands now."""
+    if request.status in (Status.APPROVED, Status.EXECUTING, Status.DONE, Status.FAILED):
+        approvers = ", ".join(f"<@{a}>" for a in request.approvers) or "someone"
+        return (
+            f"This request was already approved by {approvers} (now {request.status.value}). Nothing more was changed."
+        )
     who = f" by <@{request.decided_by}>" if request.decided_by and request.decided_by != SYSTEM else ""
     return f"This request was already {request.status.value}{who}. Nothing more was changed."
 

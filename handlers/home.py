@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from handlers.approvals import render_status_line
-from handlers.blocks import context, divider, escape, header, section
+from handlers.approvals import CANCEL, render_status_line
+from handlers.blocks import button, context, divider, escape, header, section
 from handlers.commands import COMMANDS
-from handlers.lifecycle import ChangeRequest, TimedGrant
+from handlers.lifecycle import ChangeRequest, Status, TimedGrant
 
 MAX_LISTED = 10
 
@@ -18,6 +18,13 @@ def _request_line(request: ChangeRequest, *, show_requester: bool = False) -> st
     who = f"<@{request.requester}> · " if show_requester else ""
     first = request.summary.splitlines()[0] if request.summary else request.kind
     return f"• `{request.id}` {who}{first} ({escape(request.instance)})\n    {render_status_line(request)}"
+
+
+def _mine(request: ChangeRequest) -> dict[str, Any]:
+    block = section(_request_line(request))
+    if request.status is Status.PENDING:
+        block["accessory"] = button("Cancel", CANCEL, request.id, style="danger")
+    return block
 
 
 def home_view(
@@ -40,9 +47,7 @@ def home_view(
             context("Nothing is waiting.")
         ]
     blocks += [divider(), section("*Your requests*")]
-    blocks += [section(_request_line(r)) for r in my_requests[:MAX_LISTED]] or [
-        context("You have asked for nothing yet.")
-    ]
+    blocks += [_mine(r) for r in my_requests[:MAX_LISTED]] or [context("You have asked for nothing yet.")]
     if my_grants:
         lines = [
             f"• *{escape(g.username)}* in team *{escape(g.team)}* ({escape(g.instance)}) until "

@@ -113,6 +113,8 @@ class Router:
                 return await self.approvals.deny(request_id, actor, note)
             case approvals.RETRY:
                 return await self.approvals.retry(request_id, actor)
+            case approvals.CANCEL:
+                return await self.approvals.cancel(request_id, actor)
         return Reply(f"hubkeeper does not know the button {escape(echo(action_id))}.")
 
     async def _refusal(self, actor: str) -> Reply | None:

@@ -205,3 +205,40 @@ async def test_every_change_kind_denied(
     denied = await sandbox.slack.wait_for_async(lambda: "Denied" in text_of(approval(sandbox)) or None, timeout=15)
     assert denied
     assert hub_writes(emulator_state, dry_run_done=True) == [] and not happened(emulator_state)
+
+
+async def test_cancel_from_app_home(sandbox: Sandbox, http: httpx.AsyncClient) -> None:
+    await Person(sandbox, http, IVAN).command("team create mobile --reason new app")
+    assert sandbox.bot is not None
+    home = await sandbox.bot.router.home(IVAN)
+    cancel = next(b for b in home["blocks"] if b.get("accessory", {}).get("action_id") == "request_cancel")
+    payload = {
+        "type": "block_actions",
+        "user": {"id": IVAN, "username": "ivan", "name": "ivan", "team_id": "T0ACME0001"},
+        "api_app_id": "A0HUBKEEP1",
+        "token": "sandbox-verification-token",
+        "container": {"type": "view", "view_id": "V0HOME"},
+        "trigger_id": sandbox.slack.new_trigger_id(IVAN),
+        "team": {"id": "T0ACME0001", "domain": "acme"},
+        "view": {"id": "V0HOME", "type": "home"},
+        "actions": [
+            {
+                "action_id": "request_cancel",
+                "block_id": cancel.get("block_id", "b"),
+                "value": cancel["accessory"]["value"],
+                "type": "button",
+                "action_ts": "1",
+            }
+        ],
+    }
+    from bot.sandbox.payloads import interaction_body, signed_headers
+
+    body = interaction_body(payload)
+    response = await http.post(sandbox.bot_url, content=body, headers=signed_headers(sandbox.signing_secret, body))
+    assert response.status_code == 200
+    cancelled = await sandbox.slack.wait_for_async(
+        lambda: "Cancelled" in text_of(approval(sandbox)) or None, timeout=10
+    )
+    assert cancelled
+    published = await sandbox.slack.wait_for_async(lambda: sandbox.slack.home(IVAN), timeout=10)
+    assert "Cancelled" in json.dumps(published)

@@ -154,7 +154,7 @@ async def test_approval_executes_once_and_tells_everyone(
     events = [event.event for event in await approvals.store.audit_log(request_id=request_id)]
     assert events == ["request.created", "request.approved", "change.done"]
     again = await approvals.approve(request_id, ALICE)
-    assert f"already done by <@{BOB}>" in again.text
+    assert f"already approved by <@{BOB}> (now done)" in again.text
 
 
 async def test_non_approvers_and_self_approval_change_nothing(
@@ -288,3 +288,16 @@ async def test_ten_concurrent_approvals_execute_once(
     assert writes(emulator_state) == ["POST /v2/orgs/acme/groups"]
     assert sum("Done" in reply.text for reply in replies) == 1
     assert all("Done" in r.text or "already" in r.text for r in replies)
+
+
+async def test_the_requester_may_cancel_while_pending(
+    approvals: Approvals, hub: HubClient, slack: SlackStandIn, emulator_state: EmulatorState
+) -> None:
+    request_id = await ask(approvals, hub)
+    assert "Only the person who asked" in (await approvals.cancel(request_id, BOB)).text
+    assert (await approvals.cancel(request_id, IVAN)).text.startswith("Cancelled")
+    stored = await approvals.store.get(request_id)
+    assert stored is not None and stored.status is Status.CANCELLED and stored.decided_by == IVAN
+    assert buttons(approval_message(slack)) == [] and "Cancelled" in json.dumps(approval_message(slack))
+    assert "already cancelled" in (await approvals.approve(request_id, BOB)).text
+    assert writes(emulator_state) == []
