@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -242,3 +243,22 @@ async def test_cancel_from_app_home(sandbox: Sandbox, http: httpx.AsyncClient) -
     assert cancelled
     published = await sandbox.slack.wait_for_async(lambda: sandbox.slack.home(IVAN), timeout=10)
     assert "Cancelled" in json.dumps(published)
+
+
+async def test_the_sweep_ends_time_bound_access(
+    sandbox: Sandbox, http: httpx.AsyncClient, emulator_state: EmulatorState
+) -> None:
+    assert "Requested" in text_of(await Person(sandbox, http, IVAN).command("request acme/docs write for 1h docs fix"))
+    await click(sandbox, http, ALICE, "approval_approve")
+    await sandbox.slack.wait_for_async(lambda: "Done" in text_of(approval(sandbox)) or None, timeout=15)
+    managed = next(g for g in emulator_state.org("acme").groups.values() if g.name.startswith("hk-"))
+    assert "ivanpetrov" in managed.members
+    assert sandbox.bot is not None
+    later = datetime.now(UTC) + timedelta(hours=2)
+    sandbox.bot.approvals.clock = lambda: later
+    await sandbox.bot.sweep()  # what the scheduler runs every HUBKEEPER_SWEEP_SECONDS
+    assert "ivanpetrov" not in managed.members
+    ended = await sandbox.slack.wait_for_async(
+        lambda: [m for m in sandbox.slack.dms(IVAN) if "has ended" in json.dumps(m)] or None
+    )
+    assert "was removed from team" in json.dumps(ended[-1])
