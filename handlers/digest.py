@@ -1,0 +1,262 @@
+"""The scheduled digest: what changed in the org, pending invites, stale members, and the buttons to act.
+
+Posting is exactly once per (instance, digest, period) however many replicas fire: each first inserts a
+claim row with a unique key (`DigestStore.claim`), and only the one whose insert the database accepted
+fetches from Docker Hub and posts. The period is the run's date in the digest's time zone, so replicas a
+few seconds apart agree on it.
+
+The main message holds the summaries; the long lists and their buttons go to thread replies, each within
+Slack's limits. The store's interface lives here, where the behaviour is; `bot/store/digest_store.py`
+implements it. Content and rendering are in `digest_model` and `digest_render`, re-exported here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from handlers import blocks as bk
+from handlers.context import HandlerContext, Reply
+from handlers.digest_model import (
+    STALE_AFTER_DAYS,
+    Digest,
+    RosterSnapshot,
+    build_digest,
+    period_key,
+    zone,
+)
+from handlers.digest_render import (
+    ACTIONS,
+    INVITE_CANCEL,
+    INVITE_RESEND,
+    KEEP,
+    KEEP_DAYS,
+    REMOVE,
+    InviteButton,
+    MemberButton,
+    parse_invite_value,
+    parse_member_value,
+    render_digest,
+    snooze_note,
+)
+from handlers.lifecycle import AuditEvent
+from hub.errors import HubError
+from hub.models import OrgMember
+
+__all__ = [
+    "ACTIONS",
+    "DEFAULT_SCHEDULE",
+    "INVITE_CANCEL",
+    "INVITE_RESEND",
+    "KEEP",
+    "KEEP_DAYS",
+    "ON_DEMAND",
+    "REMOVE",
+    "SCHEDULED",
+    "STALE_AFTER_DAYS",
+    "Digest",
+    "DigestStore",
+    "InviteButton",
+    "MemberButton",
+    "RosterSnapshot",
+    "ThreadPoster",
+    "build_digest",
+    "cancel_invite_request",
+    "digest_text",
+    "gather_digest",
+    "keep",
+    "on_demand_period",
+    "parse_invite_value",
+    "parse_member_value",
+    "period_key",
+    "post_digest",
+    "remove_member_request",
+    "render_digest",
+    "resend_invite",
+    "zone",
+]
+
+logger = logging.getLogger("hubkeeper.digest")
+
+DEFAULT_SCHEDULE = "0 9 * * MON"
+"""`HUBKEEPER_DIGEST_SCHEDULE`'s default (cron, in `HUBKEEPER_TIMEZONE`)."""
+SCHEDULED = "weekly"
+"""The `digest` name of the scheduled run in the claim key."""
+ON_DEMAND = "on_demand"
+REQUEST_REASON = "From the digest"
+MAX_KEEP_DAYS = 365
+PACE_SECONDS = 1.0
+"""chat.postMessage allows about one message a second per channel (NOTES §4): thread replies wait this long."""
+
+
+class DigestStore(Protocol):
+    async def claim(self, instance: str, digest: str, period_key: str, claimed_by: str, now: datetime) -> bool:
+        """Insert the run's claim; True for exactly one caller per key, False when it exists already."""
+        ...
+
+    async def release(self, instance: str, digest: str, period_key: str, claimed_by: str) -> bool:
+        """Drop our own claim of a run that never posted, so a later run of the period may post."""
+        ...
+
+    async def record_post(self, instance: str, digest: str, period_key: str, *, channel: str, ts: str) -> None: ...
+
+    async def latest_snapshot(self, instance: str) -> RosterSnapshot | None: ...
+
+    async def save_snapshot(self, instance: str, data: Mapping[str, Mapping[str, Any]], now: datetime) -> None: ...
+
+    async def snooze(self, instance: str, username: str, until: datetime, decided_by: str, now: datetime) -> None: ...
+
+    async def active_snoozes(self, instance: str, now: datetime) -> dict[str, datetime]:
+        """username → when their Keep ends, for the Keeps still running at `now`."""
+        ...
+
+
+class ThreadPoster(Protocol):
+    """Posting with an optional thread: what `Messenger.post` becomes with a `thread_ts` parameter."""
+
+    async def post(self, channel: str, reply: Reply, thread_ts: str | None = None) -> str:
+        """Post to a channel, or into the thread of `thread_ts`; returns the message ts."""
+        ...
+
+
+# -- building and posting --------------------------------------------------------------------------
+
+
+async def gather_digest(
+    ctx: HandlerContext, store: DigestStore, *, now: datetime, stale_after_days: int, period: str
+) -> Digest:
+    """Read the org from Docker Hub and the last snapshot and Keeps from the store, and build the digest."""
+    members, invites, groups = await asyncio.gather(_members(ctx), ctx.hub.list_invites(), ctx.hub.list_groups())
+    previous = await store.latest_snapshot(ctx.instance)
+    snoozes = await store.active_snoozes(ctx.instance, now)
+    return build_digest(
+        members,
+        invites,
+        groups,
+        previous,
+        snoozes,
+        now,
+        stale_after_days,
+        instance=ctx.instance,
+        org=ctx.hub.org,
+        period=period,
+    )
+
+
+async def _members(ctx: HandlerContext) -> list[OrgMember]:
+    return [member async for member in ctx.hub.iter_members()]
+
+
+def on_demand_period(now: datetime, actor: str) -> str:
+    """The claim key of a `/hub digest` (digest `ON_DEMAND`): a double click within the minute posts once."""
+    return f"{now.astimezone(UTC):%Y-%m-%dT%H:%M}/{actor}"
+
+
+def digest_text(main: Reply, thread: list[Reply]) -> str:
+    """The digest as a terminal shows it (`hubkeeper digest --dry-run`)."""
+    # From the blocks, not `Reply.text`: the main message's fallback is only a one-line summary.
+    parts = [bk.unescape(bk.plain_text(reply.blocks)) for reply in (main, *thread)]
+    return "\n\n---\n\n".join(parts)
+
+
+async def post_digest(
+    ctx: HandlerContext,
+    store: DigestStore,
+    poster: ThreadPoster | None,
+    channel: str,
+    *,
+    claimed_by: str,
+    now: datetime,
+    stale_after_days: int = STALE_AFTER_DAYS,
+    timezone: str = "UTC",
+    digest: str = SCHEDULED,
+    period: str | None = None,
+    dry_run: bool = False,
+    echo: Callable[[str], object] | None = None,
+    pace_seconds: float = PACE_SECONDS,
+) -> bool:
+    """Post the digest of `ctx.instance` to `channel` unless this period's was claimed already; True if
+    this call posted it.
+
+    `period` defaults to `period_key(now, timezone)`. A dry run claims nothing, posts nothing and keeps no
+    snapshot: it hands the digest's text to `echo` (and needs no `poster`). `claimed_by` names the replica
+    (host and pid) in the claim.
+    """
+    key = period or period_key(now, timezone)
+    if poster is None and not dry_run:
+        raise ValueError("post_digest needs a poster unless it is a dry run")
+    if dry_run:
+        built = await gather_digest(ctx, store, now=now, stale_after_days=stale_after_days, period=key)
+        if echo is not None:
+            echo(digest_text(*render_digest(built)))
+        return False
+    # Claim before reading Docker Hub: with ten replicas, nine stop here without a single Hub request.
+    if not await store.claim(ctx.instance, digest, key, claimed_by, now):
+        logger.info("digest %s/%s/%s: claimed by another run", ctx.instance, digest, key)
+        return False
+    try:
+        built = await gather_digest(ctx, store, now=now, stale_after_days=stale_after_days, period=key)
+        main, thread = render_digest(built)
+        assert poster is not None  # checked above; mypy cannot carry it across the dry-run branch
+        ts = await poster.post(channel, main)
+    except BaseException:
+        # Nothing was posted: give the period back, so a retry (or `/hub digest`) can still post it.
+        await store.release(ctx.instance, digest, key, claimed_by)
+        raise
+    await store.record_post(ctx.instance, digest, key, channel=channel, ts=ts)
+    # The snapshot is saved once the main message is out: the next digest's "since" is this one.
+    await store.save_snapshot(ctx.instance, built.roster, now)
+    for index, reply in enumerate(thread):
+        if pace_seconds and index:
+            await asyncio.sleep(pace_seconds)
+        try:
+            await poster.post(channel, reply, thread_ts=ts)
+        except Exception:
+            # The digest is posted; a missing thread reply is logged rather than posting it all again.
+            logger.exception("digest %s/%s/%s: thread reply %d failed", ctx.instance, digest, key, index + 1)
+    return True
+
+
+# -- the buttons -----------------------------------------------------------------------------------
+
+
+async def keep(ctx: HandlerContext, store: DigestStore, username: str, days: int, actor: str) -> Reply:
+    """ "Keep": hide a stale member from the digest for `days`, recording who decided."""
+    if not 1 <= days <= MAX_KEEP_DAYS:
+        return bk.message(f"A Keep lasts from 1 to {MAX_KEEP_DAYS} days.")
+    now = datetime.now(UTC)
+    until = now + timedelta(days=days)
+    await store.snooze(ctx.instance, username, until, actor, now)
+    if ctx.store is not None:
+        await ctx.store.append_audit(
+            AuditEvent(
+                event="digest.kept",
+                actor=actor,
+                instance=ctx.instance,
+                detail={"username": username, "until": until.isoformat(), "days": days},
+                at=now,
+            )
+        )
+    return bk.message(snooze_note(username, until))
+
+
+async def resend_invite(ctx: HandlerContext, invite_id: str) -> Reply:
+    """ "Resend": Docker Hub sends the invite's email again (no approval: it changes nothing)."""
+    try:
+        await ctx.hub.resend_invite(invite_id)
+    except HubError as error:
+        return bk.error_reply(error)
+    return bk.message(f"Invite resent in *{bk.escape(ctx.instance)}*.")
+
+
+def cancel_invite_request(button: InviteButton) -> tuple[str, dict[str, Any], str]:
+    """(kind, params, reason) for `Approvals.submit`: cancelling goes through approval."""
+    return "invite_cancel", {"invitee": button.invitee}, REQUEST_REASON
+
+
+def remove_member_request(button: MemberButton) -> tuple[str, dict[str, Any], str]:
+    """(kind, params, reason) for `Approvals.submit`: removing goes through approval."""
+    return "member_remove", {"username": button.username}, REQUEST_REASON
