@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,9 +23,12 @@ from bot.review_cli import bot_upload
 from bot.settings import InstanceConfig, Settings, SlackConfig
 from bot.slack_io import SlackDirectory, SlackMessenger, web_client
 from bot.store.db import default_database_url
+from bot.store.digest_store import SqlDigestStore
 from bot.store.sql_store import SqlRequestStore
 from handlers.approvals import SYSTEM, ApprovalPolicy, Approvals
 from handlers.context import HandlerContext
+from handlers.digest import DEFAULT_SCHEDULE
+from handlers.digest_service import Digests, DigestSettings
 from handlers.router import Router
 from handlers.self_service import sweep_timed_grants
 from hub.client import HubClient
@@ -74,6 +79,9 @@ class Bot:
     instances: dict[str, InstanceConfig]
     sweep_seconds: int = 60
     work: InFlight = field(default_factory=InFlight)
+    digests: Digests | None = None
+    digest_schedule: str = DEFAULT_SCHEDULE
+    digest_timezone: str = "UTC"
 
     async def sweep(self) -> None:
         """What the scheduler runs: request expiries (and re-announcing) and time-bound grants ending.
@@ -172,6 +180,23 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         )
 
     approvals = Approvals(store=store, messenger=messenger, directory=directory, policies=policies, contexts=contexts)
+    digests = Digests(
+        store=SqlDigestStore(store.engine),
+        poster=messenger,
+        settings=DigestSettings(
+            channels={
+                label: channel
+                for label, instance in instances.items()
+                if (channel := instance.digest_channel or settings.hubkeeper_digest_channel)
+            },
+            schedule=settings.digest_schedule(),
+            timezone=settings.digest_timezone(),
+            stale_after_days=settings.hubkeeper_stale_after_days,
+            claimed_by=f"{socket.gethostname()}:{os.getpid()}",
+        ),
+        contexts=contexts,
+        approvals=approvals,
+    )
     router = Router(
         hubs=hubs,
         viewers=settings.viewers(),
@@ -181,6 +206,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         approvals=approvals,
         upload=bot_upload(client),
         stale_after_days=settings.hubkeeper_stale_after_days,
+        digests=digests,
     )
     work = InFlight()
     return Bot(
@@ -192,4 +218,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         instances=instances,
         sweep_seconds=settings.hubkeeper_sweep_seconds,
         work=work,
+        digests=digests,
+        digest_schedule=settings.digest_schedule(),
+        digest_timezone=settings.digest_timezone(),
     )

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import click
 from pydantic import SecretStr
@@ -15,10 +18,17 @@ from bot.app import open_bot
 from bot.review_cli import review
 from bot.sandbox.run import run_sandbox
 from bot.serve import serve_http, serve_socket_mode
-from bot.settings import ConfigError, InstanceConfig, Settings, load_settings
+from bot.settings import ConfigError, InstanceConfig, Settings, SlackConfig, load_settings
+from bot.slack_io import SlackMessenger, web_client
+from bot.store.db import default_database_url
+from bot.store.digest_store import SqlDigestStore
+from bot.store.sql_store import SqlRequestStore
+from handlers.context import HandlerContext
+from handlers.digest import post_digest
 from handlers.health import CheckResult, run_health_checks
 from hub.client import HubClient
 from hub.emulator import DEMO, EmulatorConfig, EmulatorServer, EmulatorState, seed_demo, seed_large, serve_forever
+from hub.errors import HubError
 
 EXIT_CONFIG = 2
 LARGE_ORG = "bigcorp"
@@ -180,6 +190,59 @@ def demo() -> None:
         click.echo(f"Docker Hub emulator with the demo org at {server.base_url}\n")
         ok = asyncio.run(_demo_tour(demo_instance(server.base_url)))
     sys.exit(0 if ok else 1)
+
+
+@main.command()
+@click.option("--instance", "label", help="Only this instance (by its label).")
+@click.option("--dry-run", is_flag=True, help="Print the digest instead of posting it (claims nothing).")
+def digest(label: str | None, dry_run: bool) -> None:
+    """Build the digest now and post it to the digest channel (or print it with --dry-run)."""
+    try:
+        settings = load_settings()
+        instances = _select(settings.instances(), label)
+        timezone = settings.digest_timezone()
+        slack = None if dry_run else settings.slack_for_posting()
+    except ConfigError as error:
+        _fail_config(error)
+        return
+    posted = asyncio.run(_digest(settings, instances, timezone, slack))
+    sys.exit(0 if posted else 1)
+
+
+async def _digest(
+    settings: Settings, instances: Sequence[InstanceConfig], timezone: str, slack: SlackConfig | None
+) -> bool:
+    store = await SqlRequestStore.open(settings.hubkeeper_database_url or default_database_url())
+    poster = SlackMessenger(web_client(slack)) if slack is not None else None
+    all_done = True
+    try:
+        for instance in instances:
+            channel = instance.digest_channel or settings.hubkeeper_digest_channel
+            if poster is not None and not channel:
+                click.echo(f"hubkeeper: {instance.label}: no HUBKEEPER_DIGEST_CHANNEL to post to", err=True)
+                all_done = False
+                continue
+            async with HubClient(instance.connection()) as hub:
+                posted = await post_digest(
+                    HandlerContext(hub=hub, instance=instance.label, actor="hubkeeper", store=store),
+                    SqlDigestStore(store.engine),
+                    poster,
+                    channel,
+                    claimed_by=f"cli:{socket.gethostname()}:{os.getpid()}",
+                    now=datetime.now(UTC),
+                    stale_after_days=settings.hubkeeper_stale_after_days,
+                    timezone=timezone,
+                    dry_run=poster is None,
+                    echo=click.echo,
+                )
+            if poster is not None:
+                click.echo(f"{instance.label}: " + ("posted" if posted else "already posted for this period"))
+    except HubError as error:
+        click.echo(f"hubkeeper: {error.message}", err=True)
+        return False
+    finally:
+        await store.close()
+    return all_done
 
 
 main.add_command(review)

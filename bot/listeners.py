@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack_io import respond
-from handlers import approvals
+from handlers import approvals, digest_service
 from handlers.context import Reply
 from handlers.router import Router
 
@@ -28,7 +28,8 @@ def register(app: AsyncApp, router: Router, track: Callable[[], AbstractAsyncCon
         # Ack before Docker Hub is asked anything: Slack gives up after 3 s.
         await ack()
         async with track():
-            reply = await router.command(str(command.get("text") or ""), str(command["user_id"]))
+            text, actor, channel = str(command.get("text") or ""), str(command["user_id"]), command.get("channel_id")
+            reply = await router.command(text, actor, channel)
             await respond(str(command["response_url"]), reply)
 
     @app.action("members_page")
@@ -40,6 +41,10 @@ def register(app: AsyncApp, router: Router, track: Callable[[], AbstractAsyncCon
 
     @app.action(approvals.APPROVE)
     @app.action(approvals.RETRY)
+    @app.action(digest_service.RESEND)
+    @app.action(digest_service.CANCEL)
+    @app.action(digest_service.KEEP)
+    @app.action(digest_service.REMOVE)
     async def decide(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         async with track():

@@ -1,4 +1,5 @@
-"""The scheduler inside `hubkeeper serve`: the sweep (request expiries, time-bound grants), per process.
+"""The scheduler inside `hubkeeper serve`: the sweep (request expiries, time-bound grants) and each
+instance's digest, per process.
 
 APScheduler keeps its jobs in memory, rebuilt from settings at start: sharing a job store between
 replicas is unsupported (its FAQ), and unnecessary here because every effect of a job goes through
@@ -8,8 +9,10 @@ the store's compare-and-set, so two replicas sweeping at once still change each 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from bot.app import Bot
 
@@ -31,5 +34,18 @@ def start_scheduler(bot: Bot) -> AsyncIOScheduler:
         misfire_grace_time=bot.sweep_seconds,
         next_run_time=datetime.now(UTC),
     )
+    if bot.digests is not None:
+        for instance in bot.digests.settings.channels:
+            scheduler.add_job(
+                bot.digests.scheduled,
+                CronTrigger.from_crontab(bot.digest_schedule, timezone=ZoneInfo(bot.digest_timezone)),
+                args=[instance],
+                id=f"digest:{instance}",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                # A digest an hour late is still worth posting; the claim keeps it to one.
+                misfire_grace_time=3600,
+            )
     scheduler.start()
     return scheduler

@@ -15,7 +15,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -67,6 +69,8 @@ class InstanceConfig(BaseModel):
     pat: SecretStr | None = None
     approval_channel: str | None = None
     """Overrides HUBKEEPER_APPROVAL_CHANNEL for this instance."""
+    digest_channel: str | None = None
+    """Overrides HUBKEEPER_DIGEST_CHANNEL for this instance."""
 
     def connection(self) -> HubConnection:
         return HubConnection(
@@ -105,6 +109,28 @@ class Settings(BaseSettings):
     hubkeeper_database_url: str = ""
     hubkeeper_sweep_seconds: int = Field(default=60, ge=5, le=3600)
     hubkeeper_stale_after_days: int = Field(default=90, ge=1, le=36500)
+    hubkeeper_digest_channel: str = ""
+    hubkeeper_digest_schedule: str = "0 9 * * MON"
+    hubkeeper_timezone: str = "UTC"
+
+    def digest_timezone(self) -> str:
+        try:
+            ZoneInfo(self.hubkeeper_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"HUBKEEPER_TIMEZONE: {self.hubkeeper_timezone[:40]!r} is not a time zone such as UTC or Europe/Berlin"
+            ) from None
+        return self.hubkeeper_timezone
+
+    def digest_schedule(self) -> str:
+        try:
+            CronTrigger.from_crontab(self.hubkeeper_digest_schedule, timezone=self.digest_timezone())
+        except ValueError as error:
+            raise ConfigError(
+                f"HUBKEEPER_DIGEST_SCHEDULE: {self.hubkeeper_digest_schedule[:40]!r} is not a cron line "
+                f"such as '0 9 * * MON' ({error})"
+            ) from None
+        return self.hubkeeper_digest_schedule
 
     def approvers(self) -> frozenset[str]:
         return parse_slack_ids("HUBKEEPER_APPROVERS", self.hubkeeper_approvers)
@@ -136,6 +162,14 @@ class Settings(BaseSettings):
     def viewers(self) -> frozenset[str]:
         """Slack user (`U…`, `W…`) and user-group (`S…`) IDs allowed to look things up; empty: everyone."""
         return parse_slack_ids("HUBKEEPER_VIEWERS", self.hubkeeper_viewers)
+
+    def slack_for_posting(self) -> SlackConfig:
+        """Enough Slack for a command-line job that only posts (the bot token and the API URL)."""
+        bot_token = _secret(self.slack_bot_token)
+        if not bot_token:
+            raise ConfigError("SLACK_BOT_TOKEN is not set: posting to Slack needs the bot token (xoxb-…)")
+        api_url = self.slack_api_url if self.slack_api_url.endswith("/") else self.slack_api_url + "/"
+        return SlackConfig(bot_token=SecretStr(bot_token), signing_secret=SecretStr(""), api_url=api_url)
 
     def slack(self, *, http: bool) -> SlackConfig:
         """The Slack settings a serving mode needs; raises ConfigError naming what is missing."""

@@ -68,8 +68,10 @@ class SlackMessenger:
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
 
-    async def post(self, channel: str, reply: Reply) -> str:
-        response = await self._client.chat_postMessage(channel=channel, **message_payload(reply))
+    async def post(self, channel: str, reply: Reply, thread_ts: str | None = None) -> str:
+        response = await self._client.chat_postMessage(
+            channel=channel, text=reply.text, blocks=reply.blocks, thread_ts=thread_ts
+        )
         return str(response["ts"])
 
     async def update(self, channel: str, ts: str, reply: Reply) -> None:

@@ -52,6 +52,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("invites", "invites", "Pending invites with their age, inviter and team", "/hub invites"),
     CommandSpec("health", "health", "Check the token, reading one member and reading one team", "/hub health"),
     CommandSpec("review", "review", "An access review: a CSV of every member, sent to you by DM", "/hub review"),
+    CommandSpec("digest", "digest", "Post the digest (invites, stale members, changes) in this channel", "/hub digest"),
     # Changes: each is shown for approval before anything reaches Docker Hub. `[--reason <text…>]`
     # may end any of them; it is required where the usage shows it.
     CommandSpec(
@@ -175,6 +176,11 @@ class Review:
 
 
 @dataclass(frozen=True)
+class DigestNow:
+    pass
+
+
+@dataclass(frozen=True)
 class Change:
     """Any change command: `kind` names its `handlers.changes` kind, `params` are JSON-safe and checked."""
 
@@ -183,7 +189,7 @@ class Change:
     reason: str | None = None
 
 
-Command = Help | Whois | Members | Teams | TeamShow | Invites | Health | Review | Change
+Command = Help | Whois | Members | Teams | TeamShow | Invites | Health | Review | DigestNow | Change
 
 
 @dataclass(frozen=True)
@@ -654,6 +660,9 @@ def _parse_command(spec: CommandSpec, args: list[str]) -> Command:
         case "review":
             _no_arguments(spec, args)
             return Review()
+        case "digest":
+            _no_arguments(spec, args)
+            return DigestNow()
         case _:
             _no_arguments(spec, args)
             return Health()

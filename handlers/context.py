@@ -33,8 +33,8 @@ class Reply:
 class Messenger(Protocol):
     """Posting on Slack, for handlers whose result goes beyond the reply to the command."""
 
-    async def post(self, channel: str, reply: Reply) -> str:
-        """Post to a channel; returns the message ts."""
+    async def post(self, channel: str, reply: Reply, thread_ts: str | None = None) -> str:
+        """Post to a channel (or into the thread of `thread_ts`); returns the message ts."""
         ...
 
     async def update(self, channel: str, ts: str, reply: Reply) -> None: ...

@@ -13,13 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers import approvals, commands, health, invites, members, review, teams
+from handlers import approvals, commands, digest_service, health, invites, members, review, teams
 
 # Imported for their change kinds, which register themselves.
 from handlers import access, offboarding, self_service  # noqa: F401  isort: skip
 from handlers.approvals import Approvals, ContextFactory
 from handlers.blocks import error_reply, escape
 from handlers.context import Directory, HandlerContext, Messenger, Reply
+from handlers.digest_service import Digests
 from handlers.help import help_reply, usage_reply
 from handlers.home import home_view
 from handlers.lifecycle import Status
@@ -45,12 +46,13 @@ class Router:
     upload: Upload | None = None
     """Sends a file to someone by DM (the access review's CSV)."""
     stale_after_days: int = 90
+    digests: Digests | None = None
     labels: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.labels = tuple(self.hubs)
 
-    async def command(self, text: str, actor: str) -> Reply:
+    async def command(self, text: str, actor: str, channel: str | None = None) -> Reply:
         try:
             parsed = commands.parse(text)
         except commands.UsageError as error:
@@ -66,7 +68,7 @@ class Router:
         context = self._context(parsed.org, actor)
         if isinstance(context, Reply):
             return context
-        return await self._run(context, parsed.command)
+        return await self._run(context, parsed.command, channel)
 
     async def action(self, action_id: str, value: str, actor: str) -> Reply:
         """A button on one of our lookups was clicked."""
@@ -115,6 +117,8 @@ class Router:
                 return await self.approvals.retry(request_id, actor)
             case approvals.CANCEL:
                 return await self.approvals.cancel(request_id, actor)
+            case _ if action_id in digest_service.BUTTONS and self.digests is not None:
+                return await self.digests.button(action_id, request_id, actor)
         return Reply(f"hubkeeper does not know the button {escape(echo(action_id))}.")
 
     async def _refusal(self, actor: str) -> Reply | None:
@@ -146,7 +150,7 @@ class Router:
     def _known(self) -> str:
         return ", ".join(f"`{escape(label)}`" for label in self.labels)
 
-    async def _run(self, context: HandlerContext, command: commands.Command) -> Reply:
+    async def _run(self, context: HandlerContext, command: commands.Command, channel: str | None = None) -> Reply:
         try:
             match command:
                 case commands.Whois(query):
@@ -165,6 +169,10 @@ class Router:
                     if self.upload is None:
                         return Reply("Access reviews need Slack file uploads, which this hubkeeper lacks.")
                     return await review.review(context, upload=self.upload, stale_after_days=self.stale_after_days)
+                case commands.DigestNow():
+                    if self.digests is None or not channel:
+                        return Reply("The digest is not set up on this hubkeeper.")
+                    return await self.digests.now(context, channel)
                 case commands.Change(kind, params, reason):
                     if self.approvals is None:
                         return Reply("Changes are not enabled on this hubkeeper.")

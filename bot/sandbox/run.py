@@ -95,6 +95,7 @@ class Sandbox:
             hubkeeper_approval_channel=APPROVAL_CHANNEL,
             hubkeeper_approvers=APPROVERS,
             hubkeeper_audit_channel=AUDIT_CHANNEL,
+            hubkeeper_digest_channel=APPROVAL_CHANNEL,
             hubkeeper_database_url=f"sqlite:///{self.folder / 'hubkeeper.db'}",
         )
         self.bot = await open_bot(settings, http=True)

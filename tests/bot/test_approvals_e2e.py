@@ -35,8 +35,11 @@ def approval(sandbox: Sandbox) -> dict[str, Any]:
     return sandbox.slack.messages(HUB_OPS)[-1]
 
 
-async def click(sandbox: Sandbox, http: httpx.AsyncClient, user: str, action_id: str) -> None:
-    message = approval(sandbox)
+async def click(
+    sandbox: Sandbox, http: httpx.AsyncClient, user: str, action_id: str, message: dict[str, Any] | None = None
+) -> None:
+    """Click a button on a channel message (by default the latest approval message) as `user`."""
+    message = message or approval(sandbox)
     block_id = next(
         b["block_id"] for b in message["blocks"] if any(e.get("action_id") == action_id for e in b.get("elements", []))
     )

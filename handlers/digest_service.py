@@ -1,0 +1,124 @@
+"""The digest as the bot runs it: on its schedule, on `/hub digest`, and its buttons.
+
+Keep and Resend act at once (approvers only); Cancel and Remove become change requests, approved
+like any other change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from handlers import digest, digest_render
+from handlers.approvals import Approvals, ContextFactory
+from handlers.blocks import error_reply, message
+from handlers.context import HandlerContext, Reply
+from handlers.digest_render import INVITE_CANCEL, INVITE_RESEND, parse_invite_value, parse_member_value
+from hub.errors import HubError
+
+logger = logging.getLogger("hubkeeper.digest")
+
+RESEND, CANCEL, KEEP, REMOVE = INVITE_RESEND, INVITE_CANCEL, digest_render.KEEP, digest_render.REMOVE
+BUTTONS = (RESEND, CANCEL, KEEP, REMOVE)
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    channels: Mapping[str, str]
+    """Instance label → the channel its scheduled digest goes to (no entry: no scheduled digest)."""
+    schedule: str = digest.DEFAULT_SCHEDULE
+    timezone: str = "UTC"
+    stale_after_days: int = 90
+    claimed_by: str = "hubkeeper"
+    """Names this replica in the claim (host and pid)."""
+
+
+class Digests:
+    def __init__(
+        self,
+        *,
+        store: digest.DigestStore,
+        poster: digest.ThreadPoster,
+        settings: DigestSettings,
+        contexts: ContextFactory,
+        approvals: Approvals | None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.poster = poster
+        self.settings = settings
+        self.contexts = contexts
+        self.approvals = approvals
+        self.clock = clock
+
+    async def scheduled(self, instance: str) -> bool:
+        """The cron job: every replica may run it; the claim makes exactly one post."""
+        ctx = self.contexts(instance, "hubkeeper", None)
+        channel = self.settings.channels.get(instance)
+        if ctx is None or not channel:
+            return False
+        try:
+            return await digest.post_digest(
+                ctx,
+                self.store,
+                self.poster,
+                channel,
+                claimed_by=self.settings.claimed_by,
+                now=self.clock(),
+                stale_after_days=self.settings.stale_after_days,
+                timezone=self.settings.timezone,
+            )
+        except HubError as error:
+            logger.warning("the %s digest could not be built: %s", instance, error.message)
+            return False
+
+    async def now(self, ctx: HandlerContext, channel: str) -> Reply:
+        """`/hub digest`: post it in the channel the command came from."""
+        now = self.clock()
+        posted = await digest.post_digest(
+            ctx,
+            self.store,
+            self.poster,
+            channel,
+            claimed_by=self.settings.claimed_by,
+            now=now,
+            stale_after_days=self.settings.stale_after_days,
+            timezone=self.settings.timezone,
+            digest=digest.ON_DEMAND,
+            period=digest.on_demand_period(now, ctx.actor),
+        )
+        return message("Here is the digest." if posted else "That digest was posted a moment ago.")
+
+    async def button(self, action_id: str, value: str, actor: str) -> Reply:
+        try:
+            target = parse_invite_value(value) if action_id in (RESEND, CANCEL) else parse_member_value(value)
+        except ValueError:
+            return message("That button is not one hubkeeper made; nothing was changed.")
+        ctx = self.contexts(target.instance, actor, None)
+        if ctx is None:
+            return message("That digest belongs to an instance this hubkeeper does not manage.")
+        try:
+            if action_id == RESEND:
+                if not await self._approver(actor):
+                    return message("Only approvers can resend invites from the digest.")
+                return await digest.resend_invite(ctx, parse_invite_value(value).invite_id)
+            if action_id == KEEP:
+                if not await self._approver(actor):
+                    return message("Only approvers can keep a stale member.")
+                member = parse_member_value(value)
+                return await digest.keep(ctx, self.store, member.username, member.days, actor)
+            if self.approvals is None:
+                return message("Changes are not enabled on this hubkeeper.")
+            request = (
+                digest.cancel_invite_request(parse_invite_value(value))
+                if action_id == CANCEL
+                else digest.remove_member_request(parse_member_value(value))
+            )
+            return await self.approvals.submit(ctx, *request)
+        except HubError as error:
+            return error_reply(error)
+
+    async def _approver(self, actor: str) -> bool:
+        return self.approvals is not None and await self.approvals.is_approver(actor)
