@@ -86,18 +86,31 @@ class Bot:
     async def sweep(self) -> None:
         """What the scheduler runs: request expiries (and re-announcing) and time-bound grants ending.
 
-        Safe on every replica at once: each effect goes through the store's compare-and-set.
+        Safe on every replica at once: each effect goes through the store's compare-and-set. Tracked
+        like listener work, so a shutdown waits for a sweep under way instead of closing the store
+        beneath it.
         """
-        try:
-            await self.approvals.sweep()
-        except Exception:  # one failed sweep must not stop the next
-            logger.exception("the request sweep failed")
-        try:
-            await sweep_timed_grants(
-                self.store, lambda instance: self.approvals.contexts(instance, SYSTEM, None), self.approvals.clock()
-            )
-        except Exception:
-            logger.exception("the time-bound grant sweep failed")
+        async with self.work.track():
+            try:
+                await self.approvals.sweep()
+            except Exception:  # one failed sweep must not stop the next
+                logger.exception("the request sweep failed")
+            try:
+                await sweep_timed_grants(
+                    self.store, lambda instance: self.approvals.contexts(instance, SYSTEM, None), self.approvals.clock()
+                )
+            except Exception:
+                logger.exception("the time-bound grant sweep failed")
+
+    async def post_scheduled_digest(self, instance: str) -> None:
+        """The digest job of one instance (the claim makes it post once across replicas)."""
+        if self.digests is None:
+            return
+        async with self.work.track():
+            try:
+                await self.digests.scheduled(instance)
+            except Exception:
+                logger.exception("the %s digest failed", instance)
 
     async def aclose(self, *, grace: float = 20.0) -> None:
         """Let running listeners finish (up to `grace` seconds), then close the clients and the store."""

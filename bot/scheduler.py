@@ -37,7 +37,7 @@ def start_scheduler(bot: Bot) -> AsyncIOScheduler:
     if bot.digests is not None:
         for instance in bot.digests.settings.channels:
             scheduler.add_job(
-                bot.digests.scheduled,
+                bot.post_scheduled_digest,
                 CronTrigger.from_crontab(bot.digest_schedule, timezone=ZoneInfo(bot.digest_timezone)),
                 args=[instance],
                 id=f"digest:{instance}",
