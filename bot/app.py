@@ -220,6 +220,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         upload=bot_upload(client),
         stale_after_days=settings.hubkeeper_stale_after_days,
         digests=digests,
+        policy_file=settings.hubkeeper_policy_file or None,
     )
     work = InFlight()
     return Bot(

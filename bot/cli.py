@@ -15,6 +15,7 @@ import click
 from pydantic import SecretStr
 
 from bot.app import open_bot
+from bot.policy_cli import policy
 from bot.review_cli import review
 from bot.sandbox.run import run_sandbox
 from bot.serve import serve_http, serve_socket_mode
@@ -246,6 +247,7 @@ async def _digest(
 
 
 main.add_command(review)
+main.add_command(policy)
 
 
 if __name__ == "__main__":  # pragma: no cover

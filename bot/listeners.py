@@ -32,6 +32,7 @@ def register(app: AsyncApp, router: Router, track: Callable[[], AbstractAsyncCon
             reply = await router.command(text, actor, channel)
             await respond(str(command["response_url"]), reply)
 
+    @app.action("policy_apply")
     @app.action("members_page")
     async def members_page(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()

@@ -112,6 +112,7 @@ class Settings(BaseSettings):
     hubkeeper_digest_channel: str = ""
     hubkeeper_digest_schedule: str = "0 9 * * MON"
     hubkeeper_timezone: str = "UTC"
+    hubkeeper_policy_file: str = ""
 
     def digest_timezone(self) -> str:
         try:

@@ -53,6 +53,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("health", "health", "Check the token, reading one member and reading one team", "/hub health"),
     CommandSpec("review", "review", "An access review: a CSV of every member, sent to you by DM", "/hub review"),
     CommandSpec("digest", "digest", "Post the digest (invites, stale members, changes) in this channel", "/hub digest"),
+    CommandSpec("policy plan", "policy plan", "What applying the access policy file would change", "/hub policy plan"),
     # Changes: each is shown for approval before anything reaches Docker Hub. `[--reason <text…>]`
     # may end any of them; it is required where the usage shows it.
     CommandSpec(
@@ -181,6 +182,11 @@ class DigestNow:
 
 
 @dataclass(frozen=True)
+class PolicyPlan:
+    pass
+
+
+@dataclass(frozen=True)
 class Change:
     """Any change command: `kind` names its `handlers.changes` kind, `params` are JSON-safe and checked."""
 
@@ -189,7 +195,7 @@ class Change:
     reason: str | None = None
 
 
-Command = Help | Whois | Members | Teams | TeamShow | Invites | Health | Review | DigestNow | Change
+Command = Help | Whois | Members | Teams | TeamShow | Invites | Health | Review | DigestNow | PolicyPlan | Change
 
 
 @dataclass(frozen=True)
@@ -326,6 +332,11 @@ def parse(text: str) -> Parsed:
             raise UsageError("--reason goes at the end of a change command, e.g. `/hub remove umarkhan --reason left`")
         return Parsed(Help(), org)
     name, args = words[0].lower(), words[1:]
+    if name == "policy":
+        # `policy` has one subcommand so far; the Apply button, not a command, applies it.
+        if not args or args[0].lower() != "plan":
+            raise UsageError("policy needs a subcommand", SPECS["policy plan"])
+        name, args = "policy plan", args[1:]
     spec = SPECS.get(name)
     if spec is None:
         raise UsageError(f"unknown command {words[0]!r}", None, suggest(name))
@@ -663,6 +674,9 @@ def _parse_command(spec: CommandSpec, args: list[str]) -> Command:
         case "digest":
             _no_arguments(spec, args)
             return DigestNow()
+        case "policy plan":
+            _no_arguments(spec, args)
+            return PolicyPlan()
         case _:
             _no_arguments(spec, args)
             return Health()

@@ -16,7 +16,7 @@ from typing import Any
 from handlers import approvals, commands, digest_service, health, invites, members, review, teams
 
 # Imported for their change kinds, which register themselves.
-from handlers import access, offboarding, self_service  # noqa: F401  isort: skip
+from handlers import access, offboarding, policy, self_service  # noqa: F401  isort: skip
 from handlers.approvals import Approvals, ContextFactory
 from handlers.blocks import error_reply, escape
 from handlers.context import Directory, HandlerContext, Messenger, Reply
@@ -47,6 +47,8 @@ class Router:
     """Sends a file to someone by DM (the access review's CSV)."""
     stale_after_days: int = 90
     digests: Digests | None = None
+    policy_file: str | None = None
+    """HUBKEEPER_POLICY_FILE, for `/hub policy plan` and its Apply button."""
     labels: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -75,6 +77,8 @@ class Router:
         refusal = await self._refusal(actor)
         if refusal is not None:
             return refusal
+        if action_id == policy.APPLY_ACTION:
+            return await self._apply_policy(value, actor)
         if action_id != "members_page":
             return Reply(f"hubkeeper does not know the button {escape(echo(action_id))}.")
         context = self._context(_instance_of(value), actor)
@@ -120,6 +124,15 @@ class Router:
             case _ if action_id in digest_service.BUTTONS and self.digests is not None:
                 return await self.digests.button(action_id, request_id, actor)
         return Reply(f"hubkeeper does not know the button {escape(echo(action_id))}.")
+
+    async def _apply_policy(self, instance: str, actor: str) -> Reply:
+        """The Apply button under a policy plan: the change goes through approval like any other."""
+        if self.approvals is None:
+            return Reply("Changes are not enabled on this hubkeeper.")
+        context = self._context(instance, actor)
+        if isinstance(context, Reply):
+            return context
+        return await self.approvals.submit(context, policy.APPLY_ACTION, {"path": self.policy_file}, None)
 
     async def _refusal(self, actor: str) -> Reply | None:
         if await is_allowed(actor, self.viewers, self.directory):
@@ -173,6 +186,8 @@ class Router:
                     if self.digests is None or not channel:
                         return Reply("The digest is not set up on this hubkeeper.")
                     return await self.digests.now(context, channel)
+                case commands.PolicyPlan():
+                    return await policy.policy_plan_reply(context, self.policy_file)
                 case commands.Change(kind, params, reason):
                     if self.approvals is None:
                         return Reply("Changes are not enabled on this hubkeeper.")

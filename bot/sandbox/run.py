@@ -58,12 +58,14 @@ class Sandbox:
         emulator_state: EmulatorState | None = None,
         with_globex: bool = False,
         viewers: str = "",
+        policy_file: str = "",
     ) -> None:
         self.host = host
         self.console_port = console_port
         self.emulator_state = emulator_state or self._demo_state()
         self.with_globex = with_globex
         self.viewers = viewers
+        self.policy_file = policy_file
         # A fresh secret each run: the console signs with it exactly as Slack would.
         self.signing_secret = secrets.token_hex(16)
         self.folder = Path(tempfile.mkdtemp(prefix="hubkeeper-sandbox-"))
@@ -96,6 +98,7 @@ class Sandbox:
             hubkeeper_approvers=APPROVERS,
             hubkeeper_audit_channel=AUDIT_CHANNEL,
             hubkeeper_digest_channel=APPROVAL_CHANNEL,
+            hubkeeper_policy_file=self.policy_file,
             hubkeeper_database_url=f"sqlite:///{self.folder / 'hubkeeper.db'}",
         )
         self.bot = await open_bot(settings, http=True)

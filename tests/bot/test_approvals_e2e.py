@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -265,3 +266,32 @@ async def test_the_sweep_ends_time_bound_access(
         lambda: [m for m in sandbox.slack.dms(IVAN) if "has ended" in json.dumps(m)] or None
     )
     assert "was removed from team" in json.dumps(ended[-1])
+
+
+class TestPolicyFromSlack:
+    @pytest.fixture
+    async def sandbox(self, emulator_state: EmulatorState, tmp_path: Path) -> AsyncIterator[Sandbox]:
+        policy = tmp_path / "policy.yml"
+        policy.write_text(
+            "teams:\n  release-eng:\n    description: Release engineering\n    members: [erinpatel]\n"
+            "repositories:\n  acme/sdk:\n    release-eng: write\n",
+            encoding="utf-8",
+        )
+        async with Sandbox(console_port=0, emulator_state=emulator_state, policy_file=str(policy)) as running:
+            yield running
+
+    async def test_plan_then_apply_through_approval(
+        self, sandbox: Sandbox, http: httpx.AsyncClient, emulator_state: EmulatorState
+    ) -> None:
+        alice = Person(sandbox, http, ALICE)
+        plan = await alice.command("policy plan")
+        assert "release-eng" in text_of(plan) and "policy_apply" in json.dumps(plan)
+        assert hub_writes(emulator_state) == []
+        await alice.click(plan, "policy_apply")  # asks for the change: it goes to approval
+        request = await sandbox.slack.wait_for_async(lambda: sandbox.slack.messages(HUB_OPS) or None, timeout=15)
+        assert "Apply the policy" in text_of(request[-1])
+        await click(sandbox, http, BOB, "approval_approve")
+        await sandbox.slack.wait_for_async(lambda: "Done" in text_of(approval(sandbox)) or None, timeout=30)
+        org = emulator_state.org("acme")
+        assert "erinpatel" in org.groups["release-eng"].members
+        assert org.grants[("sdk", "release-eng")] == "write"

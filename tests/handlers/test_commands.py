@@ -27,6 +27,10 @@ from handlers.commands import Health, Help, Invites, Members, Parsed, Teams, Tea
         ("team backend", Parsed(TeamShow("backend"))),
         ("invites", Parsed(Invites())),
         ("health", Parsed(Health())),
+        ("review", Parsed(commands.Review())),
+        ("digest", Parsed(commands.DigestNow())),
+        ("policy plan", Parsed(commands.PolicyPlan())),
+        ("POLICY Plan --org prod", Parsed(commands.PolicyPlan(), org="prod")),
         ("--org prod teams", Parsed(Teams(), org="prod")),
         ("teams --org prod", Parsed(Teams(), org="prod")),
         ("members --org=staging --role member", Parsed(Members(role="member"), org="staging")),
@@ -52,6 +56,11 @@ def test_valid_lines(text: str, expected: Parsed) -> None:
         ("members " + "x" * 101, "the search is longer than 100 characters", "members"),
         ("teams all", "teams takes no arguments", "teams"),
         ("help a b", "help takes at most one command name", "help"),
+        ("policy", "policy needs a subcommand", "policy plan"),
+        ("policy apply", "policy needs a subcommand", "policy plan"),
+        ("policy plan now", "policy plan takes no arguments", "policy plan"),
+        ("digest weekly", "digest takes no arguments", "digest"),
+        ("review all", "review takes no arguments", "review"),
     ],
 )
 def test_errors_name_the_problem_and_the_usage(text: str, message: str, usage_of: str) -> None:

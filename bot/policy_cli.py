@@ -1,0 +1,236 @@
+"""`hubkeeper policy plan|apply|export`: access policy as code, from the command line.
+
+Wiring only: parsing lives in handlers/policy_model.py, the diff in handlers/policy_diff.py, reading
+and applying in handlers/policy_engine.py. Exit codes (like `terraform plan -detailed-exitcode`):
+- plan: 0 nothing to do, 2 changes to make, 1 error (a configuration error too: 2 means changes);
+- apply: 0 when the org matches the policy at the end, 1 otherwise;
+- export: 0, or 1 on error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+import click
+
+from bot.settings import ConfigError, InstanceConfig, load_settings
+from bot.store import SqlRequestStore, default_database_url
+from handlers.lifecycle import AuditEvent
+from handlers.policy_diff import Change, render_plan
+from handlers.policy_engine import (
+    DEFAULT_CONCURRENCY,
+    ApplyResult,
+    apply_changes,
+    dump_policy,
+    export_policy,
+    plan_policy,
+)
+from handlers.policy_model import Policy, PolicyError, load_policy
+from hub.client import HubClient
+from hub.errors import HubError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+AUDIT_EVENT = "policy.change"
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"hubkeeper: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _style(text: str, colour: str) -> str:
+    return click.style(text, fg=colour)
+
+
+def select_instance(instances: dict[str, InstanceConfig], wanted: str | None) -> InstanceConfig:
+    """The instance named (by --instance or the policy's `instance:`), or the only one configured."""
+    if wanted is not None:
+        if wanted not in instances:
+            known = ", ".join(sorted(instances))
+            raise ConfigError(f"instance {wanted!r} is not configured; known instances: {known}")
+        return instances[wanted]
+    if len(instances) == 1:
+        return next(iter(instances.values()))
+    known = ", ".join(sorted(instances))
+    raise ConfigError(f"several instances are configured ({known}): name one with `instance:` or --instance")
+
+
+def _instance_for(policy: Policy | None, option: str | None) -> InstanceConfig:
+    wanted = option or (policy.instance if policy is not None else None)
+    if option and policy is not None and policy.instance and option != policy.instance:
+        raise ConfigError(f"--instance {option!r} differs from the policy's instance {policy.instance!r}")
+    return select_instance(load_settings().instances(), wanted)
+
+
+def _load(file: str, option: str | None) -> tuple[Policy, InstanceConfig]:
+    try:
+        policy = load_policy(file)
+        return policy, _instance_for(policy, option)
+    except PolicyError as error:
+        for problem in error.problems:
+            click.echo(problem, err=True)
+        _fail(f"{file}: {len(error.problems)} problem(s); nothing was planned or applied")
+    except ConfigError as error:
+        _fail(str(error))
+
+
+async def _plan(instance: InstanceConfig, policy: Policy, concurrency: int) -> tuple[dict[str, int], list[Change]]:
+    async with HubClient(instance.connection()) as hub:
+        state, changes = await plan_policy(hub, policy, concurrency=concurrency)
+    return state.team_ids, changes
+
+
+def _show_plan(instance: InstanceConfig, policy: Policy, changes: list[Change]) -> None:
+    click.echo(f"Policy {policy.source} against {instance.label} ({instance.organization_name}):")
+    click.echo(render_plan(changes, _style))
+
+
+def _report_plan_error(error: Exception) -> NoReturn:
+    if isinstance(error, PolicyError):
+        for problem in error.problems:
+            click.echo(problem, err=True)
+        _fail(f"{len(error.problems)} problem(s); nothing was applied")
+    assert isinstance(error, HubError)
+    _fail(f"Docker Hub: {error.message}")
+
+
+@click.group()
+def policy() -> None:
+    """Access policy as code: which teams exist, who is in them, and what they may do."""
+
+
+concurrency_option = click.option(
+    "--concurrency",
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Requests in flight at once (the pace follows Docker Hub's rate-limit headers).",
+)
+instance_option = click.option("--instance", "instance_label", help="The instance (by label), if not in the file.")
+
+
+@policy.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@instance_option
+@concurrency_option
+def plan(file: str, instance_label: str | None, concurrency: int) -> None:
+    """Show what applying FILE would change. Exit 0: nothing to do; 2: changes; 1: error."""
+    loaded, instance = _load(file, instance_label)
+    try:
+        _, changes = asyncio.run(_plan(instance, loaded, concurrency))
+    except (PolicyError, HubError) as error:
+        _report_plan_error(error)
+    _show_plan(instance, loaded, changes)
+    sys.exit(EXIT_CHANGES if changes else EXIT_OK)
+
+
+async def _apply(
+    instance: InstanceConfig,
+    changes: list[Change],
+    team_ids: dict[str, int],
+    concurrency: int,
+    store: SqlRequestStore,
+    actor: str,
+    source: str,
+) -> ApplyResult:
+    with click.progressbar(length=len(changes), label="Applying", file=sys.stderr) as bar:
+
+        async def done(change: Change, error: str | None) -> None:
+            bar.update(1)
+            if error is None:
+                detail = {**change.as_dict(), "summary": change.describe(), "policy": source}
+                await store.append_audit(
+                    AuditEvent(event=AUDIT_EVENT, actor=actor, instance=instance.label, detail=detail)
+                )
+
+        async with HubClient(instance.connection()) as hub:
+            return await apply_changes(hub, changes, team_ids, concurrency=concurrency, on_done=done)
+
+
+async def _open_store() -> SqlRequestStore:
+    url = os.environ.get("HUBKEEPER_DATABASE_URL", "").strip() or default_database_url()
+    return await SqlRequestStore.open(url)
+
+
+def _report_apply(result: ApplyResult, total: int, file: str) -> None:
+    click.echo(f"Applied {len(result.applied)} of {total} change(s).")
+    if result.ok:
+        click.echo(click.style("The organization matches the policy.", fg="green"))
+        return
+    click.echo(click.style(f"Not applied ({len(result.failed) + len(result.skipped)}):", fg="red"))
+    for change, error in [*result.failed, *result.skipped]:
+        click.echo(click.style(f"  ! {change.describe()}: {error}", fg="red"))
+    click.echo(f"Run `hubkeeper policy apply {file}` again to finish; it plans only what is left.")
+
+
+@policy.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
+@instance_option
+@concurrency_option
+def apply(file: str, yes: bool, instance_label: str | None, concurrency: int) -> None:
+    """Make the organization match FILE. Exit 0 when it matches at the end, 1 otherwise."""
+    loaded, instance = _load(file, instance_label)
+    try:
+        team_ids, changes = asyncio.run(_plan(instance, loaded, concurrency))
+    except (PolicyError, HubError) as error:
+        _report_plan_error(error)
+    _show_plan(instance, loaded, changes)
+    if not changes:
+        sys.exit(EXIT_OK)
+    if not yes and not click.confirm(f"Apply these {len(changes)} change(s)?", default=False, err=True):
+        _fail("not applied")
+    result = asyncio.run(_apply_with_store(instance, changes, team_ids, concurrency, loaded.source))
+    _report_apply(result, len(changes), file)
+    sys.exit(EXIT_OK if result.ok else EXIT_ERROR)
+
+
+async def _apply_with_store(
+    instance: InstanceConfig, changes: list[Change], team_ids: dict[str, int], concurrency: int, source: str
+) -> ApplyResult:
+    try:
+        store = await _open_store()
+    except Exception as error:  # the audit log is required: nothing is applied without it
+        _fail(f"cannot open the audit log ({type(error).__name__}: {error}); nothing was applied")
+    try:
+        return await _apply(instance, changes, team_ids, concurrency, store, getpass.getuser(), source)
+    finally:
+        await store.close()
+
+
+async def _export(instance: InstanceConfig, repositories: Sequence[str] | None, concurrency: int) -> str:
+    async with HubClient(instance.connection()) as hub:
+        document = await export_policy(hub, instance=instance.label, repositories=repositories, concurrency=concurrency)
+    return dump_policy(document)
+
+
+@policy.command()
+@click.option(
+    "--repository",
+    "-r",
+    "repositories",
+    multiple=True,
+    help="namespace/repository to include (repeatable); default: every repository of the org.",
+)
+@instance_option
+@concurrency_option
+def export(repositories: tuple[str, ...], instance_label: str | None, concurrency: int) -> None:
+    """Print the org's teams, members and team permissions as a policy file (a starting point)."""
+    try:
+        instance = _instance_for(None, instance_label)
+        text = asyncio.run(_export(instance, list(repositories) or None, concurrency))
+    except ConfigError as error:
+        _fail(str(error))
+    except HubError as error:
+        _fail(f"Docker Hub: {error.message}")
+    click.echo(text, nl=False)
+
+
+__all__ = ["policy", "select_instance"]
