@@ -17,12 +17,7 @@ import argparse
 import asyncio
 import math
 import os
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -30,42 +25,10 @@ from pydantic import SecretStr
 
 from hub.auth import TokenExchangeAuth
 from hub.client import HubClient, HubConnection
+from hub.emulator.process import emulator_process
 from hub.emulator.seeds import LARGE_OAT
 
 ORG = "bigcorp"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def emulator_process(members: int, teams: int, latency_ms: float) -> Iterator[str]:
-    port = free_port()
-    command = [
-        sys.executable, "-m", "bot.cli", "emulator", "--port", str(port), "--seed", "large",
-        "--members", str(members), "--teams", str(teams), "--latency-ms", str(latency_ms),
-    ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(base_url + "/v2/health-probe", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stderr.read().decode() if process.stderr else ""
-                    raise SystemExit(f"emulator did not start: {output}") from None
-                time.sleep(0.1)
-        yield base_url
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 async def list_with_client(base_url: str, concurrency: int) -> tuple[int, float, int, int]:
@@ -118,7 +81,7 @@ async def main() -> None:
     # Exchange, first page (tells the count), then the rest in waves of `concurrency`.
     limit = latency * (2 + math.ceil((pages - 1) / args.concurrency))
 
-    with emulator_process(args.members, args.teams, args.latency_ms) as base_url:
+    with emulator_process(members=args.members, teams=args.teams, latency_ms=args.latency_ms) as base_url:
         await list_with_client(base_url, args.concurrency)  # warm-up: imports, connections
         count, wall, requests, exchanges = await list_with_client(base_url, args.concurrency)
         seq_items, _, seq_wall, seq_requests = await list_following_next(base_url, keep_page_size=True)

@@ -20,57 +20,20 @@ import asyncio
 import math
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-import httpx
 from pydantic import SecretStr
 
 from handlers.review import write_review_csv
 from hub.client import HubClient, HubConnection
+from hub.emulator.process import emulator_process
 from hub.emulator.seeds import LARGE_OAT
 
 ORG = "bigcorp"
 MEMORY_TARGET_MB = 150.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def emulator_process(members: int, teams: int, latency_ms: float) -> Iterator[str]:
-    # As in benchmarks/members_listing.py (scripts here are not a package, so it is not imported).
-    port = free_port()
-    command = [
-        sys.executable, "-m", "bot.cli", "emulator", "--port", str(port), "--seed", "large",
-        "--members", str(members), "--teams", str(teams), "--latency-ms", str(latency_ms),
-    ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180  # seeding 50,000 members takes a while
-        while True:
-            try:
-                httpx.get(base_url + "/v2/health-probe", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stderr.read().decode() if process.stderr else ""
-                    raise SystemExit(f"emulator did not start: {output}") from None
-                time.sleep(0.1)
-        yield base_url
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 async def listing_only(base_url: str, concurrency: int) -> float:
@@ -151,7 +114,7 @@ async def main() -> None:
     latency = args.latency_ms / 1000
     limit = latency * (2 + math.ceil((pages - 1) / args.concurrency))
 
-    with emulator_process(args.members, args.teams, args.latency_ms) as base_url:
+    with emulator_process(members=args.members, teams=args.teams, latency_ms=args.latency_ms) as base_url:
         await review_in_process(base_url, args.concurrency)  # warm-up: imports, connections, emulator caches
         walls: list[float] = []
         listing_walls: list[float] = []
@@ -185,7 +148,7 @@ async def main() -> None:
     print(f"  peak RSS, {args.members:>6} members {small_rss:.1f} MB   ({small_summary})")
 
     if args.memory_members:
-        with emulator_process(args.memory_members, args.teams, args.latency_ms) as base_url:
+        with emulator_process(members=args.memory_members, teams=args.teams, latency_ms=args.latency_ms) as base_url:
             large_rss, large_summary = review_rss(base_url)
         members = re.search(r": ([\d,]+) members", large_summary)
         print(

@@ -20,18 +20,6 @@ ALICE, BOB, IVAN = "U0ALICE01", "U0BOBOK01", "U0IVANP01"
 HUB_OPS = "C0HUBOPS01"
 
 
-@pytest.fixture
-async def sandbox(emulator_state: EmulatorState) -> AsyncIterator[Sandbox]:
-    async with Sandbox(console_port=0, emulator_state=emulator_state) as running:
-        yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        yield client
-
-
 def approval(sandbox: Sandbox) -> dict[str, Any]:
     return sandbox.slack.messages(HUB_OPS)[-1]
 

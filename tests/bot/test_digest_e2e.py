@@ -7,12 +7,10 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from bot.sandbox.run import Sandbox
 from hub.emulator import DEMO, EmulatorServer, EmulatorState
@@ -20,18 +18,6 @@ from tests.bot.test_approvals_e2e import HUB_OPS, click, hub_writes
 from tests.bot.test_slack_e2e import Person, text_of
 
 ALICE, IVAN = "U0ALICE01", "U0IVANP01"
-
-
-@pytest.fixture
-async def sandbox(emulator_state: EmulatorState) -> AsyncIterator[Sandbox]:
-    async with Sandbox(console_port=0, emulator_state=emulator_state) as running:
-        yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        yield client
 
 
 def digest_message(sandbox: Sandbox) -> dict[str, Any]:

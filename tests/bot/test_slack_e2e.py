@@ -82,18 +82,6 @@ def text_of(message: Message) -> str:
 
 
 @pytest.fixture
-async def sandbox(emulator_state: EmulatorState) -> AsyncIterator[Sandbox]:
-    async with Sandbox(console_port=0, emulator_state=emulator_state) as running:
-        yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=20) as client:
-        yield client
-
-
-@pytest.fixture
 def alice(sandbox: Sandbox, http: httpx.AsyncClient) -> Person:
     return Person(sandbox, http, ALICE)
 
