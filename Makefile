@@ -31,3 +31,4 @@ test: lint chromium
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/members_listing.py
 	$(BIN)/python benchmarks/ack_latency.py
+	$(BIN)/python benchmarks/review.py
