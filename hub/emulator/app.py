@@ -84,7 +84,7 @@ async def emulate(request: web.Request, handler: Handler) -> web.StreamResponse:
     token_kind = auth.kind if isinstance(auth, Principal) else None
     is_api = path.startswith("/v2/")
 
-    fault = state.next_fault() if is_api else None
+    fault = state.next_fault(request.method, path) if is_api else None
     if fault is not None and fault.kind == "drop":
         state.record(request.method, path, query, None, token_kind)
         if request.transport is not None:
@@ -107,7 +107,7 @@ async def emulate(request: web.Request, handler: Handler) -> web.StreamResponse:
             phrase = HTTPStatus(fault.status).phrase
         except ValueError:
             phrase = "error"
-        response = _json({"errinfo": {}, "detail": "injected failure", "message": phrase.lower()}, fault.status)
+        response = _json({"errinfo": {}, "detail": fault.detail, "message": phrase.lower()}, fault.status)
     elif fault is not None and fault.kind == "rate_limit":
         response = _json(RATE_LIMITED_BODY, 429)
         response.headers["Retry-After"] = str(fault.retry_after)

@@ -6,6 +6,7 @@ to shared data goes through `self._lock`; the work done under it is short and ne
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
 import math
 import secrets
@@ -44,6 +45,16 @@ class Fault:
     kind: Literal["drop", "fail", "rate_limit"]
     status: int = 0
     retry_after: int = 0
+    method: str | None = None
+    """Only requests with this method (None: any)."""
+    path: str | None = None
+    """Only paths matching this glob, e.g. `/v2/invites/*` (None: any)."""
+    detail: str = "injected failure"
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and (
+            self.path is None or fnmatch.fnmatchcase(path, self.path)
+        )
 
 
 class EmulatorState:
@@ -72,9 +83,20 @@ class EmulatorState:
         with self._lock:
             self.requests.clear()
 
-    def fail_next(self, n: int, status: int = 503) -> None:
+    def fail_next(
+        self,
+        n: int,
+        status: int = 503,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        detail: str = "injected failure",
+    ) -> None:
+        """The next n requests (or the next n matching `method` and the `path` glob) fail with `status`."""
         with self._lock:
-            self._faults.extend(Fault("fail", status=status) for _ in range(n))
+            self._faults.extend(
+                Fault("fail", status=status, method=method, path=path, detail=detail) for _ in range(n)
+            )
 
     def rate_limit_next(self, n: int, retry_after: int = 1) -> None:
         with self._lock:
@@ -316,9 +338,14 @@ class EmulatorState:
 
     # --- server side: faults, rate limit, recording ----------------------------------------------
 
-    def next_fault(self) -> Fault | None:
+    def next_fault(self, method: str = "GET", path: str = "/") -> Fault | None:
+        """The first queued fault that applies to this request, taken off the queue."""
         with self._lock:
-            return self._faults.popleft() if self._faults else None
+            for index, fault in enumerate(self._faults):
+                if fault.matches(method, path):
+                    del self._faults[index]
+                    return fault
+            return None
 
     def count_request(self, key: str) -> RateDecision | None:
         with self._lock:

@@ -92,3 +92,12 @@ async def test_latency_does_not_serialize_requests(client: httpx.AsyncClient, st
     started = time.monotonic()
     await client.get(MEMBERS, headers=headers)
     assert time.monotonic() - started < 0.2
+
+
+async def test_a_targeted_fault_waits_for_its_request(client: httpx.AsyncClient, state: EmulatorState) -> None:
+    headers = await exchange(client, DEMO.org, DEMO.oat)
+    state.fail_next(1, 400, method="DELETE", path="/v2/orgs/acme/members/*", detail="cannot remove the last owner")
+    assert (await client.get("/v2/orgs/acme/members", headers=headers)).status_code == 200
+    refused = await client.delete("/v2/orgs/acme/members/ivanpetrov", headers=headers)
+    assert refused.status_code == 400 and refused.json()["detail"] == "cannot remove the last owner"
+    assert (await client.delete("/v2/orgs/acme/members/ivanpetrov", headers=headers)).status_code == 204

@@ -11,7 +11,7 @@ from handlers.context import HandlerContext
 from handlers.offboarding import OFFBOARD
 from hub.client import HubClient
 from hub.emulator import EmulatorState
-from hub.errors import BadRequest, HubUnavailable
+from tests.conftest import FAST_RETRIES
 
 ORG = "acme"
 APPROVER = "U0ALICE001"
@@ -148,26 +148,21 @@ async def test_an_email_that_changed_hands_is_refused(hub: HubClient, emulator_s
     assert snapshot(emulator_state) == before
 
 
-class RefusingHub(HubClient):
-    """Docker Hub refusing one step (as it does for the last owner in a race with a role change)."""
-
-    async def remove_member(self, username: str) -> None:
-        raise BadRequest("Docker Hub refused the request: cannot remove the last owner of the organization", status=400)
-
-
-class FlakyInvitesHub(HubClient):
-    async def cancel_invite(self, invite_id: str) -> None:
-        raise HubUnavailable("Docker Hub is unavailable (HTTP 503); try again later", status=503)
-
-
 async def test_a_failure_part_way_reports_what_was_and_was_not_done(
     hub: HubClient, emulator_state: EmulatorState
 ) -> None:
     emulator_state.add_invite(ORG, "ivanpetrov", inviter="alicechen", team="data")
     plan = await OFFBOARD.plan(make_ctx(hub), {"who": "ivanpetrov"})
-    async with RefusingHub(hub.connection) as refusing:
-        with pytest.raises(ChangeRefused) as refused:
-            await OFFBOARD.execute(make_ctx(refusing, APPROVER), plan.params)
+    # Docker Hub refuses the removal (as it does for the last owner in a race with a role change).
+    emulator_state.fail_next(
+        1,
+        400,
+        method="DELETE",
+        path="/v2/orgs/acme/members/*",
+        detail="cannot remove the last owner of the organization",
+    )
+    with pytest.raises(ChangeRefused) as refused:
+        await OFFBOARD.execute(make_ctx(hub, APPROVER), plan.params)
     message = refused.value.message
     assert "Done: cancelled the invite for `ivanpetrov`" in message
     assert "Not done: removing *ivanpetrov* from the org: Docker Hub refused" in message
@@ -177,9 +172,10 @@ async def test_a_failure_part_way_reports_what_was_and_was_not_done(
     assert all(i.invitee != "ivanpetrov" for i in org.invites.values())
 
     emulator_state.add_invite(ORG, "ivanpetrov", inviter="alicechen", team="data")
-    async with FlakyInvitesHub(hub.connection) as flaky:
-        with pytest.raises(ChangeRefused) as refused:
-            await OFFBOARD.execute(make_ctx(flaky, APPROVER), plan.params)
+    # The invite route stays down through every retry the client makes.
+    emulator_state.fail_next(FAST_RETRIES.max_retries + 1, 503, method="DELETE", path="/v2/invites/*")
+    with pytest.raises(ChangeRefused) as refused:
+        await OFFBOARD.execute(make_ctx(hub, APPROVER), plan.params)
     message = refused.value.message
     assert "Done: removed *ivanpetrov* from the org" in message
     assert "Not done: cancelling the invite for `ivanpetrov`: Docker Hub is unavailable" in message

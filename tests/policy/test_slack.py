@@ -15,7 +15,6 @@ from handlers.lifecycle import AuditEvent
 from handlers.policy import APPLY_ACTION, PolicyApply, policy_plan_reply
 from hub.client import HubClient
 from hub.emulator import DEMO, EmulatorState
-from hub.errors import HubError
 
 POLICY = """\
 teams:
@@ -123,18 +122,15 @@ async def test_kind_plans_then_executes(hub: HubClient, policy_path: Path, emula
 
 
 async def test_partial_failure_fails_the_request_with_what_was_done(
-    hub: HubClient, policy_path: Path, emulator_state: EmulatorState, monkeypatch: pytest.MonkeyPatch
+    hub: HubClient, policy_path: Path, emulator_state: EmulatorState
 ) -> None:
     kind = KINDS["policy_apply"]
     plan = await kind.plan(context(hub), {"path": str(policy_path)})
 
-    async def refused(name: str, description: str = "") -> None:
-        raise HubError("Docker Hub is having a bad day")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(hub, "create_group", refused)
-        with pytest.raises(ChangeRefused, match=r"Applied \d of \d change\(s\); not applied"):
-            await kind.execute(context(hub, store=FakeStore()), plan.params)
+    # Creating the team fails (a POST is not retried); the rest of the policy still runs.
+    emulator_state.fail_next(1, 500, method="POST", path="/v2/orgs/acme/groups")
+    with pytest.raises(ChangeRefused, match=r"Applied \d of \d change\(s\); not applied"):
+        await kind.execute(context(hub, store=FakeStore()), plan.params)
     # the team's member and grant were skipped; security's revoke was done
     assert (
         emulator_state.org(DEMO.org).groups["security"].id
