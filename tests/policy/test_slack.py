@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.sandbox.slack_api import SlackStandIn
+from bot.slack_io import SlackMessenger
+from bot.store import SqlRequestStore
 from handlers.changes import KINDS, ChangeRefused
 from handlers.context import HandlerContext, Reply
-from handlers.lifecycle import AuditEvent
+from handlers.lifecycle import NewRequest
 from handlers.policy import APPLY_ACTION, PolicyApply, policy_plan_reply
 from hub.client import HubClient
 from hub.emulator import DEMO, EmulatorState
@@ -30,35 +35,39 @@ repositories:
 # the demo has security: read on api, which goes; platform is not named, so its admin stays.
 
 
-@dataclass
-class StoredRequest:
-    channel: str | None = "C0APPROVE"
-    ts: str | None = "1.0"
+TOKEN = "xoxb-policy"
+APPROVALS = "C0HUBOPS01"
 
 
-@dataclass
-class FakeStore:
-    audit: list[AuditEvent] = field(default_factory=list)
-
-    async def append_audit(self, event: AuditEvent) -> None:
-        self.audit.append(event)
-
-    async def get(self, request_id: str) -> StoredRequest:
-        return StoredRequest()
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqlRequestStore]:
+    async with await SqlRequestStore.open(f"sqlite:///{tmp_path / 'policy.db'}") as opened:
+        yield opened
 
 
-@dataclass
-class FakeMessenger:
-    updates: list[tuple[str, str, Reply]] = field(default_factory=list)
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    with SlackStandIn(bot_token=TOKEN) as standin:
+        yield standin
 
-    async def post(self, channel: str, reply: Reply) -> str:
-        return "1.0"
 
-    async def update(self, channel: str, ts: str, reply: Reply) -> None:
-        self.updates.append((channel, ts, reply))
-
-    async def dm(self, user_id: str, reply: Reply) -> str:
-        return "1.0"
+async def stored_request(store: SqlRequestStore, messenger: SlackMessenger) -> str:
+    """A request with an approval message, as the approval lifecycle leaves it before executing."""
+    now = datetime.now(UTC)
+    draft = NewRequest(
+        instance="acme",
+        kind="policy_apply",
+        params={},
+        requester="U0IVANP01",
+        reason="",
+        summary="Apply the policy",
+        destructive=True,
+        approvals_required=1,
+        expires_at=now + timedelta(hours=1),
+    )
+    request = await store.create(draft, now=now)
+    await store.attach_message(request.id, APPROVALS, await messenger.post(APPROVALS, Reply("approval")))
+    return request.id
 
 
 @pytest.fixture
@@ -98,7 +107,9 @@ async def test_plan_reply_reports_problems(hub: HubClient, tmp_path: Path) -> No
     assert f"{path}:2: teams.x" in (await policy_plan_reply(context(hub), str(path))).text
 
 
-async def test_kind_plans_then_executes(hub: HubClient, policy_path: Path, emulator_state: EmulatorState) -> None:
+async def test_kind_plans_then_executes(
+    hub: HubClient, policy_path: Path, emulator_state: EmulatorState, store: SqlRequestStore, slack: SlackStandIn
+) -> None:
     kind = KINDS["policy_apply"]
     assert isinstance(kind, PolicyApply)
     plan = await kind.plan(context(hub), {"path": str(policy_path)})
@@ -107,22 +118,23 @@ async def test_kind_plans_then_executes(hub: HubClient, policy_path: Path, emula
     assert any("revoke read on acme/api from team security" in line for line in plan.details)
 
     await asyncio.to_thread(policy_path.write_text, "teams: {}\n", "utf-8")  # what runs is what was approved
-    store, messenger = FakeStore(), FakeMessenger()
-    ctx = context(hub, store=store, messenger=messenger, request_id="R1")
+    messenger = SlackMessenger(AsyncWebClient(token=TOKEN, base_url=slack.api_url))
+    request_id = await stored_request(store, messenger)
+    ctx = context(hub, store=store, messenger=messenger, request_id=request_id)
     outcome = await kind.execute(ctx, plan.params)
     assert len(outcome.result["applied"]) == 4
     org = emulator_state.org(DEMO.org)
     assert set(org.groups["release-eng"].members) == {"alicechen"}
-    assert [event.detail["action"] for event in store.audit].count("add_member") == 1
-    assert all(event.request_id == "R1" and event.event == "policy.change" for event in store.audit)
-    assert messenger.updates and "4 of 4" in messenger.updates[-1][2].text
+    audit = [event for event in await store.audit_log(request_id=request_id) if event.event == "policy.change"]
+    assert len(audit) == 4 and [event.detail["action"] for event in audit].count("add_member") == 1
+    assert "4 of 4" in slack.messages(APPROVALS)[-1]["text"]  # the approval message showed progress
 
     with pytest.raises(ChangeRefused, match="Nothing to do"):
         await kind.plan(context(hub), plan.params)
 
 
 async def test_partial_failure_fails_the_request_with_what_was_done(
-    hub: HubClient, policy_path: Path, emulator_state: EmulatorState
+    hub: HubClient, policy_path: Path, emulator_state: EmulatorState, store: SqlRequestStore
 ) -> None:
     kind = KINDS["policy_apply"]
     plan = await kind.plan(context(hub), {"path": str(policy_path)})
@@ -130,13 +142,13 @@ async def test_partial_failure_fails_the_request_with_what_was_done(
     # Creating the team fails (a POST is not retried); the rest of the policy still runs.
     emulator_state.fail_next(1, 500, method="POST", path="/v2/orgs/acme/groups")
     with pytest.raises(ChangeRefused, match=r"Applied \d of \d change\(s\); not applied"):
-        await kind.execute(context(hub, store=FakeStore()), plan.params)
+        await kind.execute(context(hub, store=store), plan.params)
     # the team's member and grant were skipped; security's revoke was done
     assert (
         emulator_state.org(DEMO.org).groups["security"].id
         not in emulator_state.org(DEMO.org).repositories["api"].grants
     )
-    await kind.execute(context(hub, store=FakeStore()), plan.params)  # the Retry finishes the job
+    await kind.execute(context(hub, store=store), plan.params)  # the Retry finishes the job
     assert "release-eng" in emulator_state.org(DEMO.org).groups
 
 
