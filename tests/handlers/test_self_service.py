@@ -10,13 +10,17 @@ import asyncio
 import copy
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.sandbox.directory import SlackUser
+from bot.sandbox.slack_api import SlackStandIn
+from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store.sql_store import SqlRequestStore
 from handlers.changes import KINDS, ChangeRefused, Plan
 from handlers.context import HandlerContext, Reply
@@ -49,34 +53,25 @@ EMAILS = {
 }
 
 
-class Directory:
-    """Slack's users.info, as far as hubkeeper uses it."""
-
-    def __init__(self, emails: dict[str, str]) -> None:
-        self.emails = emails
-
-    async def user_group_members(self, group_id: str) -> frozenset[str]:
-        return frozenset()
-
-    async def user_email(self, user_id: str) -> str | None:
-        return self.emails.get(user_id)
+TOKEN = "xoxb-self-service"
+SLACK_USERS = [
+    SlackUser(IVAN, "ivan", "Ivan Petrov", EMAILS[IVAN]),
+    SlackUser(KENJI, "kenji", "Kenji Sato", EMAILS[KENJI]),
+    SlackUser(STRANGER, "someone", "Some One", EMAILS[STRANGER]),
+    SlackUser(NO_EMAIL, "noemail", "No Email", ""),
+    SlackUser(APPROVER, "alice", "Alice Chen", EMAILS[APPROVER]),
+]
 
 
-class Messenger:
-    """Records what hubkeeper would post on Slack."""
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    with SlackStandIn(users=SLACK_USERS, usergroups={}, bot_token=TOKEN) as standin:
+        yield standin
 
-    def __init__(self) -> None:
-        self.dms: list[tuple[str, Reply]] = []
 
-    async def post(self, channel: str, reply: Reply) -> str:
-        return "1.0"
-
-    async def update(self, channel: str, ts: str, reply: Reply) -> None:
-        return None
-
-    async def dm(self, user_id: str, reply: Reply) -> str:
-        self.dms.append((user_id, reply))
-        return "1.0"
+def sent_dms(slack: SlackStandIn) -> list[tuple[str, dict[str, Any]]]:
+    """Every DM the bot sent, with whom it went to."""
+    return [(user.id, message) for user in SLACK_USERS for message in slack.dms(user.id)]
 
 
 @pytest.fixture
@@ -89,15 +84,20 @@ async def store(tmp_path: Path) -> AsyncIterator[SqlRequestStore]:
 
 
 @pytest.fixture
-def messenger() -> Messenger:
-    return Messenger()
+def client(slack: SlackStandIn) -> AsyncWebClient:
+    return AsyncWebClient(token=TOKEN, base_url=slack.api_url)
+
+
+@pytest.fixture
+def messenger(client: AsyncWebClient) -> SlackMessenger:
+    return SlackMessenger(client)
 
 
 MakeCtx = Callable[..., HandlerContext]
 
 
 @pytest.fixture
-def make_ctx(hub: HubClient, store: SqlRequestStore, messenger: Messenger) -> MakeCtx:
+def make_ctx(hub: HubClient, store: SqlRequestStore, messenger: SlackMessenger, client: AsyncWebClient) -> MakeCtx:
     def make(actor: str = IVAN, **changes: Any) -> HandlerContext:
         values: dict[str, Any] = {
             "hub": hub,
@@ -105,7 +105,7 @@ def make_ctx(hub: HubClient, store: SqlRequestStore, messenger: Messenger) -> Ma
             "actor": actor,
             "instances": (ORG,),
             "messenger": messenger,
-            "directory": Directory(EMAILS),
+            "directory": SlackDirectory(client),
             "store": store,
         }
         values.update(changes)
@@ -394,7 +394,7 @@ def contexts_for(make_ctx: MakeCtx, **changes: Any) -> Callable[[str], HandlerCo
 
 
 async def test_timed_grant_is_recorded_and_swept(
-    make_ctx: MakeCtx, store: SqlRequestStore, messenger: Messenger, emulator_state: EmulatorState
+    make_ctx: MakeCtx, store: SqlRequestStore, slack: SlackStandIn, emulator_state: EmulatorState
 ) -> None:
     start = datetime.now(UTC)
     _, request_id, outcome = await approve_and_execute(make_ctx, store, ask("web", "read", 3600), IVAN)
@@ -426,13 +426,13 @@ async def test_timed_grant_is_recorded_and_swept(
     assert (event.actor, event.instance, event.request_id) == ("hubkeeper", ORG, request_id)
     assert event.detail["team"] == "hk-web-r" and event.detail["removed"] is True
     assert event.detail["access"] == "read on acme/web"
-    [(user, reply)] = messenger.dms
+    [(user, dm)] = sent_dms(slack)
     assert user == IVAN
-    assert "*read on acme/web* has ended" in text_of(reply)
+    assert "*read on acme/web* has ended" in dm["text"]
 
     # Nothing left to do: no second DM.
     assert await sweep_timed_grants(store, contexts, later + timedelta(minutes=1)) == []
-    assert len(messenger.dms) == 1
+    assert len(sent_dms(slack)) == 1
 
 
 async def test_retrying_an_execution_records_one_expiry(
@@ -445,7 +445,7 @@ async def test_retrying_an_execution_records_one_expiry(
 
 
 async def test_already_removed_counts_as_ended(
-    make_ctx: MakeCtx, store: SqlRequestStore, messenger: Messenger, hub: HubClient
+    make_ctx: MakeCtx, store: SqlRequestStore, slack: SlackStandIn, hub: HubClient
 ) -> None:
     await approve_and_execute(make_ctx, store, ask("web", "read", 3600), IVAN)
     await hub.remove_group_member("hk-web-r", "ivanpetrov")
@@ -453,11 +453,11 @@ async def test_already_removed_counts_as_ended(
     assert len(ended) == 1
     [event] = [e for e in await store.audit_log() if e.event == "grant.expired"]
     assert event.detail["removed"] is False
-    assert len(messenger.dms) == 1
+    assert len(sent_dms(slack)) == 1
 
 
 async def test_two_concurrent_sweeps_send_one_dm(
-    make_ctx: MakeCtx, store: SqlRequestStore, messenger: Messenger, tmp_path: Path, emulator_state: EmulatorState
+    make_ctx: MakeCtx, store: SqlRequestStore, slack: SlackStandIn, tmp_path: Path, emulator_state: EmulatorState
 ) -> None:
     await approve_and_execute(make_ctx, store, ask("web", "read", 3600), IVAN)
     replica = await SqlRequestStore.open(f"sqlite:///{tmp_path}/t.db")
@@ -470,7 +470,7 @@ async def test_two_concurrent_sweeps_send_one_dm(
     finally:
         await replica.close()
     assert sorted(len(r) for r in results) == [0, 1]
-    assert len(messenger.dms) == 1
+    assert len(sent_dms(slack)) == 1
     assert len([e for e in await store.audit_log() if e.event == "grant.expired"]) == 1
     assert "ivanpetrov" not in emulator_state.org(ORG).groups["hk-web-r"].members
 
@@ -478,7 +478,7 @@ async def test_two_concurrent_sweeps_send_one_dm(
 async def test_a_hub_failure_leaves_the_grant_due(
     make_ctx: MakeCtx,
     store: SqlRequestStore,
-    messenger: Messenger,
+    slack: SlackStandIn,
     emulator_state: EmulatorState,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -490,11 +490,11 @@ async def test_a_hub_failure_leaves_the_grant_due(
     assert "could not end timed grant" in caplog.text
     assert len(await store.due_timed_grants(later)) == 1
     assert "ivanpetrov" in emulator_state.org(ORG).groups["hk-web-r"].members
-    assert messenger.dms == []
+    assert sent_dms(slack) == []
     # The next sweep finishes it.
     assert len(await sweep_timed_grants(store, contexts_for(make_ctx), later)) == 1
     assert "ivanpetrov" not in emulator_state.org(ORG).groups["hk-web-r"].members
-    assert len(messenger.dms) == 1
+    assert len(sent_dms(slack)) == 1
 
 
 async def test_an_unknown_instance_is_skipped(
@@ -509,7 +509,7 @@ async def test_an_unknown_instance_is_skipped(
 
 
 async def test_expiries_survive_a_restart(
-    make_ctx: MakeCtx, store: SqlRequestStore, messenger: Messenger, tmp_path: Path
+    make_ctx: MakeCtx, store: SqlRequestStore, slack: SlackStandIn, tmp_path: Path
 ) -> None:
     await approve_and_execute(make_ctx, store, ask("web", "read", 3600), IVAN)
     await store.close()
@@ -519,7 +519,7 @@ async def test_expiries_survive_a_restart(
         assert len(await sweep_timed_grants(reopened, contexts_for(make_ctx, store=reopened), later)) == 1
     finally:
         await reopened.close()
-    assert len(messenger.dms) == 1
+    assert len(sent_dms(slack)) == 1
 
 
 async def test_timed_access_needs_a_store(make_ctx: MakeCtx, emulator_state: EmulatorState) -> None:
