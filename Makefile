@@ -9,7 +9,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-.PHONY: install run test lint bench chromium
+.PHONY: install run test lint bench chromium image image-test
 install: $(BIN)/.installed
 
 # The sandbox console's browser test drives Debian's Chromium; Playwright never downloads a browser.
@@ -32,3 +32,14 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/members_listing.py
 	$(BIN)/python benchmarks/ack_latency.py
 	$(BIN)/python benchmarks/review.py
+
+# The container image (Dockerfile). Builds where Docker Hub cannot be reached: see deploy/build-image.sh.
+IMAGE ?= hubkeeper:latest
+BASE_IMAGE ?= python:3.11-slim-bookworm
+
+image: $(BIN)/.installed
+	IMAGE=$(IMAGE) BASE_IMAGE=$(BASE_IMAGE) PYTHON=$(BIN)/python deploy/build-image.sh
+
+# Runs the image against the Docker Hub emulator on the host (needs a Docker engine; root for the UID check).
+image-test: image
+	$(BIN)/python deploy/image_test.py --image $(IMAGE)
