@@ -5,9 +5,13 @@
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 FROM ${BASE_IMAGE} AS build
-COPY build/wheels /wheels
+# Dependencies first, in their own layer: it is rebuilt only when they change, not with every commit.
+COPY build/wheels/deps /wheels/deps
 RUN python3 -m venv /opt/hubkeeper \
-    && /opt/hubkeeper/bin/python -m pip install --quiet --no-index --find-links /wheels --no-cache-dir hubkeeper \
+    && /opt/hubkeeper/bin/python -m pip install --quiet --no-index --no-cache-dir /wheels/deps/*.whl
+COPY build/wheels/app /wheels/app
+RUN /opt/hubkeeper/bin/python -m pip install --quiet --no-index --no-cache-dir \
+        --find-links /wheels/deps /wheels/app/*.whl \
     && /opt/hubkeeper/bin/python -m pip uninstall --quiet --yes pip setuptools
 COPY deploy/healthcheck.py /opt/hubkeeper/healthcheck.py
 

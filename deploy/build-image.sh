@@ -33,8 +33,23 @@ if [ "$image_python" != "$host_python" ]; then
     exit 1
 fi
 
-rm -rf build/wheels
-"$python" -m pip wheel --quiet --disable-pip-version-check --wheel-dir build/wheels .
+# Dependency wheels change only with pyproject.toml: they are built once per version of it. The
+# project's own wheel is rebuilt every time, in a small cached build environment (no isolation, so
+# no per-build download of setuptools).
+deps=build/wheel-cache/deps-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -d "$deps" ]; then
+    rm -rf build/wheel-cache && mkdir -p build/wheel-cache
+    "$python" -m pip wheel --quiet --wheel-dir "$deps.partial" .
+    rm -f "$deps.partial"/hubkeeper-*.whl
+    mv "$deps.partial" "$deps"
+fi
+if [ ! -x build/wheel-env/bin/python ]; then
+    "$python" -m venv build/wheel-env
+    build/wheel-env/bin/python -m pip install --quiet 'setuptools>=68' wheel
+fi
+rm -rf build/wheels && mkdir -p build/wheels/deps
+cp "$deps"/*.whl build/wheels/deps/
+build/wheel-env/bin/python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir build/wheels/app .
 docker build --quiet --build-arg BASE_IMAGE="$base" --tag "$image" . >/dev/null
 size=$(docker image inspect --format '{{.Size}}' "$image")
 echo "make image: $image on $base, $((size / 1000000)) MB"

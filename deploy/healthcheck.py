@@ -1,5 +1,7 @@
 """The image's HEALTHCHECK: liveness at /healthz, with nothing but the standard library.
 
+`healthcheck.py /readyz` checks readiness instead (compose gates the proxy on it).
+
 The port is the one the running `hubkeeper serve` listens on, read from its command line:
 `serve --http` answers on its Slack port (`--port`, 3000 by default); Socket Mode on the admin port,
 HUBKEEPER_ADMIN_PORT (8080 by default). Reading it avoids a second setting that could disagree.
@@ -41,11 +43,12 @@ def port(arguments: list[str]) -> str:
 
 
 def main() -> int:
+    path = sys.argv[1] if len(sys.argv) > 1 else "/healthz"
     arguments = serve_arguments()
     if arguments is None:
         print("no `hubkeeper serve` process runs here", file=sys.stderr)
         return 1
-    url = f"http://127.0.0.1:{port(arguments)}/healthz"
+    url = f"http://127.0.0.1:{port(arguments)}{path}"
     try:
         with urllib.request.urlopen(url, timeout=3) as response:
             return 0 if response.status == 200 else 1
