@@ -72,13 +72,14 @@ class Report:
         if name in self.skip:
             print(f"SKIP  {name}")
             return
+        started = time.monotonic()
         try:
             detail = check()
         except CheckFailed as error:
             self.failures.append(name)
-            print(f"FAIL  {name}: {error}")
+            print(f"FAIL  {name} ({time.monotonic() - started:.1f}s): {error}", flush=True)
         else:
-            print(f"PASS  {name}: {detail}")
+            print(f"PASS  {name} ({time.monotonic() - started:.1f}s): {detail}", flush=True)
 
 
 def docker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -110,8 +111,8 @@ def get(url: str) -> tuple[int, str, str]:
         return error.code, error.headers.get("Content-Type", ""), error.read().decode()
 
 
-def poll(url: str, want: int, seconds: float) -> tuple[int, str, str]:
-    """GET until it answers `want` (or time runs out); the last answer either way."""
+def poll(url: str, want: int, seconds: float, gone: Callable[[], str]) -> tuple[int, str, str]:
+    """GET until it answers `want`, time runs out or `gone()` says why it never will; the last answer."""
     deadline = time.monotonic() + seconds
     last: tuple[int, str, str] = (0, "", "no answer")
     while time.monotonic() < deadline:
@@ -119,6 +120,8 @@ def poll(url: str, want: int, seconds: float) -> tuple[int, str, str]:
             last = get(url)
             if last[0] == want:
                 break
+        if gone():
+            break
         time.sleep(0.5)
     return last
 
@@ -268,19 +271,22 @@ class ImageTest:
         return result.stdout + result.stderr
 
     def healthz(self) -> str:
-        status, _, body = poll(self.base_url() + "/healthz", 200, 60)
+        status, _, body = poll(self.base_url() + "/healthz", 200, 60, self.exited)
         if status != 200:
             raise CheckFailed(self.exited() or f"/healthz answered {status}: {body[:200]}")
         return f"200 {body.strip()}"
 
     def readyz(self) -> str:
-        status, _, body = poll(self.base_url() + "/readyz", 200, 30)
+        status, _, body = poll(self.base_url() + "/readyz", 200, 30, self.exited)
         if status != 200:
             raise CheckFailed(self.exited() or f"/readyz answered {status}: {body[:300]}")
         return f"200 {body.strip()[:120]}"
 
     def metrics(self) -> str:
-        status, content_type, body = get(self.base_url() + "/metrics")
+        try:
+            status, content_type, body = get(self.base_url() + "/metrics")
+        except OSError as error:
+            raise CheckFailed(self.exited() or f"/metrics: {error}") from None
         names = {line.split("{")[0].split(" ")[0] for line in body.splitlines() if not line.startswith("#")}
         wanted = {"hubkeeper_build_info", "hubkeeper_token_exchanges_total"}
         if status != 200 or not content_type.startswith("text/plain") or not wanted <= names:
@@ -303,11 +309,11 @@ class ImageTest:
         health = ""
         while time.monotonic() < deadline:
             health = docker("inspect", "--format", "{{.State.Health.Status}}", self.container).stdout.strip()
-            if health in ("healthy", "unhealthy"):
+            if health in ("healthy", "unhealthy") or self.exited():
                 break
             time.sleep(1)
         if health != "healthy":
-            raise CheckFailed(f"HEALTHCHECK status {health!r}")
+            raise CheckFailed(self.exited() or f"HEALTHCHECK status {health!r}")
         return "the image's HEALTHCHECK reports healthy"
 
     def no_secrets_in_logs(self) -> str:
