@@ -28,11 +28,6 @@ lint: $(BIN)/.installed
 test: lint chromium
 	$(BIN)/python -m pytest
 
-bench: $(BIN)/.installed
-	$(BIN)/python benchmarks/members_listing.py
-	$(BIN)/python benchmarks/ack_latency.py
-	$(BIN)/python benchmarks/review.py
-
 # The container image (Dockerfile). Builds where Docker Hub cannot be reached: see deploy/build-image.sh.
 IMAGE ?= hubkeeper:latest
 BASE_IMAGE ?= python:3.11-slim-bookworm
@@ -43,3 +38,9 @@ image: $(BIN)/.installed
 # Runs the image against the Docker Hub emulator on the host (needs a Docker engine; root for the UID check).
 image-test: image
 	$(BIN)/python deploy/image_test.py --image $(IMAGE)
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/members_listing.py
+	$(BIN)/python benchmarks/ack_latency.py
+	$(BIN)/python benchmarks/review.py
+
