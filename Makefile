@@ -43,4 +43,3 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/members_listing.py
 	$(BIN)/python benchmarks/ack_latency.py
 	$(BIN)/python benchmarks/review.py
-
