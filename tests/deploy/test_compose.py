@@ -50,9 +50,15 @@ def _docker_compose_available() -> bool:
 
 
 @pytest.mark.skipif(not _docker_compose_available(), reason="the docker compose plugin is not installed")
-def test_docker_compose_accepts_it(tmp_path: Path) -> None:
+def test_docker_compose_accepts_it(tmp_path: Path, compose: dict[str, Any]) -> None:
+    # A copy beside stand-in secret files, so that nothing depends on deploy/secrets/ being filled in.
+    shutil.copy(COMPOSE, tmp_path / COMPOSE.name)
+    shutil.copy(DEPLOY / compose["configs"]["nginx"]["file"], tmp_path / "nginx.conf")
+    for secret in compose["secrets"].values():
+        (tmp_path / secret["file"]).parent.mkdir(exist_ok=True)
+        (tmp_path / secret["file"]).write_text("stand-in\n", encoding="utf-8")
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "DOCKERHUB_ORG": "acme", "POSTGRES_PASSWORD": "x"}
-    command = ["docker", "compose", "--file", str(COMPOSE), "config", "--quiet"]
+    command = ["docker", "compose", "--file", str(tmp_path / COMPOSE.name), "config", "--quiet"]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
 
