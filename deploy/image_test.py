@@ -8,7 +8,7 @@ The containers use the host's network: the emulator listens on the host's loopba
 bot's HTTP port. Secrets reach the containers as files mounted read-only under /run/secrets and
 named by `*_FILE` variables (`--secrets env` passes them as plain variables instead). `serve --http`
 runs as Kubernetes would run it: read-only root filesystem, tmpfs for /tmp and /data, the store on
-the host's PostgreSQL.
+the host's PostgreSQL, JSON logs.
 
     deploy/image_test.py [--image hubkeeper:latest] [--secrets file|env] [--skip CHECK ...]
 """
@@ -54,8 +54,9 @@ CHECKS = (
     "metrics",
     "process-uid",
     "docker-health",
-    "no-secrets-in-logs",
     "sigterm",
+    "no-secrets-in-logs",
+    "json-logs",
 )
 
 
@@ -255,6 +256,7 @@ class ImageTest:
             "--health-interval", "2s", "--health-start-period", "5s",
             *self.hub, *secret_args(self.secrets, self.folder),
             "-e", f"HUBKEEPER_DATABASE_URL={database_url}", "-e", "SLACK_API_URL=http://127.0.0.1:9/api/",
+            "-e", "HUBKEEPER_LOG_FORMAT=json",
             self.image, "serve", "--http", "--port", str(self.port),
         )  # fmt: skip
         if result.returncode:
@@ -322,6 +324,20 @@ class ImageTest:
             raise CheckFailed(f"the logs show {leaked(logs)}")
         return f"{len(logs.splitlines())} log lines, no secret in them"
 
+    def json_logs(self) -> str:
+        """What compose and Kubernetes run with: every line a JSON object a log pipeline can read."""
+        lines = [line for line in self.logs().splitlines() if line.strip()]
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                raise CheckFailed(f"not JSON: {line[:200]}") from None
+            if not isinstance(record, dict) or not {"time", "level", "logger", "message"} <= record.keys():
+                raise CheckFailed(f"not a log record: {line[:200]}")
+        if not lines:
+            raise CheckFailed("serve logged nothing")
+        return f"{len(lines)} lines, each a JSON record"
+
     def sigterm(self) -> str:
         started = time.monotonic()
         docker("stop", "--time", "25", self.container, timeout=40)
@@ -358,8 +374,10 @@ def main() -> int:
             report.run("metrics", test.metrics)
             report.run("process-uid", test.process_uid)
             report.run("docker-health", test.docker_health)
-            report.run("no-secrets-in-logs", test.no_secrets_in_logs)
             report.run("sigterm", test.sigterm)
+            # The whole run's logs, shutdown included.
+            report.run("no-secrets-in-logs", test.no_secrets_in_logs)
+            report.run("json-logs", test.json_logs)
         finally:
             if report.failures:
                 print(f"--- the serve container's last log lines ---\n{test.logs()[-2000:]}")
