@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -33,10 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
+import yaml
 
 from hub.emulator import DEMO
 
 UID = 10001
+KUBERNETES = Path(__file__).resolve().parent / "kubernetes"
 SECRETS_DIR = "/run/secrets"
 ADMIN_URLS = ("postgresql://postgres@127.0.0.1:5432/test", "postgresql://root@127.0.0.1:5432/test")
 SECRETS = {
@@ -49,6 +52,7 @@ CHECKS = (
     "image-user",
     "check",
     "check-wrong-token",
+    "kubernetes-config",
     "healthz",
     "readyz",
     "metrics",
@@ -197,6 +201,7 @@ def leaked(text: str) -> list[str]:
 class ImageTest:
     def __init__(self, image: str, secrets: str, report: Report, hub_url: str, folder: Path) -> None:
         self.image, self.secrets, self.report = image, secrets, report
+        self.hub_url = hub_url
         self.hub = ["-e", f"DOCKERHUB_ORG={DEMO.org}", "-e", f"DOCKERHUB_API_URL={hub_url}"]
         self.folder = folder
         self.container = f"hubkeeper-image-test-{os.getpid()}"
@@ -246,6 +251,47 @@ class ImageTest:
         if result.returncode == 0 or "401" not in output:
             raise CheckFailed(f"exit {result.returncode}: {output.strip()}")
         return f"exit {result.returncode}, Docker Hub's 401 reported"
+
+    def kubernetes_config(self) -> str:
+        """`hubkeeper check` with deploy/kubernetes/'s wiring: the Deployment's env and mounts, the
+        ConfigMap's TOML (pointed at the emulator) and the example Secret's keys as files."""
+        resources = {
+            doc["kind"]: doc for path in KUBERNETES.rglob("*.yaml") for doc in yaml.safe_load_all(path.read_text())
+        }
+        pod = resources["Deployment"]["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        volumes = {volume["name"]: volume for volume in pod["volumes"]}
+        secret_values = {"dockerhub-oat": DEMO.oat, "slack-bot-token": SECRETS["SLACK_BOT_TOKEN"][1]}
+        args = ["--user", f"{pod['securityContext']['runAsUser']}:{pod['securityContext']['runAsGroup']}"]
+        args += ["--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
+        with tempfile.TemporaryDirectory() as folder:
+            Path(folder).chmod(0o755)
+            for mount in container["volumeMounts"]:
+                volume, source = volumes[mount["name"]], Path(folder) / mount["name"]
+                if "emptyDir" in volume:
+                    args += ["--tmpfs", mount["mountPath"]]
+                    continue
+                source.mkdir(mode=0o755)
+                if "configMap" in volume:
+                    for key, text in resources["ConfigMap"]["data"].items():
+                        # The one change: the instances talk to the emulator, not to Docker Hub.
+                        text = re.sub(r"^(\[instances\.[^]]+\])$", rf'\1\napi_url = "{self.hub_url}"', text, flags=re.M)
+                        (source / key).write_text(text, encoding="utf-8")
+                else:
+                    for item in volume["secret"]["items"]:
+                        value = secret_values.get(item["key"], "unused-by-check\n")
+                        (source / item["path"]).write_text(value + "\n", encoding="utf-8")
+                for file in source.iterdir():
+                    file.chmod(0o444)
+                args += ["-v", f"{source}:{mount['mountPath']}:ro"]
+            for variable in container["env"]:
+                if "value" in variable:
+                    args += ["-e", f"{variable['name']}={variable['value']}"]
+            result = docker("run", "--rm", "--network", "host", "--read-only", *args, self.image, "check")
+        output = result.stdout + result.stderr
+        if result.returncode != 0 or "FAIL" in output or leaked(output):
+            raise CheckFailed(f"exit {result.returncode}: {output.strip()}")
+        return "exit 0 with the Deployment's env and mounts, the ConfigMap's TOML and the Secret's files"
 
     # -- `serve --http` ---------------------------------------------------------------------------
 
@@ -367,6 +413,7 @@ def main() -> int:
         report.run("image-user", test.image_user)
         report.run("check", test.check)
         report.run("check-wrong-token", test.check_wrong_token)
+        report.run("kubernetes-config", test.kubernetes_config)
         test.start_serve(database_url)
         try:
             report.run("healthz", test.healthz)
