@@ -10,15 +10,19 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import listeners
+from bot.metrics import Metrics
+from bot.readiness import Readiness
 from bot.review_cli import bot_upload
 from bot.settings import InstanceConfig, Settings, SlackConfig
 from bot.slack_io import SlackDirectory, SlackMessenger, web_client
@@ -29,6 +33,7 @@ from handlers.approvals import SYSTEM, ApprovalPolicy, Approvals
 from handlers.context import HandlerContext
 from handlers.digest import DEFAULT_SCHEDULE
 from handlers.digest_service import Digests, DigestSettings
+from handlers.health import run_health_checks
 from handlers.router import Router
 from handlers.self_service import sweep_timed_grants
 from hub.client import HubClient
@@ -82,6 +87,25 @@ class Bot:
     digests: Digests | None = None
     digest_schedule: str = DEFAULT_SCHEDULE
     digest_timezone: str = "UTC"
+    metrics: Metrics = field(default_factory=Metrics)
+    readiness: Readiness | None = None
+    readiness_seconds: int = 30
+
+    async def startup_checks(self) -> None:
+        """The three health checks per instance, logged; readiness starts from their outcome."""
+        for label, hub in self.hubs.items():
+            results = await run_health_checks(hub)
+            for result in results:
+                level = logging.INFO if result.ok else logging.WARNING
+                outcome = "passed" if result.ok else "FAILED"
+                logger.log(level, "health check %s %s for %s: %s", result.name, outcome, label, result.detail)
+            if self.readiness is not None:
+                self.readiness.record_checks(label, results)
+
+    async def refresh_readiness(self) -> None:
+        """What the scheduler runs between probes (see bot.readiness)."""
+        if self.readiness is not None:
+            await self.readiness.refresh()
 
     async def sweep(self) -> None:
         """What the scheduler runs: request expiries (and re-announcing) and time-bound grants ending.
@@ -135,7 +159,9 @@ class _SameTokenWarning(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
-def build_app(slack: SlackConfig, router: Router, client: AsyncWebClient, work: InFlight) -> AsyncApp:
+def build_app(
+    slack: SlackConfig, router: Router, client: AsyncWebClient, work: InFlight, metrics: Metrics | None = None
+) -> AsyncApp:
     bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
     if not any(isinstance(f, _SameTokenWarning) for f in bolt_logger.filters):
         bolt_logger.addFilter(_SameTokenWarning())
@@ -146,8 +172,20 @@ def build_app(slack: SlackConfig, router: Router, client: AsyncWebClient, work: 
         installation_store=None,
         raise_error_for_unhandled_request=False,
     )
+    if metrics is not None:
+        app.use(_counting(metrics))
     listeners.register(app, router, work.track)
     return app
+
+
+def _counting(metrics: Metrics) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """A global middleware: counts each verified request before the listeners see it."""
+
+    async def count_slack_event(body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+        metrics.slack_event(body)
+        return await next()
+
+    return count_slack_event
 
 
 def approval_policies(settings: Settings, instances: Mapping[str, InstanceConfig]) -> dict[str, ApprovalPolicy]:
@@ -172,7 +210,12 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
     access_teams = settings.access_teams()
     policies = approval_policies(settings, instances)
     store = await SqlRequestStore.open(settings.hubkeeper_database_url or default_database_url())
-    hubs = {label: HubClient(instance.connection()) for label, instance in instances.items()}
+    metrics = Metrics()
+    store.on_executed = lambda kind, status: metrics.change_executed(kind, status.value)
+    hubs = {
+        label: HubClient(instance.connection(), observer=metrics.hub_observer(label))
+        for label, instance in instances.items()
+    }
     client = web_client(slack)
     messenger, directory = SlackMessenger(client), SlackDirectory(client)
     labels = tuple(hubs)
@@ -194,7 +237,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
 
     approvals = Approvals(store=store, messenger=messenger, directory=directory, policies=policies, contexts=contexts)
     digests = Digests(
-        store=SqlDigestStore(store.engine),
+        store=SqlDigestStore(store.engine, on_post=metrics.digest_post),
         poster=messenger,
         settings=DigestSettings(
             channels={
@@ -224,7 +267,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
     )
     work = InFlight()
     return Bot(
-        app=build_app(slack, router, client, work),
+        app=build_app(slack, router, client, work, metrics),
         router=router,
         approvals=approvals,
         store=store,
@@ -235,4 +278,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         digests=digests,
         digest_schedule=settings.digest_schedule(),
         digest_timezone=settings.digest_timezone(),
+        metrics=metrics,
+        readiness=Readiness(hubs, store),
+        readiness_seconds=settings.hubkeeper_readiness_seconds,
     )

@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -166,6 +166,12 @@ class Settings(BaseSettings):
     hubkeeper_digest_schedule: str = "0 9 * * MON"
     hubkeeper_timezone: str = "UTC"
     hubkeeper_policy_file: str = ""
+    hubkeeper_admin_port: int = Field(default=8080, ge=0, le=65535)
+    """Socket Mode only: where /healthz, /readyz and /metrics are served (HTTP mode uses the Slack port)."""
+    hubkeeper_log_format: Literal["text", "json"] = "text"
+    """`serve`'s log lines: text, or one JSON object a line (bot.logs)."""
+    hubkeeper_readiness_seconds: int = Field(default=30, ge=1, le=240)
+    """How often the readiness state is refreshed (a token check per instance, never a forced exchange)."""
 
     @classmethod
     def settings_customise_sources(

@@ -7,12 +7,12 @@ nothing here reads a status and then writes based on it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -39,6 +39,8 @@ class SqlRequestStore:
         """Use an engine from `bot.store.db.create_engine` on a migrated database (or call `open`)."""
         self._engine = engine
         self._reader = engine.execution_options(**{READ_ONLY: True})
+        self.on_executed: Callable[[str, Status], None] | None = None
+        """Told (kind, DONE or FAILED) when a request finishes executing: what the metrics count."""
 
     @classmethod
     async def open(cls, url: str) -> SqlRequestStore:
@@ -153,7 +155,10 @@ class SqlRequestStore:
             )
             if updated.rowcount != 1:
                 return None
-            return await _load_request(connection, request_id)
+            changed = await _load_request(connection, request_id)
+        if changed is not None and new in (Status.DONE, Status.FAILED) and self.on_executed is not None:
+            self.on_executed(changed.kind, new)
+        return changed
 
     async def expired_pending(self, now: datetime, *, limit: int = 100) -> list[ChangeRequest]:
         _require_aware(now=now)
@@ -183,6 +188,17 @@ class SqlRequestStore:
             query = query.where(requests.c.instance == instance)
         async with self._reader.begin() as connection:
             return await _load_requests(connection, (await connection.execute(query)).all())
+
+    async def count_by_status(self) -> dict[str, int]:
+        """How many requests are in each state (states with none are left out): one grouped query."""
+        query = select(requests.c.status, func.count()).group_by(requests.c.status)
+        async with self._reader.begin() as connection:
+            return {str(status): int(count) for status, count in (await connection.execute(query)).all()}
+
+    async def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at (None before the first migration)."""
+        async with self._reader.begin() as connection:
+            return (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
 
     # Audit log: append and read, nothing else.
 
