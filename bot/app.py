@@ -20,8 +20,8 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import listeners
-from bot.metrics import Metrics
+from bot import listeners, logs
+from bot.metrics import Metrics, bounded, slack_event_labels
 from bot.readiness import Readiness
 from bot.review_cli import bot_upload
 from bot.settings import InstanceConfig, Settings, SlackConfig
@@ -29,16 +29,19 @@ from bot.slack_io import SlackDirectory, SlackMessenger, web_client
 from bot.store.db import default_database_url
 from bot.store.digest_store import SqlDigestStore
 from bot.store.sql_store import SqlRequestStore
-from handlers.approvals import SYSTEM, ApprovalPolicy, Approvals
+from handlers.approvals import DENY_MODAL, SYSTEM, ApprovalPolicy, Approvals
 from handlers.context import HandlerContext
 from handlers.digest import DEFAULT_SCHEDULE
 from handlers.digest_service import Digests, DigestSettings
 from handlers.health import run_health_checks
+from handlers.lifecycle import Status
 from handlers.router import Router
 from handlers.self_service import sweep_timed_grants
 from hub.client import HubClient
 
 logger = logging.getLogger("hubkeeper.app")
+
+APPROVAL_ACTION_PREFIX = "approval_"
 
 
 class InFlight:
@@ -130,6 +133,7 @@ class Bot:
         """The digest job of one instance (the claim makes it post once across replicas)."""
         if self.digests is None:
             return
+        logs.bind(instance=instance)
         async with self.work.track():
             try:
                 await self.digests.scheduled(instance)
@@ -172,20 +176,49 @@ def build_app(
         installation_store=None,
         raise_error_for_unhandled_request=False,
     )
-    if metrics is not None:
-        app.use(_counting(metrics))
+    app.use(_observing(metrics or Metrics()))
     listeners.register(app, router, work.track)
     return app
 
 
-def _counting(metrics: Metrics) -> Callable[..., Awaitable[BoltResponse | None]]:
-    """A global middleware: counts each verified request before the listeners see it."""
+def _observing(metrics: Metrics) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """A global middleware: counts each verified request and binds who and what it is to the log context.
 
-    async def count_slack_event(body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+    The listener's work runs in a task started inside `next()`, so it inherits the binding.
+    """
+
+    async def observe_slack_request(body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+        kind, command = slack_event_labels(body)
         metrics.slack_event(body)
+        logs.bind(slack_user=_slack_user(body), command=command or kind, request_id=_request_id(body))
         return await next()
 
-    return count_slack_event
+    return observe_slack_request
+
+
+def _slack_user(body: Mapping[str, Any]) -> str | None:
+    user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
+    return str(user) if user else None
+
+
+def _request_id(body: Mapping[str, Any]) -> str | None:
+    """The change request an approval button or the deny modal is about (their value is its id)."""
+    for action in body.get("actions") or ():
+        if str(action.get("action_id", "")).startswith(APPROVAL_ACTION_PREFIX):
+            return bounded(action.get("value"))
+    view = body.get("view") or {}
+    if view.get("callback_id") == DENY_MODAL:
+        return bounded(view.get("private_metadata"))
+    return None
+
+
+def _executed(metrics: Metrics) -> Callable[[str, Status], None]:
+    def executed(kind: str, status: Status) -> None:
+        # Logged from the executing task, so the line carries its instance and request id.
+        logger.info("change %s finished: %s", kind, status.value)
+        metrics.change_executed(kind, status.value)
+
+    return executed
 
 
 def approval_policies(settings: Settings, instances: Mapping[str, InstanceConfig]) -> dict[str, ApprovalPolicy]:
@@ -211,7 +244,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
     policies = approval_policies(settings, instances)
     store = await SqlRequestStore.open(settings.hubkeeper_database_url or default_database_url())
     metrics = Metrics()
-    store.on_executed = lambda kind, status: metrics.change_executed(kind, status.value)
+    store.on_executed = _executed(metrics)
     hubs = {
         label: HubClient(instance.connection(), observer=metrics.hub_observer(label))
         for label, instance in instances.items()
@@ -223,6 +256,10 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
     def contexts(instance: str, actor: str, request_id: str | None) -> HandlerContext | None:
         if instance not in hubs:
             return None
+        # Whatever the handler logs from here on names the instance (and the request it acts on).
+        logs.bind(instance=instance)
+        if request_id is not None:
+            logs.bind(request_id=request_id)
         return HandlerContext(
             hub=hubs[instance],
             instance=instance,

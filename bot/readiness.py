@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.db import head_revision
+from bot.store.db import head_revision, schema_revision
 from bot.store.sql_store import SqlRequestStore
 from handlers.health import CheckResult
 from hub.client import HubClient
@@ -90,7 +90,7 @@ class Readiness:
 
     async def _database_problem(self) -> str | None:
         try:
-            revision = await asyncio.wait_for(self._store.schema_revision(), DATABASE_TIMEOUT_SECONDS)
+            revision = await asyncio.wait_for(schema_revision(self._store.engine), DATABASE_TIMEOUT_SECONDS)
         except TimeoutError:
             return f"the database did not answer within {DATABASE_TIMEOUT_SECONDS:.0f} s"
         except Exception as error:

@@ -19,6 +19,7 @@ from bot.app import Bot
 from bot.logs import AccessLogger
 from bot.metrics import CONTENT_TYPE
 from bot.scheduler import start_scheduler
+from bot.store.sql_store import count_requests_by_status
 
 logger = logging.getLogger("hubkeeper.serve")
 
@@ -43,7 +44,7 @@ def add_probes(application: web.Application, bot: Bot) -> web.Application:
         return web.json_response(body, status=200 if ready else 503)
 
     async def metrics(_: web.Request) -> web.Response:
-        body = await bot.metrics.exposition(bot.store.count_by_status)
+        body = await bot.metrics.exposition(lambda: count_requests_by_status(bot.store.engine))
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     application.router.add_get(HEALTH_PATH, healthz)

@@ -141,6 +141,12 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+async def schema_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at (None before the first migration)."""
+    async with engine.execution_options(**{READ_ONLY: True}).begin() as connection:
+        return (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+
+
 async def migrate(url: str) -> None:
     """Apply every migration up to head. Idempotent; several processes may call it at once."""
     engine = create_engine(url, poolclass=NullPool)
