@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from bot.policy_cli import policy
+from bot.cli.policy import policy
 from bot.store import SqlRequestStore
 from handlers.policy_diff import Change
 from handlers.policy_engine import apply_changes, plan_policy
