@@ -12,8 +12,9 @@ warm-up run:
 - CPU time (user + system) of the whole run: on a shared, loaded machine it moves far less than
   wall time, so it tells a slow import from a busy box;
 - peak memory: the child's ru_maxrss (from wait4). On Linux a child's ru_maxrss starts from its
-  parent's resident size at fork, so this script imports nothing but the standard library, and
-  the first row, a bare `python -c pass` launched the same way, shows that floor.
+  parent's resident size at fork, so each command is launched by a minimal launcher process
+  (`python -I -S`, standard library only) rather than by this script; the first row, a bare
+  `python -c pass` launched the same way, shows that floor.
 Targets (issue 9): `--help` <= 150 ms, `check` start-up <= 300 ms.
 
     .venv/bin/python benchmarks/startup.py [--runs 7]
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import re
 import socket
@@ -137,21 +139,40 @@ class Run:
     peak_kb: int
 
 
+# Runs one command and reports how it went as JSON. It stays tiny (no site, stdlib only) because the
+# command's ru_maxrss starts from the launcher's own resident size; time.monotonic() is the system-wide
+# CLOCK_MONOTONIC, so `started` compares with the relay's clock in this process.
+_LAUNCHER = """
+import json, os, sys, time
+argv = json.loads(sys.argv[1])
+quiet = [(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)]
+started = time.monotonic()
+pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=quiet)
+_, status, usage = os.wait4(pid, 0)
+ended = time.monotonic()
+print(json.dumps({"started": started, "ended": ended, "code": os.waitstatus_to_exitcode(status),
+                  "cpu": usage.ru_utime + usage.ru_stime, "peak_kb": usage.ru_maxrss}))
+"""
+
+
 def run_once(argv: list[str], env: dict[str, str], relay: FirstConnection | None) -> Run:
     if relay is not None:
         relay.reset()
-    started = time.monotonic()
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert process.stderr is not None
-    errors = process.stderr.read()
-    process.stderr.close()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.monotonic() - started
-    if process.returncode not in (0, 2) or (relay is not None and relay.first is None):
-        raise SystemExit(f"{' '.join(argv)} failed ({process.returncode}): {errors.decode()[-500:]}")
-    startup = wall if relay is None else (relay.first or started) - started
-    return Run(startup, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+    launched = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", _LAUNCHER, json.dumps(argv)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if launched.returncode != 0:
+        raise SystemExit(f"the launcher failed: {launched.stderr[-500:]}")
+    result = json.loads(launched.stdout)
+    if result["code"] not in (0, 2) or (relay is not None and relay.first is None):
+        raise SystemExit(f"{' '.join(argv)} failed ({result['code']}): {launched.stderr[-500:]}")
+    wall = result["ended"] - result["started"]
+    startup = wall if relay is None or relay.first is None else relay.first - result["started"]
+    return Run(startup, wall, result["cpu"], result["peak_kb"])
 
 
 def measure(argv: list[str], env: dict[str, str], relay: FirstConnection | None, runs: int) -> list[Run]:
