@@ -19,7 +19,7 @@ from tests.bot.test_cli import demo_env
 # exits, prints which of the heavy packages it had imported.
 _REPORT_IMPORTS = """
 import atexit, sys
-HEAVY = ("slack_bolt", "slack_sdk", "sqlalchemy", "alembic", "aiohttp", "apscheduler")
+HEAVY = ("slack_bolt", "slack_sdk", "sqlalchemy", "alembic", "aiohttp", "apscheduler", "prometheus_client")
 atexit.register(lambda: print("IMPORTED", *sorted(n for n in HEAVY if n in sys.modules), file=sys.stderr))
 sys.argv = ["hubkeeper", *sys.argv[1:]]
 from bot.cli import main
