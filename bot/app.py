@@ -25,10 +25,10 @@ from bot.slack_io import SlackDirectory, SlackMessenger, web_client
 from bot.store.db import default_database_url
 from bot.store.digest_store import SqlDigestStore
 from bot.store.sql_store import SqlRequestStore
-from handlers.approvals import SYSTEM, ApprovalPolicy, Approvals
 from handlers.context import HandlerContext
-from handlers.digest import DEFAULT_SCHEDULE
-from handlers.digest_service import Digests, DigestSettings
+from handlers.digest.post import DEFAULT_SCHEDULE
+from handlers.digest.service import Digests, DigestSettings
+from handlers.requests.approvals import SYSTEM, ApprovalPolicy, Approvals
 from handlers.router import Router
 from handlers.self_service import sweep_timed_grants
 from hub.client import HubClient

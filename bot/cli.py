@@ -25,7 +25,7 @@ from bot.store.db import default_database_url
 from bot.store.digest_store import SqlDigestStore
 from bot.store.sql_store import SqlRequestStore
 from handlers.context import HandlerContext
-from handlers.digest import post_digest
+from handlers.digest.post import post_digest
 from handlers.health import CheckResult, run_health_checks
 from hub.client import HubClient
 from hub.emulator import DEMO, EmulatorConfig, EmulatorServer, EmulatorState, seed_demo, seed_large, serve_forever

@@ -11,8 +11,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack_io import respond
-from handlers import approvals, digest_service
 from handlers.context import Reply
+from handlers.digest import service as digest_service
+from handlers.requests import approvals
 from handlers.router import Router
 
 logger = logging.getLogger("hubkeeper.listeners")

@@ -1,7 +1,7 @@
 """`hubkeeper policy plan|apply|export`: access policy as code, from the command line.
 
-Wiring only: parsing lives in handlers/policy_model.py, the diff in handlers/policy_diff.py, reading
-and applying in handlers/policy_engine.py. Exit codes (like `terraform plan -detailed-exitcode`):
+Wiring only: parsing lives in handlers/policy/model.py, the diff in handlers/policy/diff.py, reading
+and applying in handlers/policy/engine.py. Exit codes (like `terraform plan -detailed-exitcode`):
 - plan: 0 nothing to do, 2 changes to make, 1 error (a configuration error too: 2 means changes);
 - apply: 0 when the org matches the policy at the end, 1 otherwise;
 - export: 0, or 1 on error.
@@ -20,9 +20,8 @@ import click
 
 from bot.settings import ConfigError, InstanceConfig, load_settings
 from bot.store import SqlRequestStore, default_database_url
-from handlers.lifecycle import AuditEvent
-from handlers.policy_diff import Change, render_plan
-from handlers.policy_engine import (
+from handlers.policy.diff import Change, render_plan
+from handlers.policy.engine import (
     DEFAULT_CONCURRENCY,
     ApplyResult,
     apply_changes,
@@ -30,7 +29,8 @@ from handlers.policy_engine import (
     export_policy,
     plan_policy,
 )
-from handlers.policy_model import Policy, PolicyError, load_policy
+from handlers.policy.model import Policy, PolicyError, load_policy
+from handlers.requests.lifecycle import AuditEvent
 from hub.client import HubClient
 from hub.errors import HubError
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from handlers import blocks as bk
 from handlers import commands
-from handlers.changes import ChangeRefused, Outcome, Plan, register
 from handlers.context import HandlerContext
+from handlers.requests.kind import ChangeRefused, Outcome, Plan, register
 from handlers.teams import existing_team, param, team_ref
 from hub import paths
 from hub.errors import NotFound

@@ -4,7 +4,7 @@
 things are checked here, before any handler runs, with the same rules the Hub client applies to paths.
 
 Change commands (team create…, role, invite, grant, request, offboard…) all parse to one `Change`
-whose `kind` names a `handlers.changes` kind. `--reason` takes the rest of the line as it was
+whose `kind` names a `handlers.requests.kind` kind. `--reason` takes the rest of the line as it was
 typed, so a reason may hold apostrophes and `--words`. After `team` and `invite`, the words
 create, update, delete, add, remove (and cancel) are subcommands: a team literally named like one
 is looked up with `/hub team --show <name>`.
@@ -188,7 +188,7 @@ class PolicyPlan:
 
 @dataclass(frozen=True)
 class Change:
-    """Any change command: `kind` names its `handlers.changes` kind, `params` are JSON-safe and checked."""
+    """Any change command: `kind` names its `handlers.requests.kind` kind, `params` are JSON-safe and checked."""
 
     kind: str
     params: dict[str, Any] = field(default_factory=dict)

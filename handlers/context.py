@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from hub.client import HubClient
 
 if TYPE_CHECKING:
-    from handlers.lifecycle import RequestStore
+    from handlers.requests.lifecycle import RequestStore
 
 Block = dict[str, Any]
 

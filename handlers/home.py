@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from handlers.approvals import CANCEL, render_status_line
 from handlers.blocks import button, context, divider, escape, header, section
 from handlers.commands import COMMANDS
-from handlers.lifecycle import ChangeRequest, Status, TimedGrant
+from handlers.requests.approvals import CANCEL, render_status_line
+from handlers.requests.lifecycle import ChangeRequest, Status, TimedGrant
 
 MAX_LISTED = 10
 

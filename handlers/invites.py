@@ -11,9 +11,9 @@ from typing import Any
 
 from handlers import blocks as bk
 from handlers import commands
-from handlers.changes import ChangeRefused, Outcome, Plan, register
 from handlers.context import Block, HandlerContext, Reply
 from handlers.members import invite_line, matching_invites
+from handlers.requests.kind import ChangeRefused, Outcome, Plan, register
 from handlers.teams import existing_team, optional_param, param
 from hub import paths
 from hub.errors import NotFound

@@ -16,9 +16,9 @@ from typing import Any
 
 from handlers import blocks as bk
 from handlers import commands
-from handlers.changes import ChangeRefused, Outcome, Plan, register
 from handlers.commands import MAX_SEARCH, ROLES
 from handlers.context import Block, HandlerContext, Reply
+from handlers.requests.kind import ChangeRefused, Outcome, Plan, register
 from handlers.teams import param
 from hub import paths
 from hub.errors import HubError

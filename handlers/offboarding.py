@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers import blocks as bk
-from handlers.changes import ChangeRefused, Outcome, Plan, register
 from handlers.context import HandlerContext
+from handlers.requests.kind import ChangeRefused, Outcome, Plan, register
 from hub import paths
 from hub.errors import BadRequest, HubError, InvalidInput, NotFound
 from hub.models import Invite, OrgMember

@@ -13,18 +13,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers import approvals, commands, digest_service, health, invites, members, review, teams
+from handlers import commands, health, invites, members, review, teams
+from handlers.digest import service as digest_service
+from handlers.requests import approvals
 
 # Imported for their change kinds, which register themselves.
-from handlers import access, offboarding, policy, self_service  # noqa: F401  isort: skip
-from handlers.approvals import Approvals, ContextFactory
+from handlers import access, offboarding, self_service  # noqa: F401  isort: skip
 from handlers.blocks import error_reply, escape
 from handlers.context import Directory, HandlerContext, Messenger, Reply
-from handlers.digest_service import Digests
+from handlers.digest.service import Digests
 from handlers.help import help_reply, usage_reply
 from handlers.home import home_view
-from handlers.lifecycle import Status
-from handlers.permissions import is_allowed
+from handlers.policy import slack as policy
+from handlers.requests.approvals import Approvals, ContextFactory
+from handlers.requests.lifecycle import Status
+from handlers.requests.permissions import is_allowed
 from handlers.review import Upload
 from hub.client import HubClient
 from hub.errors import HubError, echo

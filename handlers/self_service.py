@@ -23,9 +23,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from handlers import blocks as bk
-from handlers.changes import ChangeRefused, Outcome, Plan, register
 from handlers.context import HandlerContext
-from handlers.lifecycle import AuditEvent, RequestStore, TimedGrant
+from handlers.requests.kind import ChangeRefused, Outcome, Plan, register
+from handlers.requests.lifecycle import AuditEvent, RequestStore, TimedGrant
 from hub import paths
 from hub.errors import Conflict, HubError, InvalidInput, NotFound
 from hub.models import OrgGroup, Permission

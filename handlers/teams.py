@@ -13,8 +13,8 @@ from typing import Any
 
 from handlers import blocks as bk
 from handlers import commands
-from handlers.changes import ChangeRefused, Outcome, Plan, register
 from handlers.context import Block, HandlerContext, Reply
+from handlers.requests.kind import ChangeRefused, Outcome, Plan, register
 from hub import paths
 from hub.errors import HubError, InvalidInput, NotFound
 from hub.models import GroupMember, OrgGroup, OrgMember

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.store.db import READ_ONLY, create_engine, migrate
 from bot.store.schema import approvals, new_id, requests, timed_grants
 from bot.store.schema import audit_log as audit_log_table
-from handlers.lifecycle import (
+from handlers.requests.lifecycle import (
     ALLOWED_TRANSITIONS,
     Approval,
     ApprovalOutcome,

@@ -15,7 +15,7 @@ from bot.sandbox.slack_api import SlackStandIn
 from bot.store import SqlRequestStore
 from bot.store.digest_store import SqlDigestStore
 from handlers.context import HandlerContext, Reply
-from handlers.digest import RosterSnapshot
+from handlers.digest.model import RosterSnapshot
 from hub.client import HubClient, HubConnection
 from hub.emulator import DEMO, EmulatorServer
 from tests.conftest import FAST_RETRIES

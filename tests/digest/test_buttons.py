@@ -14,20 +14,18 @@ from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store import SqlRequestStore
 from bot.store.digest_store import SqlDigestStore
-from handlers.approvals import ApprovalPolicy, Approvals
 from handlers.context import HandlerContext
-from handlers.digest import (
+from handlers.digest.post import cancel_invite_request, keep, remove_member_request, resend_invite
+from handlers.digest.render import (
     InviteButton,
     MemberButton,
-    cancel_invite_request,
-    keep,
+    invite_value,
+    member_value,
     parse_invite_value,
     parse_member_value,
-    remove_member_request,
-    resend_invite,
 )
-from handlers.digest_render import invite_value, member_value
-from handlers.lifecycle import Status
+from handlers.requests.approvals import ApprovalPolicy, Approvals
+from handlers.requests.lifecycle import Status
 from hub.client import HubClient
 from hub.emulator import EmulatorState
 from hub.models import Invite

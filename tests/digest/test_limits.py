@@ -9,9 +9,9 @@ import pytest
 from pydantic import SecretStr
 
 from handlers.context import HandlerContext, Reply
-from handlers.digest import build_digest, gather_digest, render_digest
-from handlers.digest_model import RosterSnapshot
-from handlers.digest_render import MAX_INVITE_REPLIES, MAX_STALE_REPLIES
+from handlers.digest.model import RosterSnapshot, build_digest
+from handlers.digest.post import gather_digest
+from handlers.digest.render import MAX_INVITE_REPLIES, MAX_STALE_REPLIES, render_digest
 from hub.client import HubClient, HubConnection
 from hub.emulator import EmulatorServer, EmulatorState, seed_large
 from hub.models import Invite, OrgGroup, OrgMember

@@ -17,10 +17,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store import SqlRequestStore
-from handlers.approvals import APPROVE, DENY, RETRY, ApprovalPolicy, Approvals
-from handlers.changes import KINDS, ChangeRefused, Outcome, Plan, register
 from handlers.context import HandlerContext
-from handlers.lifecycle import Status
+from handlers.requests.approvals import APPROVE, DENY, RETRY, ApprovalPolicy, Approvals
+from handlers.requests.kind import KINDS, ChangeRefused, Outcome, Plan, register
+from handlers.requests.lifecycle import Status
 from hub.client import HubClient
 from hub.emulator import EmulatorState
 from tests.databases import database_url  # noqa: F401  (fixture: SQLite and PostgreSQL)

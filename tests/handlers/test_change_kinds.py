@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from handlers import access, invites, members, teams
-from handlers.changes import KINDS, ChangeRefused, Outcome, Plan, register
 from handlers.context import HandlerContext
+from handlers.requests.kind import KINDS, ChangeRefused, Outcome, Plan, register
 from hub.client import HubClient
 from hub.emulator import EmulatorState
 from hub.errors import HubError

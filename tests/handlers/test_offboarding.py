@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from handlers.changes import KINDS, ChangeRefused
 from handlers.context import HandlerContext
 from handlers.offboarding import OFFBOARD
+from handlers.requests.kind import KINDS, ChangeRefused
 from hub.client import HubClient
 from hub.emulator import EmulatorState
 from tests.conftest import FAST_RETRIES

@@ -22,9 +22,9 @@ from bot.sandbox.directory import SlackUser
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store.sql_store import SqlRequestStore
-from handlers.changes import KINDS, ChangeRefused, Plan
 from handlers.context import HandlerContext, Reply
-from handlers.lifecycle import NewRequest
+from handlers.requests.kind import KINDS, ChangeRefused, Plan
+from handlers.requests.lifecycle import NewRequest
 from handlers.self_service import (
     ACCESS_REQUEST,
     MANAGED_DESCRIPTION,

@@ -10,9 +10,9 @@ from click.testing import CliRunner, Result
 
 from bot.policy_cli import policy
 from bot.store import SqlRequestStore
-from handlers.policy_diff import Change
-from handlers.policy_engine import apply_changes, plan_policy
-from handlers.policy_model import parse_policy
+from handlers.policy.diff import Change
+from handlers.policy.engine import apply_changes, plan_policy
+from handlers.policy.model import parse_policy
 from hub.client import HubClient
 from hub.emulator import DEMO, EmulatorServer, EmulatorState
 from hub.errors import HubError

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.policy_diff import Change, OrgState, compute_changes, is_destructive, render_plan, summary_line
-from handlers.policy_model import PolicyError, parse_policy
+from handlers.policy.diff import Change, OrgState, compute_changes, is_destructive, render_plan, summary_line
+from handlers.policy.model import PolicyError, parse_policy
 
 POLICY = """\
 teams:

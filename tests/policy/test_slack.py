@@ -14,10 +14,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackMessenger
 from bot.store import SqlRequestStore
-from handlers.changes import KINDS, ChangeRefused
 from handlers.context import HandlerContext, Reply
-from handlers.lifecycle import NewRequest
-from handlers.policy import APPLY_ACTION, PolicyApply, policy_plan_reply
+from handlers.policy.slack import APPLY_ACTION, PolicyApply, policy_plan_reply
+from handlers.requests.kind import KINDS, ChangeRefused
+from handlers.requests.lifecycle import NewRequest
 from hub.client import HubClient
 from hub.emulator import DEMO, EmulatorState
 

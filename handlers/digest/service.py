@@ -11,11 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from handlers import digest, digest_render
-from handlers.approvals import Approvals, ContextFactory
 from handlers.blocks import error_reply, message
 from handlers.context import HandlerContext, Reply
-from handlers.digest_render import INVITE_CANCEL, INVITE_RESEND, parse_invite_value, parse_member_value
+from handlers.digest import post as digest
+from handlers.digest import render as digest_render
+from handlers.digest.render import INVITE_CANCEL, INVITE_RESEND, parse_invite_value, parse_member_value
+from handlers.requests.approvals import Approvals, ContextFactory
 from hub.errors import HubError
 
 logger = logging.getLogger("hubkeeper.digest")

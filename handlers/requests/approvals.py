@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from handlers.blocks import actions, button, context, escape, header, message, reply, section
-from handlers.changes import KINDS, ChangeRefused
 from handlers.context import Directory, HandlerContext, Messenger, Reply
-from handlers.lifecycle import (
+from handlers.requests.kind import KINDS, ChangeRefused
+from handlers.requests.lifecycle import (
     ApprovalOutcome,
     AuditEvent,
     ChangeRequest,
@@ -25,7 +25,7 @@ from handlers.lifecycle import (
     RequestStore,
     Status,
 )
-from handlers.permissions import is_allowed
+from handlers.requests.permissions import is_allowed
 from hub.errors import HubError
 
 logger = logging.getLogger("hubkeeper.approvals")

@@ -4,7 +4,7 @@
 exists; the user is already an org member…), and returns the change in plain words for the
 approval message. Nothing reaches Docker Hub but reads. `execute` runs after approval: it checks
 the preconditions again (the org may have changed meanwhile), makes the change, and returns what
-it did. The approval lifecycle (handlers/approvals.py) only knows kinds by this interface.
+it did. The approval lifecycle (handlers/requests/approvals.py) only knows kinds by this interface.
 """
 
 from __future__ import annotations

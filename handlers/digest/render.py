@@ -15,7 +15,7 @@ from datetime import datetime
 
 from handlers import blocks as bk
 from handlers.context import Block, Reply
-from handlers.digest_model import Digest, RosterChanges, StaleMember
+from handlers.digest.model import Digest, RosterChanges, StaleMember
 from hub.models import Invite
 
 INVITE_RESEND = "digest_invite_resend"

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 import yaml  # type: ignore[import-untyped]
 
-from handlers.policy_diff import Change, OrgState, compute_changes
-from handlers.policy_model import Policy
+from handlers.policy.diff import Change, OrgState, compute_changes
+from handlers.policy.model import Policy
 from hub import paths
 from hub.client import HubClient
 from hub.errors import HubError

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from handlers.policy_model import Policy, PolicyError
+from handlers.policy.model import Policy, PolicyError
 
 ChangeAction = Literal[
     "create_team", "update_team", "add_member", "remove_member", "grant", "change_permission", "revoke"

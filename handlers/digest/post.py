@@ -7,7 +7,7 @@ few seconds apart agree on it.
 
 The main message holds the summaries; the long lists and their buttons go to thread replies, each within
 Slack's limits. The store's interface lives here, where the behaviour is; `bot/store/digest_store.py`
-implements it. Content and rendering are in `digest_model` and `digest_render`, re-exported here.
+implements it. Content and rendering are in `handlers.digest.model` and `handlers.digest.render`.
 """
 
 from __future__ import annotations
@@ -20,64 +20,22 @@ from typing import Any, Protocol
 
 from handlers import blocks as bk
 from handlers.context import HandlerContext, Reply
-from handlers.digest_model import (
+from handlers.digest.model import (
     STALE_AFTER_DAYS,
     Digest,
     RosterSnapshot,
     build_digest,
     period_key,
-    zone,
 )
-from handlers.digest_render import (
-    ACTIONS,
-    INVITE_CANCEL,
-    INVITE_RESEND,
-    KEEP,
-    KEEP_DAYS,
-    REMOVE,
+from handlers.digest.render import (
     InviteButton,
     MemberButton,
-    parse_invite_value,
-    parse_member_value,
     render_digest,
     snooze_note,
 )
-from handlers.lifecycle import AuditEvent
+from handlers.requests.lifecycle import AuditEvent
 from hub.errors import HubError
 from hub.models import OrgMember
-
-__all__ = [
-    "ACTIONS",
-    "DEFAULT_SCHEDULE",
-    "INVITE_CANCEL",
-    "INVITE_RESEND",
-    "KEEP",
-    "KEEP_DAYS",
-    "ON_DEMAND",
-    "REMOVE",
-    "SCHEDULED",
-    "STALE_AFTER_DAYS",
-    "Digest",
-    "DigestStore",
-    "InviteButton",
-    "MemberButton",
-    "RosterSnapshot",
-    "ThreadPoster",
-    "build_digest",
-    "cancel_invite_request",
-    "digest_text",
-    "gather_digest",
-    "keep",
-    "on_demand_period",
-    "parse_invite_value",
-    "parse_member_value",
-    "period_key",
-    "post_digest",
-    "remove_member_request",
-    "render_digest",
-    "resend_invite",
-    "zone",
-]
 
 logger = logging.getLogger("hubkeeper.digest")
 

@@ -17,12 +17,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from handlers import blocks as bk
-from handlers.changes import ChangeRefused, Outcome, Plan, register
 from handlers.context import HandlerContext, Reply
-from handlers.lifecycle import AuditEvent
-from handlers.policy_diff import Change, is_destructive, render_plan, summary_line
-from handlers.policy_engine import apply_changes, plan_policy
-from handlers.policy_model import Policy, PolicyError, load_policy, parse_policy
+from handlers.policy.diff import Change, is_destructive, summary_line
+from handlers.policy.engine import apply_changes, plan_policy
+from handlers.policy.model import Policy, PolicyError, load_policy, parse_policy
+from handlers.requests.kind import ChangeRefused, Outcome, Plan, register
+from handlers.requests.lifecycle import AuditEvent
 from hub.errors import HubError
 
 POLICY_FILE_SETTING = "HUBKEEPER_POLICY_FILE"
@@ -194,4 +194,3 @@ class _Progress:
 
 register(PolicyApply())
 
-__all__ = ["APPLY_ACTION", "PolicyApply", "policy_file", "policy_plan_reply", "render_plan"]
