@@ -28,7 +28,8 @@ from bot.store.sql_store import SqlRequestStore
 from handlers.context import HandlerContext
 from handlers.digest.post import DEFAULT_SCHEDULE
 from handlers.digest.service import Digests, DigestSettings
-from handlers.requests.approvals import SYSTEM, ApprovalPolicy, Approvals
+from handlers.requests.approvals import ApprovalPolicy, Approvals
+from handlers.requests.lifecycle import SYSTEM
 from handlers.router import Router
 from handlers.self_service import sweep_timed_grants
 from hub.client import HubClient
@@ -176,6 +177,8 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
     client = web_client(slack)
     messenger, directory = SlackMessenger(client), SlackDirectory(client)
     labels = tuple(hubs)
+    upload = bot_upload(client)
+    policy_file = settings.hubkeeper_policy_file or None
 
     def contexts(instance: str, actor: str, request_id: str | None) -> HandlerContext | None:
         if instance not in hubs:
@@ -190,6 +193,10 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
             store=store,
             request_id=request_id,
             access_teams=access_teams,
+            upload=upload,
+            digests=digests,
+            policy_file=policy_file,
+            stale_after_days=settings.hubkeeper_stale_after_days,
         )
 
     approvals = Approvals(store=store, messenger=messenger, directory=directory, policies=policies, contexts=contexts)
@@ -214,13 +221,10 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         hubs=hubs,
         viewers=settings.viewers(),
         directory=directory,
-        messenger=messenger,
         contexts=contexts,
         approvals=approvals,
-        upload=bot_upload(client),
-        stale_after_days=settings.hubkeeper_stale_after_days,
         digests=digests,
-        policy_file=settings.hubkeeper_policy_file or None,
+        policy_file=policy_file,
     )
     work = InFlight()
     return Bot(

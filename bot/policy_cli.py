@@ -24,20 +24,18 @@ from handlers.policy.diff import Change, render_plan
 from handlers.policy.engine import (
     DEFAULT_CONCURRENCY,
     ApplyResult,
-    apply_changes,
+    apply_policy,
     dump_policy,
     export_policy,
     plan_policy,
 )
 from handlers.policy.model import Policy, PolicyError, load_policy
-from handlers.requests.lifecycle import AuditEvent
 from hub.client import HubClient
 from hub.errors import HubError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
-AUDIT_EVENT = "policy.change"
 
 
 def _fail(message: str) -> NoReturn:
@@ -142,16 +140,21 @@ async def _apply(
 ) -> ApplyResult:
     with click.progressbar(length=len(changes), label="Applying", file=sys.stderr) as bar:
 
-        async def done(change: Change, error: str | None) -> None:
+        async def step(change: Change, error: str | None) -> None:
             bar.update(1)
-            if error is None:
-                detail = {**change.as_dict(), "summary": change.describe(), "policy": source}
-                await store.append_audit(
-                    AuditEvent(event=AUDIT_EVENT, actor=actor, instance=instance.label, detail=detail)
-                )
 
         async with HubClient(instance.connection()) as hub:
-            return await apply_changes(hub, changes, team_ids, concurrency=concurrency, on_done=done)
+            return await apply_policy(
+                hub,
+                changes,
+                team_ids,
+                audit=store,
+                actor=actor,
+                instance=instance.label,
+                source=source,
+                concurrency=concurrency,
+                progress=step,
+            )
 
 
 async def _open_store() -> SqlRequestStore:

@@ -21,6 +21,8 @@ from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handlers.durations import NotADuration, parse_seconds
+from handlers.stale import STALE_AFTER_DAYS
 from hub import paths
 from hub.client import DEFAULT_BASE_URL, HubConnection
 from hub.errors import InvalidInput
@@ -108,7 +110,7 @@ class Settings(BaseSettings):
     hubkeeper_audit_channel: str = ""
     hubkeeper_database_url: str = ""
     hubkeeper_sweep_seconds: int = Field(default=60, ge=5, le=3600)
-    hubkeeper_stale_after_days: int = Field(default=90, ge=1, le=36500)
+    hubkeeper_stale_after_days: int = Field(default=STALE_AFTER_DAYS, ge=1, le=36500)
     hubkeeper_digest_channel: str = ""
     hubkeeper_digest_schedule: str = "0 9 * * MON"
     hubkeeper_timezone: str = "UTC"
@@ -238,16 +240,15 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(f"{name}: {first['msg']}") from None
 
 
-_DURATION = re.compile(r"(\d+)\s*([smhd]?)")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
 def parse_duration(name: str, text: str) -> timedelta:
-    """`90s`, `30m`, `72h`, `7d` (or plain seconds)."""
-    found = _DURATION.fullmatch(text.strip().lower())
-    if not found or int(found.group(1)) == 0:
+    """`90s`, `30m`, `72h`, `7d` (or plain seconds); never zero."""
+    try:
+        seconds = parse_seconds(text, units="smhd", bare=True)
+    except NotADuration:
+        seconds = 0
+    if seconds == 0:
         raise ConfigError(f"{name}: {text[:40]!r} is not a duration such as 30m, 72h or 7d")
-    return timedelta(seconds=int(found.group(1)) * _UNIT_SECONDS[found.group(2)])
+    return timedelta(seconds=seconds)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

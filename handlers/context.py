@@ -10,10 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from handlers.stale import STALE_AFTER_DAYS
 from hub.client import HubClient
 
 if TYPE_CHECKING:
+    from handlers.digest.service import Digests
     from handlers.requests.lifecycle import RequestStore
+    from handlers.review import Upload
 
 Block = dict[str, Any]
 
@@ -69,3 +72,11 @@ class HandlerContext:
     """Set while a change request is being planned or executed."""
     access_teams: Mapping[str, str] = field(default_factory=dict)
     """Self-service: `"ns/repo:permission"` → the team that grants it (the config file's [access_teams])."""
+    channel: str | None = None
+    """Where the command was typed (`/hub digest` posts there)."""
+    upload: Upload | None = None
+    """Sends a file to someone by DM (the access review's CSV)."""
+    digests: Digests | None = None
+    policy_file: str | None = None
+    """HUBKEEPER_POLICY_FILE, for `/hub policy plan` and its Apply button."""
+    stale_after_days: int = STALE_AFTER_DAYS

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from handlers import blocks
 from handlers.context import HandlerContext, Reply
+from handlers.grammar import Syntax, no_arguments
+from handlers.lookup import Lookup
 from hub.client import HubClient
 from hub.errors import HubError
 
@@ -75,3 +77,25 @@ def render_health(instance: str, results: Sequence[CheckResult]) -> Reply:
 
 async def health(ctx: HandlerContext) -> Reply:
     return render_health(ctx.instance, await run_health_checks(ctx.hub))
+
+
+@dataclass(frozen=True)
+class Health:
+    pass
+
+
+def _parse_health(spec: Syntax, args: list[str]) -> Health:
+    no_arguments(spec, args)
+    return Health()
+
+
+async def _run_health(ctx: HandlerContext, query: Health) -> Reply:
+    return await health(ctx)
+
+
+HEALTH = Lookup(
+    Syntax("health", "health", "Check the token, reading one member and reading one team", ("/hub health",)),
+    Health,
+    _parse_health,
+    _run_health,
+)

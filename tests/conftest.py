@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
+from handlers.requests import kinds
+from handlers.requests.kind import ChangeKind
 from hub.client import HubClient, HubConnection
 from hub.emulator import DEMO, EmulatorConfig, EmulatorServer, EmulatorState, seed_demo
 from hub.retries import RetryPolicy
@@ -63,3 +66,17 @@ async def hub_with_pat(emulator: EmulatorServer) -> AsyncIterator[HubClient]:
     connection = demo_connection(emulator.base_url, with_pat=True)
     async with HubClient(connection, retry_policy=FAST_RETRIES) as client:
         yield client
+
+
+@pytest.fixture
+def extra_kinds() -> Iterator[Callable[[ChangeKind[Any]], None]]:
+    """Adds change kinds to the registry for one test; the registry is as it was afterwards."""
+    saved = kinds.ALL
+
+    def add(kind: ChangeKind[Any]) -> None:
+        kinds.ALL = (*kinds.ALL, kind)
+
+    try:
+        yield add
+    finally:
+        kinds.ALL = saved

@@ -19,9 +19,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from handlers import blocks as bk
+from handlers.changes.invite_cancel import InviteCancelParams
+from handlers.changes.member_remove import MemberRemoveParams
 from handlers.context import HandlerContext, Reply
 from handlers.digest.model import (
-    STALE_AFTER_DAYS,
     Digest,
     RosterSnapshot,
     build_digest,
@@ -33,7 +34,10 @@ from handlers.digest.render import (
     render_digest,
     snooze_note,
 )
+from handlers.requests import kinds
+from handlers.requests.kind import ChangeKind, Params
 from handlers.requests.lifecycle import AuditEvent
+from handlers.stale import STALE_AFTER_DAYS
 from hub.errors import HubError
 from hub.models import OrgMember
 
@@ -210,11 +214,11 @@ async def resend_invite(ctx: HandlerContext, invite_id: str) -> Reply:
     return bk.message(f"Invite resent in *{bk.escape(ctx.instance)}*.")
 
 
-def cancel_invite_request(button: InviteButton) -> tuple[str, dict[str, Any], str]:
+def cancel_invite_request(button: InviteButton) -> tuple[ChangeKind[Any], Params, str]:
     """(kind, params, reason) for `Approvals.submit`: cancelling goes through approval."""
-    return "invite_cancel", {"invitee": button.invitee}, REQUEST_REASON
+    return kinds.named("invite_cancel"), InviteCancelParams(invitee=button.invitee), REQUEST_REASON
 
 
-def remove_member_request(button: MemberButton) -> tuple[str, dict[str, Any], str]:
+def remove_member_request(button: MemberButton) -> tuple[ChangeKind[Any], Params, str]:
     """(kind, params, reason) for `Approvals.submit`: removing goes through approval."""
-    return "member_remove", {"username": button.username}, REQUEST_REASON
+    return kinds.named("member_remove"), MemberRemoveParams(username=button.username), REQUEST_REASON

@@ -16,7 +16,11 @@ from handlers.context import HandlerContext, Reply
 from handlers.digest import post as digest
 from handlers.digest import render as digest_render
 from handlers.digest.render import INVITE_CANCEL, INVITE_RESEND, parse_invite_value, parse_member_value
+from handlers.grammar import Syntax, no_arguments
+from handlers.lookup import Lookup
 from handlers.requests.approvals import Approvals, ContextFactory
+from handlers.requests.lifecycle import SYSTEM
+from handlers.stale import STALE_AFTER_DAYS
 from hub.errors import HubError
 
 logger = logging.getLogger("hubkeeper.digest")
@@ -31,8 +35,8 @@ class DigestSettings:
     """Instance label → the channel its scheduled digest goes to (no entry: no scheduled digest)."""
     schedule: str = digest.DEFAULT_SCHEDULE
     timezone: str = "UTC"
-    stale_after_days: int = 90
-    claimed_by: str = "hubkeeper"
+    stale_after_days: int = STALE_AFTER_DAYS
+    claimed_by: str = SYSTEM
     """Names this replica in the claim (host and pid)."""
 
 
@@ -56,7 +60,7 @@ class Digests:
 
     async def scheduled(self, instance: str) -> bool:
         """The cron job: every replica may run it; the claim makes exactly one post."""
-        ctx = self.contexts(instance, "hubkeeper", None)
+        ctx = self.contexts(instance, SYSTEM, None)
         channel = self.settings.channels.get(instance)
         if ctx is None or not channel:
             return False
@@ -123,3 +127,29 @@ class Digests:
 
     async def _approver(self, actor: str) -> bool:
         return self.approvals is not None and await self.approvals.is_approver(actor)
+
+
+@dataclass(frozen=True)
+class DigestNow:
+    pass
+
+
+def _parse_digest(spec: Syntax, args: list[str]) -> DigestNow:
+    no_arguments(spec, args)
+    return DigestNow()
+
+
+async def _run_digest(ctx: HandlerContext, query: DigestNow) -> Reply:
+    if ctx.digests is None or not ctx.channel:
+        return Reply("The digest is not set up on this hubkeeper.")
+    return await ctx.digests.now(ctx, ctx.channel)
+
+
+DIGEST = Lookup(
+    Syntax(
+        "digest", "digest", "Post the digest (invites, stale members, changes) in this channel", ("/hub digest",)
+    ),
+    DigestNow,
+    _parse_digest,
+    _run_digest,
+)

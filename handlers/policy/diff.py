@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from handlers.policy.model import Policy, PolicyError
+from handlers.teams import OWNERS_TEAM
 
 ChangeAction = Literal[
     "create_team", "update_team", "add_member", "remove_member", "grant", "change_permission", "revoke"
@@ -28,8 +29,6 @@ SECTIONS: tuple[tuple[ChangeAction, str, str, str], ...] = (
     ("change_permission", "Change permission", "~", "yellow"),
     ("revoke", "Revoke permission", "-", "red"),
 )
-OWNERS_TEAM = "owners"
-"""Docker Hub keeps this team's membership in step with the owner role; a policy cannot change it."""
 DESTRUCTIVE: frozenset[ChangeAction] = frozenset({"remove_member", "revoke"})
 
 
@@ -164,7 +163,11 @@ def compute_changes(policy: Policy, state: OrgState) -> list[Change]:
 
 
 def is_destructive(changes: Iterable[Change]) -> bool:
-    return any(change.action in DESTRUCTIVE for change in changes)
+    """Whether applying takes something away or makes an owner (the extra approvers' business)."""
+    return any(
+        change.action in DESTRUCTIVE or (change.action == "add_member" and change.team.lower() == OWNERS_TEAM)
+        for change in changes
+    )
 
 
 def counts(changes: Iterable[Change]) -> dict[str, int]:

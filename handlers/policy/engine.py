@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import yaml  # type: ignore[import-untyped]
 
 from handlers.policy.diff import Change, OrgState, compute_changes
 from handlers.policy.model import Policy
+from handlers.requests.lifecycle import AuditEvent
 from hub import paths
 from hub.client import HubClient
 from hub.errors import HubError
@@ -208,3 +209,39 @@ async def export_policy(
 def dump_policy(document: dict[str, Any]) -> str:
     text: str = yaml.safe_dump(document, sort_keys=False, default_flow_style=False, allow_unicode=True)
     return text
+
+
+AUDIT_EVENT = "policy.change"
+
+
+class AuditLog(Protocol):
+    async def append_audit(self, event: AuditEvent) -> None: ...
+
+
+async def apply_policy(
+    hub: HubClient,
+    changes: Sequence[Change],
+    team_ids: dict[str, int],
+    *,
+    audit: AuditLog,
+    actor: str,
+    instance: str,
+    source: str,
+    request_id: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: ChangeDone | None = None,
+) -> ApplyResult:
+    """Apply the changes, writing one `policy.change` audit row per change applied, whoever asked.
+
+    There is no applying without an audit log: the CLI and the Slack approval both come through here.
+    `progress` hears of every change, applied or not, after its audit row is written.
+    """
+
+    async def done(change: Change, error: str | None) -> None:
+        if error is None:
+            detail = {**change.as_dict(), "summary": change.describe(), "policy": source}
+            await audit.append_audit(AuditEvent(AUDIT_EVENT, actor, instance, request_id=request_id, detail=detail))
+        if progress is not None:
+            await progress(change, error)
+
+    return await apply_changes(hub, changes, team_ids, concurrency=concurrency, on_done=done)

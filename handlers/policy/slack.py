@@ -1,35 +1,28 @@
-"""Access policy on Slack: `/hub policy plan` and the `policy_apply` change kind.
+"""Access policy on Slack: `/hub policy plan`, and what the `policy_apply` change kind shares with it.
 
 `/hub policy plan` reads the policy file (HUBKEEPER_POLICY_FILE, handed in by the bot), plans it
 against the instance and replies with the plan and an Apply button (action `policy_apply`, value the
-instance label). The button submits a `policy_apply` change through the approval flow. Its plan
-stores the policy text itself in the request, so what runs after approval is the policy that was
-approved, diffed again against the org as it is then; its execute applies that, updating the
-approval message with
-progress and writing one `policy.change` audit row per change applied. A partial failure fails the
-request with what was and was not done; the approvers' Retry plans again and finishes the job.
+instance label). The button submits a `policy_apply` change (handlers/changes/policy_apply.py)
+through the approval flow.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
 
 from handlers import blocks as bk
 from handlers.context import HandlerContext, Reply
-from handlers.policy.diff import Change, is_destructive, summary_line
-from handlers.policy.engine import apply_changes, plan_policy
-from handlers.policy.model import Policy, PolicyError, load_policy, parse_policy
-from handlers.requests.kind import ChangeRefused, Outcome, Plan, register
-from handlers.requests.lifecycle import AuditEvent
+from handlers.grammar import Syntax, no_arguments
+from handlers.lookup import Lookup
+from handlers.policy.diff import Change, summary_line
+from handlers.policy.engine import plan_policy
+from handlers.policy.model import Policy, PolicyError, load_policy
+from handlers.requests.kind import ChangeRefused
 from hub.errors import HubError
 
 POLICY_FILE_SETTING = "HUBKEEPER_POLICY_FILE"
 APPLY_ACTION = "policy_apply"
-AUDIT_EVENT = "policy.change"
 MAX_DETAIL_LINES = 40
-PROGRESS_EVERY_SECONDS = 3.0
 
 
 def policy_file(path: str | None) -> str:
@@ -46,7 +39,7 @@ def _check_instance(ctx: HandlerContext, policy: Policy) -> None:
         )
 
 
-def _refusal(error: PolicyError) -> ChangeRefused:
+def refusal(error: PolicyError) -> ChangeRefused:
     lines = [bk.escape(problem) for problem in error.problems[:10]]
     if len(error.problems) > 10:
         lines.append(f"…and {len(error.problems) - 10} more")
@@ -61,12 +54,12 @@ def detail_lines(changes: list[Change]) -> list[str]:
     return lines
 
 
-async def _planned(ctx: HandlerContext, policy: Policy) -> tuple[dict[str, int], list[Change]]:
+async def planned_changes(ctx: HandlerContext, policy: Policy) -> tuple[dict[str, int], list[Change]]:
     _check_instance(ctx, policy)
     try:
         state, changes = await plan_policy(ctx.hub, policy)
     except PolicyError as error:
-        raise _refusal(error) from None
+        raise refusal(error) from None
     return state.team_ids, changes
 
 
@@ -75,11 +68,11 @@ async def policy_plan_reply(ctx: HandlerContext, path: str | None = None) -> Rep
     try:
         source = policy_file(path)
         policy = load_policy(source)
-        _, changes = await _planned(ctx, policy)
+        _, changes = await planned_changes(ctx, policy)
     except ChangeRefused as refused:
         return bk.message(refused.message)
     except PolicyError as error:
-        return bk.message(_refusal(error).message)
+        return bk.message(refusal(error).message)
     except HubError as error:
         return bk.error_reply(error)
     head = [
@@ -92,105 +85,23 @@ async def policy_plan_reply(ctx: HandlerContext, path: str | None = None) -> Rep
     return bk.reply(bk.list_blocks(head, detail_lines(changes), tail), text=summary_line(changes))
 
 
-class PolicyApply:
-    name = "policy_apply"
-
-    @staticmethod
-    def _policy(params: Mapping[str, Any]) -> tuple[Policy, str]:
-        """The policy and its text: stored in the request (after plan), else read from the file."""
-        text = params.get("text")
-        try:
-            if isinstance(text, str):
-                return parse_policy(text, str(params.get("source") or "policy.yml")), text
-            path = policy_file(str(params["path"]) if params.get("path") else None)
-            try:
-                with open(path, encoding="utf-8") as handle:
-                    text = handle.read()
-            except OSError as exc:
-                raise PolicyError([f"{path}: cannot be read ({exc.strerror or exc})"]) from None
-            return parse_policy(text, path), text
-        except PolicyError as error:
-            raise _refusal(error) from None
-
-    async def plan(self, ctx: HandlerContext, params: Mapping[str, Any]) -> Plan:
-        policy, text = self._policy(params)
-        _, changes = await _planned(ctx, policy)
-        if not changes:
-            raise ChangeRefused(f"Nothing to do: *{bk.escape(ctx.instance)}* already matches {bk.code(policy.source)}.")
-        return Plan(
-            summary=f"Apply the policy {bk.code(policy.source)} to *{bk.escape(ctx.instance)}*: "
-            + bk.escape(summary_line(changes)),
-            params={"source": policy.source, "text": text},
-            destructive=is_destructive(changes),
-            details=detail_lines(changes),
-        )
-
-    async def execute(self, ctx: HandlerContext, params: Mapping[str, Any]) -> Outcome:
-        policy, _ = self._policy(params)
-        team_ids, changes = await _planned(ctx, policy)
-        progress = _Progress(ctx, len(changes))
-        await progress.start()
-
-        async def done(change: Change, error: str | None) -> None:
-            if error is None and ctx.store is not None:
-                detail = {**change.as_dict(), "summary": change.describe(), "policy": policy.source}
-                await ctx.store.append_audit(
-                    AuditEvent(AUDIT_EVENT, ctx.actor, ctx.instance, request_id=ctx.request_id, detail=detail)
-                )
-            await progress.step()
-
-        result = await apply_changes(ctx.hub, changes, team_ids, on_done=done)
-        if not result.ok:
-            missing = [*result.failed, *result.skipped]
-            lines = [f"• {bk.escape(change.describe())}: {bk.escape(error)}" for change, error in missing[:10]]
-            if len(missing) > 10:
-                lines.append(f"…and {len(missing) - 10} more")
-            raise ChangeRefused(
-                f"Applied {len(result.applied)} of {len(changes)} change(s); not applied:\n"
-                + "\n".join(lines)
-                + "\nRetry plans again and applies only what is left."
-            )
-        return Outcome(
-            f"Applied the policy {bk.code(policy.source)} to *{bk.escape(ctx.instance)}*: "
-            f"{len(result.applied)} change(s)",
-            {"policy": policy.source, **result.as_dict()},
-        )
+@dataclass(frozen=True)
+class PolicyPlan:
+    pass
 
 
-class _Progress:
-    """Updates the approval message now and then while applying (when it is known where it is)."""
-
-    def __init__(self, ctx: HandlerContext, total: int) -> None:
-        self.ctx = ctx
-        self.total = total
-        self.done = 0
-        self.last = 0.0
-        self.where: tuple[str, str] | None = None
-
-    async def start(self) -> None:
-        ctx = self.ctx
-        if ctx.messenger is None or ctx.store is None or ctx.request_id is None:
-            return
-        request = await ctx.store.get(ctx.request_id)
-        if request is not None and request.channel and request.ts:
-            self.where = (request.channel, request.ts)
-        await self._show()
-
-    async def step(self) -> None:
-        self.done += 1
-        if time.monotonic() - self.last >= PROGRESS_EVERY_SECONDS or self.done == self.total:
-            await self._show()
-
-    async def _show(self) -> None:
-        if self.where is None or self.ctx.messenger is None:
-            return
-        self.last = time.monotonic()
-        text = f"Applying the policy: {self.done} of {self.total} change(s) done…"
-        try:
-            await self.ctx.messenger.update(*self.where, bk.message(bk.escape(text)))
-        except Exception:  # progress is a nicety; the apply goes on
-            self.where = None
+def _parse_policy_plan(spec: Syntax, args: list[str]) -> PolicyPlan:
+    no_arguments(spec, args)
+    return PolicyPlan()
 
 
-register(PolicyApply())
+async def _run_policy_plan(ctx: HandlerContext, query: PolicyPlan) -> Reply:
+    return await policy_plan_reply(ctx, ctx.policy_file)
 
+
+POLICY_PLAN = Lookup(
+    Syntax("policy plan", "policy plan", "What applying the access policy file would change", ("/hub policy plan",)),
+    PolicyPlan,
+    _parse_policy_plan,
+    _run_policy_plan,
+)

@@ -18,6 +18,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+SYSTEM = "hubkeeper"
+"""The actor of what hubkeeper does by itself (expiries, the sweep, scheduled digests) in the audit log."""
+
 
 class Status(StrEnum):
     PENDING = "pending"
@@ -111,7 +114,7 @@ class AuditEvent:
     event: str
     """e.g. "request.created", "request.approved", "change.done", "grant.expired"."""
     actor: str
-    """A Slack user ID, or "hubkeeper" for the scheduler's own doing."""
+    """A Slack user ID, or SYSTEM for the scheduler's own doing."""
     instance: str
     request_id: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)

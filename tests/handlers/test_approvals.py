@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,10 @@ from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store import SqlRequestStore
 from handlers.context import HandlerContext
-from handlers.requests.approvals import APPROVE, DENY, RETRY, ApprovalPolicy, Approvals
-from handlers.requests.kind import KINDS, ChangeRefused, Outcome, Plan, register
+from handlers.requests.approvals import ApprovalPolicy, Approvals
+from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
 from handlers.requests.lifecycle import Status
+from handlers.requests.render import APPROVE, DENY, RETRY
 from hub.client import HubClient
 from hub.emulator import EmulatorState
 from tests.databases import database_url  # noqa: F401  (fixture: SQLite and PostgreSQL)
@@ -30,22 +31,39 @@ HUB_OPS, AUDIT = "C0HUBOPS01", "C0GENERAL1"
 TOKEN = "xoxb-approvals"
 
 
-class CreateTeam:
-    name = "test_create_team"
+class CreateTeamParams(Params):
+    team: str
+    destructive: bool = False
 
-    async def plan(self, ctx: HandlerContext, params: Mapping[str, Any]) -> Plan:
-        team = str(params["team"])
+
+class CreateTeam(ChangeKind[CreateTeamParams]):
+    name = "test_create_team"
+    command = None
+    params_model = CreateTeamParams
+
+    def parse(self, args: list[str]) -> CreateTeamParams:
+        return CreateTeamParams(team=args[0])
+
+    def destructive(self, params: CreateTeamParams) -> bool:
+        return params.destructive
+
+    async def plan(self, ctx: HandlerContext, params: CreateTeamParams) -> Plan:
+        team = params.team
         if team in {group.name for group in await ctx.hub.list_groups()}:
             raise ChangeRefused(f"team {team} exists already")
-        return Plan(summary=f"Create team *{team}*", params=dict(params), destructive=bool(params.get("destructive")))
+        return Plan(summary=f"Create team *{team}*", params=params)
 
-    async def execute(self, ctx: HandlerContext, params: Mapping[str, Any]) -> Outcome:
-        created = await ctx.hub.create_group(str(params["team"]), "made by a test")
+    async def execute(self, ctx: HandlerContext, params: CreateTeamParams) -> Outcome:
+        created = await ctx.hub.create_group(params.team, "made by a test")
         return Outcome(summary=f"created team *{created.name}*", result={"team_id": created.id})
 
 
-if CreateTeam.name not in KINDS:
-    register(CreateTeam())
+CREATE_TEAM = CreateTeam()
+
+
+@pytest.fixture(autouse=True)
+def _registered(extra_kinds: Callable[[ChangeKind[Any]], None]) -> None:
+    extra_kinds(CREATE_TEAM)
 
 
 class Clock:
@@ -101,7 +119,7 @@ async def approvals(store: SqlRequestStore, hub: HubClient, slack: SlackStandIn,
 
 async def ask(approvals: Approvals, hub: HubClient, team: str = "mobile", **params: Any) -> str:
     ctx = HandlerContext(hub=hub, instance="acme", actor=IVAN)
-    reply = await approvals.submit(ctx, CreateTeam.name, {"team": team, **params}, "new app")
+    reply = await approvals.submit(ctx, CREATE_TEAM, CREATE_TEAM.load({"team": team, **params}), "new app")
     assert "Requested" in reply.text, reply.text
     pending = await approvals.store.list_requests(requester=IVAN, limit=1)
     return pending[0].id
@@ -134,7 +152,7 @@ async def test_asking_posts_an_approval_and_changes_nothing(
 
 async def test_a_refused_plan_stores_nothing(approvals: Approvals, hub: HubClient, slack: SlackStandIn) -> None:
     reply = await approvals.submit(
-        HandlerContext(hub=hub, instance="acme", actor=IVAN), CreateTeam.name, {"team": "backend"}, "x"
+        HandlerContext(hub=hub, instance="acme", actor=IVAN), CREATE_TEAM, CREATE_TEAM.load({"team": "backend"}), "x"
     )
     assert "exists already" in reply.text
     assert await approvals.store.list_requests() == [] and slack.messages(HUB_OPS) == []
@@ -164,7 +182,7 @@ async def test_non_approvers_and_self_approval_change_nothing(
     assert "Only approvers" in (await approvals.approve(request_id, IVAN)).text
     assert "Only approvers" in (await approvals.deny(request_id, IVAN, "no")).text
     alice_asks = await approvals.submit(
-        HandlerContext(hub=hub, instance="acme", actor=ALICE), CreateTeam.name, {"team": "apps"}, ""
+        HandlerContext(hub=hub, instance="acme", actor=ALICE), CREATE_TEAM, CREATE_TEAM.load({"team": "apps"}), ""
     )
     own = (await store.list_requests(requester=ALICE))[0].id
     assert "Requested" in alice_asks.text
@@ -241,7 +259,7 @@ async def test_a_refused_slack_post_is_retried_by_the_sweep(
 ) -> None:
     slack.rate_limit_next(10, retry_after=0, method="chat.postMessage")  # past the client's retries
     reply = await approvals.submit(
-        HandlerContext(hub=hub, instance="acme", actor=IVAN), CreateTeam.name, {"team": "mobile"}, ""
+        HandlerContext(hub=hub, instance="acme", actor=IVAN), CREATE_TEAM, CREATE_TEAM.load({"team": "mobile"}), ""
     )
     assert "is stored" in reply.text and "try again" in reply.text
     stored = (await approvals.store.list_requests())[0]

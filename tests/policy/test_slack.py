@@ -14,9 +14,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackMessenger
 from bot.store import SqlRequestStore
+from handlers.changes.policy_apply import PolicyApply
 from handlers.context import HandlerContext, Reply
-from handlers.policy.slack import APPLY_ACTION, PolicyApply, policy_plan_reply
-from handlers.requests.kind import KINDS, ChangeRefused
+from handlers.policy.slack import APPLY_ACTION, policy_plan_reply
+from handlers.requests import kinds
+from handlers.requests.kind import ChangeRefused, PartlyApplied
 from handlers.requests.lifecycle import NewRequest
 from hub.client import HubClient
 from hub.emulator import DEMO, EmulatorState
@@ -110,18 +112,18 @@ async def test_plan_reply_reports_problems(hub: HubClient, tmp_path: Path) -> No
 async def test_kind_plans_then_executes(
     hub: HubClient, policy_path: Path, emulator_state: EmulatorState, store: SqlRequestStore, slack: SlackStandIn
 ) -> None:
-    kind = KINDS["policy_apply"]
+    kind = kinds.named("policy_apply")
     assert isinstance(kind, PolicyApply)
-    plan = await kind.plan(context(hub), {"path": str(policy_path)})
-    assert plan.destructive  # security's read on api is revoked
-    assert plan.params["text"] == POLICY
+    plan = await kind.plan(context(hub), kind.load({"path": str(policy_path)}))
+    assert kind.destructive(plan.params)  # security's read on api is revoked
+    assert plan.params.text == POLICY
     assert any("revoke read on acme/api from team security" in line for line in plan.details)
 
     await asyncio.to_thread(policy_path.write_text, "teams: {}\n", "utf-8")  # what runs is what was approved
     messenger = SlackMessenger(AsyncWebClient(token=TOKEN, base_url=slack.api_url))
     request_id = await stored_request(store, messenger)
     ctx = context(hub, store=store, messenger=messenger, request_id=request_id)
-    outcome = await kind.execute(ctx, plan.params)
+    outcome = await kind.execute(ctx, kind.load(plan.params))
     assert len(outcome.result["applied"]) == 4
     org = emulator_state.org(DEMO.org)
     assert set(org.groups["release-eng"].members) == {"alicechen"}
@@ -130,28 +132,28 @@ async def test_kind_plans_then_executes(
     assert "4 of 4" in slack.messages(APPROVALS)[-1]["text"]  # the approval message showed progress
 
     with pytest.raises(ChangeRefused, match="Nothing to do"):
-        await kind.plan(context(hub), plan.params)
+        await kind.plan(context(hub), kind.load(plan.params))
 
 
 async def test_partial_failure_fails_the_request_with_what_was_done(
     hub: HubClient, policy_path: Path, emulator_state: EmulatorState, store: SqlRequestStore
 ) -> None:
-    kind = KINDS["policy_apply"]
-    plan = await kind.plan(context(hub), {"path": str(policy_path)})
+    kind = kinds.named("policy_apply")
+    plan = await kind.plan(context(hub), kind.load({"path": str(policy_path)}))
 
     # Creating the team fails (a POST is not retried); the rest of the policy still runs.
     emulator_state.fail_next(1, 500, method="POST", path="/v2/orgs/acme/groups")
-    with pytest.raises(ChangeRefused, match=r"Applied \d of \d change\(s\); not applied"):
-        await kind.execute(context(hub, store=store), plan.params)
+    with pytest.raises(PartlyApplied, match=r"\d of \d change\(s\) applied\)"):
+        await kind.execute(context(hub, store=store), kind.load(plan.params))
     # the team's member and grant were skipped; security's revoke was done
     assert (
         emulator_state.org(DEMO.org).groups["security"].id
         not in emulator_state.org(DEMO.org).repositories["api"].grants
     )
-    await kind.execute(context(hub, store=store), plan.params)  # the Retry finishes the job
+    await kind.execute(context(hub, store=store), kind.load(plan.params))  # the Retry finishes the job
     assert "release-eng" in emulator_state.org(DEMO.org).groups
 
 
 async def test_policy_for_another_instance_is_refused(hub: HubClient) -> None:
     with pytest.raises(ChangeRefused, match="is for instance"):
-        await PolicyApply().plan(context(hub), {"text": "instance: prod\n", "source": "p.yml"})
+        await PolicyApply().plan(context(hub), PolicyApply().load({"text": "instance: prod\n", "source": "p.yml"}))
