@@ -67,3 +67,20 @@ def usage_reply(error: UsageError) -> Reply:
     pointer = f"`/hub help {error.spec.name}`" if error.spec is not None else "`/hub help`"
     out.append(bk.context(f"{pointer} shows what each command takes."))
     return bk.reply(out)
+
+
+def usage_hint() -> str:
+    """The slash command's usage hint in the Slack app manifest (manifest.yml): every command's words."""
+    return " | ".join(spec.name for spec in commands.syntaxes())
+
+
+def command_table() -> list[str]:
+    """README.md's table of the `/hub` commands, one Markdown row each."""
+    rows = ["| command | what it does |", "| --- | --- |"]
+    # A `|` inside a table cell ends the cell unless escaped, code span or not.
+    rows += [f"| `/hub {_cell(spec.usage)}` | {_cell(spec.description)} |" for spec in commands.syntaxes()]
+    return rows
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")

@@ -17,11 +17,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store import SqlRequestStore
+from handlers.changes.fields import Team
+from handlers.changes.preconditions import existing_team
+from handlers.commands import Change, parse
 from handlers.context import HandlerContext
+from handlers.grammar import UsageError, positional
+from handlers.help import help_reply
+from handlers.requests import kinds
 from handlers.requests.approvals import ApprovalPolicy, Approvals
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
 from handlers.requests.lifecycle import Status
 from handlers.requests.render import APPROVE, DENY, RETRY
+from hub import paths
 from hub.client import HubClient
 from hub.emulator import EmulatorState
 from tests.databases import database_url  # noqa: F401  (fixture: SQLite and PostgreSQL)
@@ -319,3 +326,102 @@ async def test_the_requester_may_cancel_while_pending(
     assert buttons(approval_message(slack)) == [] and "Cancelled" in json.dumps(approval_message(slack))
     assert "already cancelled" in (await approvals.approve(request_id, BOB)).text
     assert writes(emulator_state) == []
+
+
+# -- a new change kind is one class and one line in the registry --------------------------------------
+
+
+class ArchiveParams(Params):
+    team: Team
+
+
+class TeamArchive(ChangeKind[ArchiveParams]):
+    """What a contributor would add: `/hub team archive <team>` marks a team's description."""
+
+    name = "test_team_archive"
+    command = "team archive"
+    usage = "team archive <team>"
+    description = "Mark a team as archived"
+    examples = ("/hub team archive mobile",)
+    params_model = ArchiveParams
+
+    def parse(self, args: list[str]) -> ArchiveParams:
+        (team,) = positional(self.syntax, args, 1, "one team name")
+        return ArchiveParams(team=paths.team(team))
+
+    async def plan(self, ctx: HandlerContext, params: ArchiveParams) -> Plan:
+        group = await existing_team(ctx, params.team)
+        return Plan(summary=f"Archive team *{group.name}*", params=ArchiveParams(team=group.name))
+
+    async def execute(self, ctx: HandlerContext, params: ArchiveParams) -> Outcome:
+        group = await existing_team(ctx, params.team)
+        updated = await ctx.hub.update_group(group.name, description=f"[archived] {group.description or ''}")
+        return Outcome(summary=f"archived team *{updated.name}*")
+
+
+async def test_a_new_kind_is_parsed_planned_helped_and_executed(
+    approvals: Approvals,
+    hub: HubClient,
+    slack: SlackStandIn,
+    emulator_state: EmulatorState,
+    extra_kinds: Callable[[ChangeKind[Any]], None],
+) -> None:
+    archive = TeamArchive()
+    with pytest.raises(UsageError, match="there is no command 'team archive'"):
+        parse("team archive data")
+    extra_kinds(archive)
+
+    parsed = parse("team archive data --reason done with it").command
+    assert parsed == Change(archive, ArchiveParams(team="data"), "done with it")
+    help_text = json.dumps(help_reply(None, ("acme",)).blocks)
+    assert "/hub team archive &lt;team&gt;" in help_text and "Mark a team as archived" in help_text
+    assert "Mark a team as archived" in json.dumps(help_reply("team archive", ("acme",)).blocks)
+
+    assert isinstance(parsed, Change)
+    reply = await approvals.submit(
+        HandlerContext(hub=hub, instance="acme", actor=IVAN), parsed.kind, parsed.params, parsed.reason
+    )
+    assert "Requested: Archive team *data*" in reply.text
+    request = (await approvals.store.list_requests(requester=IVAN, limit=1))[0]
+    assert (request.kind, request.params) == ("test_team_archive", {"team": "data"})
+    assert "Archive team *data*" in json.dumps(approval_message(slack))
+    assert "Done" in (await approvals.approve(request.id, ALICE)).text
+    assert (emulator_state.org("acme").groups["data"].description or "").startswith("[archived]")
+
+
+async def test_an_owners_invite_needs_the_destructive_approvers(
+    approvals: Approvals, hub: HubClient, emulator_state: EmulatorState
+) -> None:
+    invite = kinds.named("invite")
+    params = invite.load({"invitee": "ada@acme.example", "team": "owners"})
+    reply = await approvals.submit(HandlerContext(hub=hub, instance="acme", actor=IVAN), invite, params, "")
+    assert "Requested" in reply.text
+    request = (await approvals.store.list_requests(requester=IVAN, limit=1))[0]
+    assert request.destructive and request.approvals_required == 2
+    assert "needs 1 more approver" in (await approvals.approve(request.id, ALICE)).text
+    assert not any(i.invitee == "ada@acme.example" for i in emulator_state.org("acme").invites.values())
+
+
+async def test_a_partly_applied_change_says_what_was_and_was_not_done_and_retry_finishes(
+    approvals: Approvals, hub: HubClient, slack: SlackStandIn, emulator_state: EmulatorState
+) -> None:
+    emulator_state.add_invite("acme", "ivanpetrov", inviter="alicechen", team="data")
+    offboard = kinds.named("offboard")
+    ctx = HandlerContext(hub=hub, instance="acme", actor=IVAN)
+    await approvals.submit(ctx, offboard, offboard.load({"who": "ivanpetrov"}), "leaving")
+    request = (await approvals.store.list_requests(requester=IVAN, limit=1))[0]
+    emulator_state.fail_next(1, 400, method="DELETE", path="/v2/orgs/acme/members/*", detail="not now")
+    await approvals.approve(request.id, ALICE)
+    assert "Approved" in (await approvals.approve(request.id, BOB)).text
+    failed = await approvals.store.get(request.id)
+    assert failed is not None and failed.status is Status.FAILED and failed.error is not None
+    assert "Done: cancelled the invite for `ivanpetrov`" in failed.error
+    assert "Not done: removing *ivanpetrov* from the org" in failed.error
+    message = json.dumps(approval_message(slack))
+    assert "Not done: removing" in message and RETRY in buttons(approval_message(slack))
+    audit = [e for e in await approvals.store.audit_log(request_id=request.id) if e.event == "change.failed"]
+    assert audit[-1].detail["partly_applied"]["done"] == ["cancelled the invite for `ivanpetrov`"]
+    assert audit[-1].detail["partly_applied"]["not_done"][0].startswith("removing *ivanpetrov* from the org")
+
+    assert "Done" in (await approvals.retry(request.id, ALICE)).text
+    assert "ivanpetrov" not in emulator_state.org("acme").members

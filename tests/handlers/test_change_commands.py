@@ -9,6 +9,7 @@ import pytest
 from handlers import commands
 from handlers.commands import Change, Parsed, parse
 from handlers.grammar import UsageError
+from handlers.help import usage_reply
 from handlers.lookups import Help
 from handlers.requests import kinds
 from handlers.teams import TeamShow
@@ -347,3 +348,27 @@ def test_every_change_takes_a_reason() -> None:
     for line in lines:
         command = parse(f"{line} --reason {R}").command
         assert isinstance(command, Change) and command.reason == R
+
+
+@pytest.mark.parametrize(
+    ("text", "typed"),
+    [
+        ("team archive mobile", "team archive"),
+        ("team frobnicate ivanpetrov --reason x", "team frobnicate"),
+        ("invite resend ada@acme.example", "invite resend"),
+    ],
+)
+def test_an_unknown_subcommand_is_an_error_never_another_command(text: str, typed: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(text)
+    assert caught.value.message == f"there is no command {typed!r}"
+    assert caught.value.spec is None
+    assert "`/hub help`" in usage_reply(caught.value).text
+
+
+def test_the_table_is_the_registries() -> None:
+    words = {kind.command for kind in kinds.ALL if kind.command is not None}
+    assert words <= {spec.name for spec in commands.syntaxes()}
+    for kind in kinds.ALL:
+        if kind.command is not None:
+            assert commands.spec(kind.command) is kind.syntax

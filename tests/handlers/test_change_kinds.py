@@ -14,6 +14,7 @@ import pytest
 
 from handlers.context import HandlerContext
 from handlers.requests import kinds
+from handlers.requests.approvals import ApprovalPolicy, approvals_required
 from handlers.requests.kind import ChangeRefused, Outcome, Plan
 from hub.client import HubClient
 from hub.emulator import EmulatorState
@@ -539,3 +540,52 @@ async def test_hostile_names_from_docker_hub_are_escaped(ctx: HandlerContext, em
     emulator_state.add_group(ORG, "mobile", "<!here> & <http://evil|click>")
     planned = await plan(ctx, emulator_state, "team_update", {"name": "mobile", "description": "fine"})
     assert planned.details[0] == "Description now: &lt;!here&gt; &amp; &lt;http://evil|click&gt;"
+
+
+# -- how many approvers (HUBKEEPER_DESTRUCTIVE_APPROVALS=2) ----------------------------------------
+
+TWO_FOR_DESTRUCTIVE = ApprovalPolicy(channel="C0HUBOPS01", destructive_approvals=2)
+REVOKE_CHANGE = {"action": "revoke", "team": "security", "repository": "acme/api", "permission": "read"}
+GRANT_CHANGE = {"action": "grant", "team": "data", "repository": "acme/api", "permission": "read"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "required"),
+    [
+        ("team_create", {"name": "mobile"}, 1),
+        ("team_update", {"name": "backend", "new_name": "services"}, 1),
+        ("team_delete", {"name": "mobile"}, 2),
+        ("team_add", {"team": "backend", "member": "umarkhan"}, 1),
+        ("team_add", {"team": "owners", "member": "umarkhan"}, 2),
+        ("team_add", {"team": "Owners", "member": "umarkhan"}, 2),
+        ("team_remove", {"team": "data", "username": "ninagarcia"}, 2),
+        ("role", {"username": "ivanpetrov", "role": "editor"}, 1),
+        ("role", {"username": "ivanpetrov", "role": "owner"}, 2),
+        ("member_remove", {"username": "umarkhan"}, 2),
+        ("invite", {"invitee": "ada@acme.example"}, 1),
+        ("invite", {"invitee": "ada@acme.example", "role": "owner"}, 2),
+        ("invite", {"invitee": "ada@acme.example", "team": "owners"}, 2),
+        ("invite_cancel", {"invitee": "ravisharma"}, 2),
+        ("grant", {"team": "data", "namespace": "acme", "repository": "api", "permission": "admin"}, 1),
+        ("revoke", {"team": "data", "namespace": "acme", "repository": "api"}, 2),
+        ("access_request", {"namespace": "acme", "repository": "api", "permission": "write"}, 1),
+        ("offboard", {"who": "ivanpetrov"}, 2),
+        ("policy_apply", {"text": "teams: {}\n", "changes": [GRANT_CHANGE]}, 1),
+        ("policy_apply", {"text": "teams: {}\n", "changes": [GRANT_CHANGE, REVOKE_CHANGE]}, 2),
+        (
+            "policy_apply",
+            {"text": "teams: {}\n", "changes": [{"action": "add_member", "team": "owners", "username": "x"}]},
+            2,
+        ),
+        (
+            "policy_apply",
+            {"text": "teams: {}\n", "changes": [{"action": "remove_member", "team": "data", "username": "x"}]},
+            2,
+        ),
+    ],
+)
+def test_every_removal_and_every_new_owner_needs_the_destructive_approvers(
+    kind: str, params: dict[str, Any], required: int
+) -> None:
+    change = kinds.named(kind)
+    assert approvals_required(change, change.load(params), TWO_FOR_DESTRUCTIVE) == required
