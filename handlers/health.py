@@ -1,6 +1,6 @@
 """The health checks: can hubkeeper exchange its token and read the org?
 
-The same three checks the integration reference runs: exchange the OAT, list one org member, list
+Three checks that together show hubkeeper can work: exchange the OAT, list one org member, list
 one team (plus the PAT exchange when a PAT is configured). Each runs whatever the others did, so a
 person sees every problem at once.
 """

@@ -37,7 +37,7 @@ MANAGED_DESCRIPTION = "Managed by hubkeeper"
 """Every team hubkeeper creates has a description starting with this; a team of the managed name
 without it was made by a person, and hubkeeper will not treat it as its own."""
 TEAM_NAME_MAX = 30
-"""Docker Hub's (terraform's) team-name rule is `^[A-Za-z0-9_-]{3,30}$` (API-NOTES §14)."""
+"""Docker Hub's team names are 3 to 30 letters, digits, `-` or `_`: `^[A-Za-z0-9_-]{3,30}$` (docs/docker-hub.md)."""
 HASH_LENGTH = 6
 """24 bits of SHA-256: collisions need two shortened names alike *and* equal hashes in one org."""
 
@@ -197,7 +197,7 @@ async def _managed(ctx: HandlerContext, ask: Ask, username: str) -> Resolution:
 async def check_managed(ctx: HandlerContext, ask: Ask, group: OrgGroup) -> Permission | None:
     """A managed team may hold the asked grant or none yet (an earlier attempt stopped half-way).
 
-    Docker Hub has no "grants of a team" listing (API-NOTES §10), only a per-repository lookup,
+    Docker Hub has no "grants of a team" listing, only a per-repository lookup (docs/docker-hub.md),
     so only the asked repository is checked: a grant someone added on another repository cannot
     be seen here. The description marker and the one-grant-per-team rule keep that unlikely; the
     approval message says it.

@@ -51,7 +51,7 @@ ON_DEMAND = "on_demand"
 REQUEST_REASON = "From the digest"
 MAX_KEEP_DAYS = 365
 PACE_SECONDS = 1.0
-"""chat.postMessage allows about one message a second per channel (NOTES §4): thread replies wait this long."""
+"""Slack's chat.postMessage allows about one message a second per channel: thread replies wait this long."""
 
 
 class DigestStore(Protocol):

@@ -1,6 +1,6 @@
 """The digest as Slack messages: a main message of summaries, and thread replies with the long lists
-and their buttons. Every message stays within Slack's limits (NOTES §4) however big the org is; what
-does not fit is counted, never dropped silently.
+and their buttons. Every message stays within Slack's Block Kit limits (handlers/blocks.py) however
+big the org is; what does not fit is counted, never dropped silently.
 
 Button `action_id`s are fixed (`digest_keep`, …); the state is in the `value` (compact JSON), and each
 item's buttons have an actions block of their own, because an action_id must be unique within a block.
