@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handlers.durations import NotADuration, parse_seconds
+from handlers.grammar import PERMISSIONS
 from handlers.stale import STALE_AFTER_DAYS
 from hub import paths
 from hub.client import DEFAULT_BASE_URL, HubConnection
@@ -157,7 +158,7 @@ class Settings(BaseSettings):
                 paths.team(str(team))
             except InvalidInput as error:
                 raise ConfigError(f"{where} {key!r}: {error.message}") from None
-            if permission not in ("read", "write", "admin"):
+            if permission not in PERMISSIONS:
                 raise ConfigError(f'{where} {key!r}: expected "namespace/repository:read|write|admin"')
             teams[str(key)] = str(team)
         return teams

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 
 from hub import paths
 from hub.errors import InvalidInput
+from hub.models import Permission, Role
 
 REASON_OPTION = "--reason"
 ORG_OPTION = "--org <instance>"
-ROLES = ("owner", "editor", "member")
-PERMISSIONS = ("read", "write", "admin")
+ROLES = tuple(role.value for role in Role)
+"""Org roles as people type them and requests send them: owner, editor, member."""
+PERMISSIONS = tuple(permission.value for permission in Permission)
+"""A team's permissions on a repository: read, write, admin."""
 MAX_SEARCH = 100
 MAX_REASON = 500
 """A reason is stored with the request and shown in the approval message: a sentence, not an essay."""

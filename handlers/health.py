@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from handlers import blocks
 from handlers.context import HandlerContext, Reply
-from handlers.grammar import Syntax, no_arguments
-from handlers.lookup import Lookup
+from handlers.grammar import Syntax
+from handlers.lookup import without_arguments
 from hub.client import HubClient
 from hub.errors import HubError
 
@@ -84,18 +84,8 @@ class Health:
     pass
 
 
-def _parse_health(spec: Syntax, args: list[str]) -> Health:
-    no_arguments(spec, args)
-    return Health()
-
-
-async def _run_health(ctx: HandlerContext, query: Health) -> Reply:
-    return await health(ctx)
-
-
-HEALTH = Lookup(
+HEALTH = without_arguments(
     Syntax("health", "health", "Check the token, reading one member and reading one team", ("/hub health",)),
     Health,
-    _parse_health,
-    _run_health,
+    health,
 )

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from handlers import blocks as bk
 from handlers.context import Block, HandlerContext, Reply
-from handlers.grammar import Syntax, no_arguments
-from handlers.lookup import Lookup
+from handlers.grammar import Syntax
+from handlers.lookup import without_arguments
 from hub.models import Invite
 
 STALE_AFTER = timedelta(days=30)
@@ -59,18 +59,8 @@ class Invites:
     pass
 
 
-def _parse_invites(spec: Syntax, args: list[str]) -> Invites:
-    no_arguments(spec, args)
-    return Invites()
-
-
-async def _run_invites(ctx: HandlerContext, query: Invites) -> Reply:
-    return await invites(ctx)
-
-
-INVITES = Lookup(
+INVITES = without_arguments(
     Syntax("invites", "invites", "Pending invites with their age, inviter and team", ("/hub invites",)),
     Invites,
-    _parse_invites,
-    _run_invites,
+    invites,
 )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from handlers.context import HandlerContext, Reply
-from handlers.grammar import Syntax
+from handlers.grammar import Syntax, no_arguments
 
 Q = TypeVar("Q")
 
@@ -30,3 +30,18 @@ class Lookup(Generic[Q]):
 
 
 AnyLookup = Lookup[Any]
+
+
+def without_arguments(
+    syntax: Syntax, query: type[Q], answer: Callable[[HandlerContext], Awaitable[Reply]]
+) -> Lookup[Q]:
+    """A lookup typed as its words alone (`/hub teams`): anything more is a usage error."""
+
+    def parse(spec: Syntax, args: list[str]) -> Q:
+        no_arguments(spec, args)
+        return query()
+
+    async def run(ctx: HandlerContext, _: Q) -> Reply:
+        return await answer(ctx)
+
+    return Lookup(syntax, query, parse, run)

@@ -43,8 +43,8 @@ from typing import TextIO
 
 from handlers import blocks as bk
 from handlers.context import HandlerContext, Reply
-from handlers.grammar import Syntax, no_arguments
-from handlers.lookup import Lookup
+from handlers.grammar import Syntax
+from handlers.lookup import without_arguments
 from handlers.stale import STALE_AFTER_DAYS
 from hub.client import HubClient
 from hub.errors import HubError
@@ -300,20 +300,14 @@ class Review:
     pass
 
 
-def _parse_review(spec: Syntax, args: list[str]) -> Review:
-    no_arguments(spec, args)
-    return Review()
-
-
-async def _run_review(ctx: HandlerContext, query: Review) -> Reply:
+async def _run_review(ctx: HandlerContext) -> Reply:
     if ctx.upload is None:
         return Reply("Access reviews need Slack file uploads, which this hubkeeper lacks.")
     return await review(ctx, upload=ctx.upload, stale_after_days=ctx.stale_after_days)
 
 
-REVIEW = Lookup(
+REVIEW = without_arguments(
     Syntax("review", "review", "An access review: a CSV of every member, sent to you by DM", ("/hub review",)),
     Review,
-    _parse_review,
     _run_review,
 )

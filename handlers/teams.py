@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from handlers import blocks as bk
 from handlers.context import Block, HandlerContext, Reply
-from handlers.grammar import Syntax, UsageError, no_arguments
-from handlers.lookup import Lookup
+from handlers.grammar import Syntax, UsageError
+from handlers.lookup import Lookup, without_arguments
 from hub import paths
 from hub.errors import HubError, NotFound
 from hub.models import GroupMember, OrgGroup
@@ -103,20 +103,10 @@ class Teams:
     pass
 
 
-def _parse_teams(spec: Syntax, args: list[str]) -> Teams:
-    no_arguments(spec, args)
-    return Teams()
-
-
-async def _run_teams(ctx: HandlerContext, query: Teams) -> Reply:
-    return await teams(ctx)
-
-
-TEAMS = Lookup(
+TEAMS = without_arguments(
     Syntax("teams", "teams", "Every team with its description and member count", ("/hub teams",)),
     Teams,
-    _parse_teams,
-    _run_teams,
+    teams,
 )
 
 

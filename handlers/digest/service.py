@@ -16,8 +16,8 @@ from handlers.context import HandlerContext, Reply
 from handlers.digest import post as digest
 from handlers.digest import render as digest_render
 from handlers.digest.render import INVITE_CANCEL, INVITE_RESEND, parse_invite_value, parse_member_value
-from handlers.grammar import Syntax, no_arguments
-from handlers.lookup import Lookup
+from handlers.grammar import Syntax
+from handlers.lookup import without_arguments
 from handlers.requests.approvals import Approvals, ContextFactory
 from handlers.requests.lifecycle import SYSTEM
 from handlers.stale import STALE_AFTER_DAYS
@@ -134,22 +134,14 @@ class DigestNow:
     pass
 
 
-def _parse_digest(spec: Syntax, args: list[str]) -> DigestNow:
-    no_arguments(spec, args)
-    return DigestNow()
-
-
-async def _run_digest(ctx: HandlerContext, query: DigestNow) -> Reply:
+async def _run_digest(ctx: HandlerContext) -> Reply:
     if ctx.digests is None or not ctx.channel:
         return Reply("The digest is not set up on this hubkeeper.")
     return await ctx.digests.now(ctx, ctx.channel)
 
 
-DIGEST = Lookup(
-    Syntax(
-        "digest", "digest", "Post the digest (invites, stale members, changes) in this channel", ("/hub digest",)
-    ),
+DIGEST = without_arguments(
+    Syntax("digest", "digest", "Post the digest (invites, stale members, changes) in this channel", ("/hub digest",)),
     DigestNow,
-    _parse_digest,
     _run_digest,
 )

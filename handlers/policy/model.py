@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 import yaml  # type: ignore[import-untyped]
 
+from handlers.grammar import PERMISSIONS
 from hub import paths
 from hub.errors import InvalidInput
 
-PERMISSIONS = ("read", "write", "admin")
 TOP_LEVEL_KEYS = ("instance", "teams", "repositories")
 TEAM_KEYS = ("description", "members", "prune")
 _BOOL_TAG = "tag:yaml.org,2002:bool"

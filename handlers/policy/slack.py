@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from handlers import blocks as bk
 from handlers.context import HandlerContext, Reply
-from handlers.grammar import Syntax, no_arguments
-from handlers.lookup import Lookup
+from handlers.grammar import Syntax
+from handlers.lookup import without_arguments
 from handlers.policy.diff import Change, summary_line
 from handlers.policy.engine import plan_policy
 from handlers.policy.model import Policy, PolicyError, load_policy
@@ -90,18 +90,12 @@ class PolicyPlan:
     pass
 
 
-def _parse_policy_plan(spec: Syntax, args: list[str]) -> PolicyPlan:
-    no_arguments(spec, args)
-    return PolicyPlan()
-
-
-async def _run_policy_plan(ctx: HandlerContext, query: PolicyPlan) -> Reply:
+async def _run_policy_plan(ctx: HandlerContext) -> Reply:
     return await policy_plan_reply(ctx, ctx.policy_file)
 
 
-POLICY_PLAN = Lookup(
+POLICY_PLAN = without_arguments(
     Syntax("policy plan", "policy plan", "What applying the access policy file would change", ("/hub policy plan",)),
     PolicyPlan,
-    _parse_policy_plan,
     _run_policy_plan,
 )
