@@ -48,7 +48,7 @@ class Digests:
         poster: digest.ThreadPoster,
         settings: DigestSettings,
         contexts: ContextFactory,
-        approvals: Approvals | None,
+        approvals: Approvals,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
@@ -114,8 +114,6 @@ class Digests:
                     return message("Only approvers can keep a stale member.")
                 member = parse_member_value(value)
                 return await digest.keep(ctx, self.store, member.username, member.days, actor)
-            if self.approvals is None:
-                return message("Changes are not enabled on this hubkeeper.")
             request = (
                 digest.cancel_invite_request(parse_invite_value(value))
                 if action_id == CANCEL
@@ -126,7 +124,7 @@ class Digests:
             return error_reply(error)
 
     async def _approver(self, actor: str) -> bool:
-        return self.approvals is not None and await self.approvals.is_approver(actor)
+        return await self.approvals.is_approver(actor)
 
 
 @dataclass(frozen=True)

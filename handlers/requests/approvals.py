@@ -68,7 +68,7 @@ class Approvals:
         *,
         store: RequestStore,
         messenger: Messenger,
-        directory: Directory | None,
+        directory: Directory,
         policies: Mapping[str, ApprovalPolicy],
         contexts: ContextFactory,
         clock: Callable[[], datetime] = utcnow,
