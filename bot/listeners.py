@@ -69,9 +69,7 @@ def register(app: AsyncApp, router: Router, track: Callable[[], AbstractAsyncCon
     async def deny_clicked(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         # The trigger expires 3 s after the click: the modal opens before anything slow happens.
-        await client.views_open(
-            trigger_id=body["trigger_id"], view=render.deny_modal(str(action.get("value") or ""))
-        )
+        await client.views_open(trigger_id=body["trigger_id"], view=render.deny_modal(str(action.get("value") or "")))
 
     @app.view(render.DENY_MODAL)
     async def deny_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -1,4 +1,6 @@
-"""Self-service access: `/hub request <ns/repo> <read|write|admin> [for <N>m|h|d] <reason…>`.
+"""Self-service access: which team `/hub request` resolves to, and how time-bound access ends.
+
+The `access_request` kind (handlers/changes/access_request.py) plans and executes the request.
 
 Docker Hub grants repository access to teams, never to people, so a request resolves to a team:
 

@@ -357,5 +357,3 @@ class AccessRequest(ChangeKind[AccessRequestParams]):
 
 def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-

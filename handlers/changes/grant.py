@@ -37,9 +37,7 @@ class Grant(ChangeKind[GrantParams]):
 
     def parse(self, args: list[str]) -> GrantParams:
         reject_unknown_options(self.syntax, args)
-        team, ref, level = positional(
-            self.syntax, args, 3, "a team, a namespace/repository and read, write or admin"
-        )
+        team, ref, level = positional(self.syntax, args, 3, "a team, a namespace/repository and read, write or admin")
         namespace, repository = paths.parse_repository_ref(ref)
         return GrantParams(
             team=paths.team(team), namespace=namespace, repository=repository, permission=permission(level)

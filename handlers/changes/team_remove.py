@@ -45,9 +45,7 @@ class TeamRemove(ChangeKind[TeamRemoveParams]):
         group = await existing_team(ctx, params.team)
         member = await member_of_team(ctx, group.name, params.username)
         if member is None:
-            raise ChangeRefused(
-                f"{bk.code(params.username)} is not in team {team_ref(group.name)}; nothing to remove."
-            )
+            raise ChangeRefused(f"{bk.code(params.username)} is not in team {team_ref(group.name)}; nothing to remove.")
         if is_owners_team(group.name):
             await refuse_last_owner(ctx, member.username, f"leave {team_ref(OWNERS_TEAM)}")
         return group, member

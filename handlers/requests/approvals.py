@@ -34,7 +34,6 @@ from hub.errors import HubError
 logger = logging.getLogger("hubkeeper.approvals")
 
 
-
 @dataclass(frozen=True)
 class ApprovalPolicy:
     """How changes on one instance are approved."""

@@ -201,4 +201,3 @@ def _refusal(error: ValidationError) -> ChangeRefused:
         return ChangeRefused(f"The request's {echo(cause.message, 300)}.")
     key = ".".join(str(part) for part in first["loc"]) or "parameters"
     return ChangeRefused(f"The request has no valid {escape(key)}; ask again with `/hub help` to hand.")
-

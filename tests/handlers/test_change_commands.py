@@ -17,7 +17,6 @@ from handlers.teams import TeamShow
 R = "because"
 
 
-
 def change(name: str, params: dict[str, Any], reason: str | None = None) -> Change:
     """A parsed change as the grammar should make it: the kind named, its parameters typed."""
     kind = kinds.named(name)
