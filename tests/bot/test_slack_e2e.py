@@ -92,6 +92,15 @@ async def test_help_lists_every_command(alice: Person) -> None:
         assert f"/hub {name}" in text_of(reply)
 
 
+async def test_an_unknown_subcommand_points_to_help_and_changes_nothing(
+    alice: Person, sandbox: Sandbox, emulator_state: EmulatorState
+) -> None:
+    emulator_state.clear_requests()
+    reply = text_of(await alice.command("team archive data --reason tidy up"))
+    assert "there is no command 'team archive'" in reply and "/hub help" in reply
+    assert emulator_state.requests == [] and sandbox.slack.messages(HUB_OPS) == []
+
+
 async def test_whois_a_member_and_an_invitee(alice: Person) -> None:
     erin = text_of(await alice.command("whois erinpatel@acme.example"))
     assert "Erin Patel" in erin and "Editor" in erin and "platform" in erin
