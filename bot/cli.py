@@ -24,10 +24,8 @@ from bot.slack_io import SlackMessenger, web_client
 from bot.store.db import default_database_url
 from bot.store.digest_store import SqlDigestStore
 from bot.store.sql_store import SqlRequestStore
-from handlers.context import HandlerContext
-from handlers.digest.post import post_digest
+from handlers.digest.post import Org, post_digest
 from handlers.health import CheckResult, run_health_checks
-from handlers.requests.lifecycle import SYSTEM
 from hub.client import HubClient
 from hub.emulator import DEMO, EmulatorConfig, EmulatorServer, EmulatorState, seed_demo, seed_large, serve_forever
 from hub.errors import HubError
@@ -226,7 +224,7 @@ async def _digest(
                 continue
             async with HubClient(instance.connection()) as hub:
                 posted = await post_digest(
-                    HandlerContext(hub=hub, instance=instance.label, actor=SYSTEM, store=store),
+                    Org(hub, instance.label),
                     SqlDigestStore(store.engine),
                     poster,
                     channel,

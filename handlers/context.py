@@ -57,17 +57,20 @@ class Directory(Protocol):
 
 @dataclass
 class HandlerContext:
+    """Everything a handler may use, built whole by the bot: a missing piece fails at start-up, never
+    at the third click. Only what a deployment may leave unconfigured is optional."""
+
     hub: HubClient
     """The Docker Hub client of the instance this command is for."""
     instance: str
     """Its friendly label."""
     actor: str
     """The Slack user ID of whoever asked."""
+    messenger: Messenger
+    directory: Directory
+    store: RequestStore
     instances: tuple[str, ...] = ()
     """Every configured label, for messages that name them."""
-    messenger: Messenger | None = None
-    directory: Directory | None = None
-    store: RequestStore | None = None
     request_id: str | None = None
     """Set while a change request is being planned or executed."""
     access_teams: Mapping[str, str] = field(default_factory=dict)

@@ -117,8 +117,6 @@ class Resolution:
 
 
 async def _requester_username(ctx: HandlerContext, requester: str) -> str:
-    if ctx.directory is None:
-        raise ChangeRefused("hubkeeper cannot look up Slack emails here, so it cannot tell who you are on Docker Hub.")
     email = await ctx.directory.user_email(requester)
     if not email:
         raise ChangeRefused(
@@ -288,11 +286,6 @@ def _granted_what(params: Mapping[str, Any]) -> str | None:
 
 
 async def _tell(ctx: HandlerContext, grant: TimedGrant, what: str | None) -> None:
-    if ctx.messenger is None:
-        logger.warning(
-            "no messenger for %s: could not tell %s that grant %s ended", ctx.instance, grant.requester, grant.id
-        )
-        return
     access = f"*{bk.escape(what)}*" if what else "access"
     text = (
         f"Your time-bound {access} has ended: *{bk.escape(grant.username)}* was removed from team "

@@ -215,8 +215,6 @@ class AccessRequest(ChangeKind[AccessRequestParams]):
 
     async def plan(self, ctx: HandlerContext, params: AccessRequestParams) -> Plan:
         ask = _ask(params)
-        if ask.duration_seconds is not None and ctx.store is None:
-            raise ChangeRefused("hubkeeper has no store configured here, so it cannot end access on time.")
         found = await resolve(ctx, ask, ctx.actor)
         if found.complete:
             raise ChangeRefused(
@@ -246,10 +244,10 @@ class AccessRequest(ChangeKind[AccessRequestParams]):
         requester = params.requester
         if not requester:
             raise ChangeRefused("This request does not say who asked for it; ask again.")
-        if ask.duration_seconds is not None and (ctx.store is None or ctx.request_id is None):
+        if ask.duration_seconds is not None and ctx.request_id is None:
             # Refused before any change: access without its recorded end would never end.
             raise ChangeRefused(
-                "hubkeeper has no store here, so it cannot end the access on time. Nothing was changed."
+                "This request is not a stored one, so hubkeeper could not end the access on time. Nothing was changed."
             )
         found = await resolve(ctx, ask, requester)
         # The approval was for one account and one team; if the org now resolves differently, ask again.
@@ -291,7 +289,6 @@ class AccessRequest(ChangeKind[AccessRequestParams]):
 
     async def _recorded_grant(self, ctx: HandlerContext, requester: str) -> TimedGrant | None:
         """The expiry an earlier attempt of this same request recorded (a Retry must not add a second)."""
-        assert ctx.store is not None
         grants = await ctx.store.active_timed_grants(requester=requester)
         return next((g for g in grants if g.request_id == ctx.request_id and g.instance == ctx.instance), None)
 
@@ -318,7 +315,7 @@ class AccessRequest(ChangeKind[AccessRequestParams]):
             result["granted"] = True
         ends = ""
         if ask.duration_seconds:
-            assert ctx.store is not None and ctx.request_id is not None
+            assert ctx.request_id is not None  # checked before anything changed
             # Recorded before the membership exists, so a crash in between can never leave access with no end.
             if recorded is None:
                 recorded = await ctx.store.add_timed_grant(

@@ -77,8 +77,6 @@ class PolicyApply(ChangeKind[PolicyApplyParams]):
 
     async def execute(self, ctx: HandlerContext, params: PolicyApplyParams) -> Outcome:
         policy, _ = self._policy(params)
-        if ctx.store is None:
-            raise ChangeRefused("hubkeeper has no audit log here, so it applies no policy. Nothing was changed.")
         team_ids, changes = await planned_changes(ctx, policy)
         progress = _Progress(ctx, len(changes))
         await progress.start()
@@ -127,7 +125,7 @@ class _Progress:
 
     async def start(self) -> None:
         ctx = self.ctx
-        if ctx.messenger is None or ctx.store is None or ctx.request_id is None:
+        if ctx.request_id is None:
             return
         request = await ctx.store.get(ctx.request_id)
         if request is not None and request.channel and request.ts:
@@ -140,7 +138,7 @@ class _Progress:
             await self._show()
 
     async def _show(self) -> None:
-        if self.where is None or self.ctx.messenger is None:
+        if self.where is None:
             return
         self.last = time.monotonic()
         text = f"Applying the policy: {self.done} of {self.total} change(s) done…"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -38,6 +39,7 @@ from handlers.requests import kinds
 from handlers.requests.kind import ChangeKind, Params
 from handlers.requests.lifecycle import AuditEvent
 from handlers.stale import STALE_AFTER_DAYS
+from hub.client import HubClient
 from hub.errors import HubError
 from hub.models import OrgMember
 
@@ -76,6 +78,23 @@ class DigestStore(Protocol):
         ...
 
 
+class OrgView(Protocol):
+    """What building and posting a digest reads: the instance and its Docker Hub client. A handler
+    context is one; the CLI, which has no Slack, passes an `Org`."""
+
+    @property
+    def hub(self) -> HubClient: ...
+
+    @property
+    def instance(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Org:
+    hub: HubClient
+    instance: str
+
+
 class ThreadPoster(Protocol):
     """Posting with an optional thread: what `Messenger.post` becomes with a `thread_ts` parameter."""
 
@@ -88,7 +107,7 @@ class ThreadPoster(Protocol):
 
 
 async def gather_digest(
-    ctx: HandlerContext, store: DigestStore, *, now: datetime, stale_after_days: int, period: str
+    ctx: OrgView, store: DigestStore, *, now: datetime, stale_after_days: int, period: str
 ) -> Digest:
     """Read the org from Docker Hub and the last snapshot and Keeps from the store, and build the digest."""
     members, invites, groups = await asyncio.gather(_members(ctx), ctx.hub.list_invites(), ctx.hub.list_groups())
@@ -108,7 +127,7 @@ async def gather_digest(
     )
 
 
-async def _members(ctx: HandlerContext) -> list[OrgMember]:
+async def _members(ctx: OrgView) -> list[OrgMember]:
     return [member async for member in ctx.hub.iter_members()]
 
 
@@ -125,7 +144,7 @@ def digest_text(main: Reply, thread: list[Reply]) -> str:
 
 
 async def post_digest(
-    ctx: HandlerContext,
+    ctx: OrgView,
     store: DigestStore,
     poster: ThreadPoster | None,
     channel: str,
@@ -192,16 +211,15 @@ async def keep(ctx: HandlerContext, store: DigestStore, username: str, days: int
     now = datetime.now(UTC)
     until = now + timedelta(days=days)
     await store.snooze(ctx.instance, username, until, actor, now)
-    if ctx.store is not None:
-        await ctx.store.append_audit(
-            AuditEvent(
-                event="digest.kept",
-                actor=actor,
-                instance=ctx.instance,
-                detail={"username": username, "until": until.isoformat(), "days": days},
-                at=now,
-            )
+    await ctx.store.append_audit(
+        AuditEvent(
+            event="digest.kept",
+            actor=actor,
+            instance=ctx.instance,
+            detail={"username": username, "until": until.isoformat(), "days": days},
+            at=now,
         )
+    )
     return bk.message(snooze_note(username, until))
 
 

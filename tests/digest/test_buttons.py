@@ -34,7 +34,15 @@ def approvals_for(store: SqlRequestStore, hub: HubClient, slack: SlackStandIn) -
     client = AsyncWebClient(token=TOKEN, base_url=slack.api_url)
 
     def contexts(instance: str, actor: str, request_id: str | None) -> HandlerContext | None:
-        return HandlerContext(hub=hub, instance=instance, actor=actor, store=store, request_id=request_id)
+        return HandlerContext(
+            hub=hub,
+            instance=instance,
+            actor=actor,
+            messenger=SlackMessenger(client),
+            directory=SlackDirectory(client),
+            store=store,
+            request_id=request_id,
+        )
 
     policy = ApprovalPolicy(
         channel=CHANNEL, approvers=frozenset({"S0APPROVERS"}), destructive_approvals=1, request_ttl=timedelta(hours=1)
@@ -76,7 +84,7 @@ async def test_cancel_and_remove_become_requests_awaiting_approval(
     store: SqlRequestStore, hub: HubClient, slack: SlackStandIn, emulator_state: EmulatorState
 ) -> None:
     approvals = approvals_for(store, hub, slack)
-    ctx = HandlerContext(hub=hub, instance="acme", actor="U0IVANP01", store=store)
+    ctx = approvals.contexts("acme", "U0IVANP01", None)
     invite = next(i for i in await hub.list_invites() if i.invitee.startswith("stale.contractor"))
 
     kind, params, reason = cancel_invite_request(parse_invite_value(invite_value("acme", invite)))

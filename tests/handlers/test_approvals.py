@@ -99,7 +99,15 @@ async def open_lifecycle(store: SqlRequestStore, hub: HubClient, slack: SlackSta
     def contexts(instance: str, actor: str, request_id: str | None) -> HandlerContext | None:
         if instance != "acme":
             return None
-        return HandlerContext(hub=hub, instance=instance, actor=actor, store=store, request_id=request_id)
+        return HandlerContext(
+            hub=hub,
+            instance=instance,
+            actor=actor,
+            messenger=messenger,
+            directory=directory,
+            store=store,
+            request_id=request_id,
+        )
 
     policy = ApprovalPolicy(
         channel=HUB_OPS,
@@ -125,7 +133,7 @@ async def approvals(store: SqlRequestStore, hub: HubClient, slack: SlackStandIn,
 
 
 async def ask(approvals: Approvals, hub: HubClient, team: str = "mobile", **params: Any) -> str:
-    ctx = HandlerContext(hub=hub, instance="acme", actor=IVAN)
+    ctx = approvals.contexts("acme", IVAN, None)
     reply = await approvals.submit(ctx, CREATE_TEAM, CREATE_TEAM.load({"team": team, **params}), "new app")
     assert "Requested" in reply.text, reply.text
     pending = await approvals.store.list_requests(requester=IVAN, limit=1)
@@ -159,7 +167,7 @@ async def test_asking_posts_an_approval_and_changes_nothing(
 
 async def test_a_refused_plan_stores_nothing(approvals: Approvals, hub: HubClient, slack: SlackStandIn) -> None:
     reply = await approvals.submit(
-        HandlerContext(hub=hub, instance="acme", actor=IVAN), CREATE_TEAM, CREATE_TEAM.load({"team": "backend"}), "x"
+        approvals.contexts("acme", IVAN, None), CREATE_TEAM, CREATE_TEAM.load({"team": "backend"}), "x"
     )
     assert "exists already" in reply.text
     assert await approvals.store.list_requests() == [] and slack.messages(HUB_OPS) == []
@@ -189,7 +197,7 @@ async def test_non_approvers_and_self_approval_change_nothing(
     assert "Only approvers" in (await approvals.approve(request_id, IVAN)).text
     assert "Only approvers" in (await approvals.deny(request_id, IVAN, "no")).text
     alice_asks = await approvals.submit(
-        HandlerContext(hub=hub, instance="acme", actor=ALICE), CREATE_TEAM, CREATE_TEAM.load({"team": "apps"}), ""
+        approvals.contexts("acme", ALICE, None), CREATE_TEAM, CREATE_TEAM.load({"team": "apps"}), ""
     )
     own = (await store.list_requests(requester=ALICE))[0].id
     assert "Requested" in alice_asks.text
@@ -266,7 +274,7 @@ async def test_a_refused_slack_post_is_retried_by_the_sweep(
 ) -> None:
     slack.rate_limit_next(10, retry_after=0, method="chat.postMessage")  # past the client's retries
     reply = await approvals.submit(
-        HandlerContext(hub=hub, instance="acme", actor=IVAN), CREATE_TEAM, CREATE_TEAM.load({"team": "mobile"}), ""
+        approvals.contexts("acme", IVAN, None), CREATE_TEAM, CREATE_TEAM.load({"team": "mobile"}), ""
     )
     assert "is stored" in reply.text and "try again" in reply.text
     stored = (await approvals.store.list_requests())[0]
@@ -378,9 +386,7 @@ async def test_a_new_kind_is_parsed_planned_helped_and_executed(
     assert "Mark a team as archived" in json.dumps(help_reply("team archive", ("acme",)).blocks)
 
     assert isinstance(parsed, Change)
-    reply = await approvals.submit(
-        HandlerContext(hub=hub, instance="acme", actor=IVAN), parsed.kind, parsed.params, parsed.reason
-    )
+    reply = await approvals.submit(approvals.contexts("acme", IVAN, None), parsed.kind, parsed.params, parsed.reason)
     assert "Requested: Archive team *data*" in reply.text
     request = (await approvals.store.list_requests(requester=IVAN, limit=1))[0]
     assert (request.kind, request.params) == ("test_team_archive", {"team": "data"})
@@ -394,7 +400,7 @@ async def test_an_owners_invite_needs_the_destructive_approvers(
 ) -> None:
     invite = kinds.named("invite")
     params = invite.load({"invitee": "ada@acme.example", "team": "owners"})
-    reply = await approvals.submit(HandlerContext(hub=hub, instance="acme", actor=IVAN), invite, params, "")
+    reply = await approvals.submit(approvals.contexts("acme", IVAN, None), invite, params, "")
     assert "Requested" in reply.text
     request = (await approvals.store.list_requests(requester=IVAN, limit=1))[0]
     assert request.destructive and request.approvals_required == 2
@@ -407,7 +413,7 @@ async def test_a_partly_applied_change_says_what_was_and_was_not_done_and_retry_
 ) -> None:
     emulator_state.add_invite("acme", "ivanpetrov", inviter="alicechen", team="data")
     offboard = kinds.named("offboard")
-    ctx = HandlerContext(hub=hub, instance="acme", actor=IVAN)
+    ctx = approvals.contexts("acme", IVAN, None)
     await approvals.submit(ctx, offboard, offboard.load({"who": "ivanpetrov"}), "leaving")
     request = (await approvals.store.list_requests(requester=IVAN, limit=1))[0]
     emulator_state.fail_next(1, 400, method="DELETE", path="/v2/orgs/acme/members/*", detail="not now")

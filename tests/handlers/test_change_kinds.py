@@ -19,6 +19,7 @@ from handlers.requests.kind import ChangeRefused, Outcome, Plan
 from hub.client import HubClient
 from hub.emulator import EmulatorState
 from hub.errors import HubError
+from tests.conftest import MakeContext
 
 ORG = "acme"
 OURS = (
@@ -457,8 +458,10 @@ async def test_grant_a_new_permission(ctx: HandlerContext, emulator_state: Emula
     assert outcome.result["permission"] == "read" and outcome.result["previous"] is None
 
 
-async def test_grant_changes_a_permission_over_the_pat(hub_with_pat: HubClient, emulator_state: EmulatorState) -> None:
-    ctx = HandlerContext(hub=hub_with_pat, instance="acme", actor="U0ALICE01", instances=("acme",))
+async def test_grant_changes_a_permission_over_the_pat(
+    hub_with_pat: HubClient, emulator_state: EmulatorState, make_context: MakeContext
+) -> None:
+    ctx = make_context(hub=hub_with_pat)
     params = {"team": "backend", "namespace": "acme", "repository": "api", "permission": "admin"}
     planned, outcome = await plan_and_execute(ctx, emulator_state, "grant", params)
     assert planned.summary == "Change *backend* on *acme/api* from write to admin"

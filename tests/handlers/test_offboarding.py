@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,15 +12,22 @@ from handlers.requests import kinds
 from handlers.requests.kind import ChangeRefused, PartlyApplied
 from hub.client import HubClient
 from hub.emulator import EmulatorState
-from tests.conftest import FAST_RETRIES
+from tests.conftest import FAST_RETRIES, MakeContext
 
 ORG = "acme"
 APPROVER = "U0ALICE001"
 OFFBOARD = kinds.named("offboard")
 
 
-def make_ctx(hub: HubClient, actor: str = "U0REQUEST1") -> HandlerContext:
-    return HandlerContext(hub=hub, instance=ORG, actor=actor, instances=(ORG,))
+MakeCtx = Callable[..., HandlerContext]
+
+
+@pytest.fixture
+def make_ctx(make_context: MakeContext) -> MakeCtx:
+    def make(hub: HubClient, actor: str = "U0REQUEST1") -> HandlerContext:
+        return make_context(actor, hub=hub)
+
+    return make
 
 
 def snapshot(state: EmulatorState) -> dict[str, Any]:
@@ -40,7 +48,7 @@ def test_registered_at_import() -> None:
     assert kinds.named("offboard") is OFFBOARD
 
 
-async def test_offboard_a_member_with_invites(hub: HubClient, emulator_state: EmulatorState) -> None:
+async def test_offboard_a_member_with_invites(hub: HubClient, emulator_state: EmulatorState, make_ctx: MakeCtx) -> None:
     # A second invite sent to ivan's username (say, for another team) is theirs too.
     emulator_state.add_invite(ORG, "ivanpetrov", inviter="alicechen", team="data")
     before = snapshot(emulator_state)
@@ -78,7 +86,7 @@ async def test_offboard_a_member_with_invites(hub: HubClient, emulator_state: Em
 
 
 async def test_offboard_by_username_cancels_invites_to_their_email(
-    hub: HubClient, emulator_state: EmulatorState
+    hub: HubClient, emulator_state: EmulatorState, make_ctx: MakeCtx
 ) -> None:
     emulator_state.add_invite(ORG, "kenjisato@acme.example", inviter="alicechen")
     plan = await OFFBOARD.plan(make_ctx(hub), OFFBOARD.load({"who": "kenjisato"}))
@@ -90,7 +98,9 @@ async def test_offboard_by_username_cancels_invites_to_their_email(
 
 
 @pytest.mark.parametrize("who", ["newhire@acme.example", "RaviSharma"])
-async def test_offboard_someone_with_only_an_invite(hub: HubClient, emulator_state: EmulatorState, who: str) -> None:
+async def test_offboard_someone_with_only_an_invite(
+    hub: HubClient, emulator_state: EmulatorState, who: str, make_ctx: MakeCtx
+) -> None:
     before = snapshot(emulator_state)
     plan = await OFFBOARD.plan(make_ctx(hub), OFFBOARD.load({"who": who}))
     assert plan.params.username is None
@@ -105,7 +115,7 @@ async def test_offboard_someone_with_only_an_invite(hub: HubClient, emulator_sta
     assert "cancelled the invite" in outcome.summary
 
 
-async def test_offboard_nobody(hub: HubClient, emulator_state: EmulatorState) -> None:
+async def test_offboard_nobody(hub: HubClient, emulator_state: EmulatorState, make_ctx: MakeCtx) -> None:
     for who in ("ghost@acme.example", "ghostuser"):
         with pytest.raises(ChangeRefused, match="Nobody in \\*acme\\* matches"):
             await OFFBOARD.plan(make_ctx(hub), OFFBOARD.load({"who": who}))
@@ -114,7 +124,7 @@ async def test_offboard_nobody(hub: HubClient, emulator_state: EmulatorState) ->
             await OFFBOARD.plan(make_ctx(hub), OFFBOARD.load({"who": bad}))
 
 
-async def test_the_last_owner_is_refused(hub: HubClient, emulator_state: EmulatorState) -> None:
+async def test_the_last_owner_is_refused(hub: HubClient, emulator_state: EmulatorState, make_ctx: MakeCtx) -> None:
     await hub.update_member_role("bobokafor", "member")
     await hub.update_member_role("carolsmith", "editor")
     before = snapshot(emulator_state)
@@ -127,19 +137,21 @@ async def test_the_last_owner_is_refused(hub: HubClient, emulator_state: Emulato
     assert snapshot(emulator_state) == before
 
 
-async def test_an_owner_among_several_can_go(hub: HubClient, emulator_state: EmulatorState) -> None:
+async def test_an_owner_among_several_can_go(hub: HubClient, emulator_state: EmulatorState, make_ctx: MakeCtx) -> None:
     plan = await OFFBOARD.plan(make_ctx(hub), OFFBOARD.load({"who": "carolsmith"}))
     assert "role *owner*" in plan.details[0]
     await OFFBOARD.execute(make_ctx(hub, APPROVER), OFFBOARD.load(plan.params))
     assert "carolsmith" not in emulator_state.org(ORG).members
 
 
-async def test_the_bots_own_account_is_flagged(hub_with_pat: HubClient) -> None:
+async def test_the_bots_own_account_is_flagged(hub_with_pat: HubClient, make_ctx: MakeCtx) -> None:
     plan = await OFFBOARD.plan(make_ctx(hub_with_pat), OFFBOARD.load({"who": "erinpatel"}))
     assert any("hubkeeper's own PAT" in line for line in plan.details)
 
 
-async def test_an_email_that_changed_hands_is_refused(hub: HubClient, emulator_state: EmulatorState) -> None:
+async def test_an_email_that_changed_hands_is_refused(
+    hub: HubClient, emulator_state: EmulatorState, make_ctx: MakeCtx
+) -> None:
     plan = await OFFBOARD.plan(make_ctx(hub), OFFBOARD.load({"who": "newhire@acme.example"}))
     # The invite was accepted (by someone) before the approval: the approval covered an invite, not an account.
     emulator_state.add_member(ORG, "newhire", email="newhire@acme.example")
@@ -150,7 +162,7 @@ async def test_an_email_that_changed_hands_is_refused(hub: HubClient, emulator_s
 
 
 async def test_a_failure_part_way_reports_what_was_and_was_not_done(
-    hub: HubClient, emulator_state: EmulatorState
+    hub: HubClient, emulator_state: EmulatorState, make_ctx: MakeCtx
 ) -> None:
     emulator_state.add_invite(ORG, "ivanpetrov", inviter="alicechen", team="data")
     plan = await OFFBOARD.plan(make_ctx(hub), OFFBOARD.load({"who": "ivanpetrov"}))

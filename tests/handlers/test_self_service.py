@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sandbox.directory import SlackUser
 from bot.sandbox.slack_api import SlackStandIn
-from bot.slack_io import SlackDirectory, SlackMessenger
+from bot.slack_io import SlackMessenger
 from bot.store.sql_store import SqlRequestStore
 from handlers.context import HandlerContext, Reply
 from handlers.durations import NotADuration, parse_seconds
@@ -36,6 +36,7 @@ from hub import paths
 from hub.client import HubClient
 from hub.emulator import EmulatorState
 from hub.errors import NotFound
+from tests.conftest import MakeContext
 
 ORG = "acme"
 ACCESS_REQUEST = kinds.named("access_request")
@@ -97,19 +98,9 @@ MakeCtx = Callable[..., HandlerContext]
 
 
 @pytest.fixture
-def make_ctx(hub: HubClient, store: SqlRequestStore, messenger: SlackMessenger, client: AsyncWebClient) -> MakeCtx:
+def make_ctx(make_context: MakeContext) -> MakeCtx:
     def make(actor: str = IVAN, **changes: Any) -> HandlerContext:
-        values: dict[str, Any] = {
-            "hub": hub,
-            "instance": ORG,
-            "actor": actor,
-            "instances": (ORG,),
-            "messenger": messenger,
-            "directory": SlackDirectory(client),
-            "store": store,
-        }
-        values.update(changes)
-        return HandlerContext(**values)
+        return make_context(actor, **changes)
 
     return make
 
@@ -519,11 +510,10 @@ async def test_expiries_survive_a_restart(
     assert len(sent_dms(slack)) == 1
 
 
-async def test_timed_access_needs_a_store(make_ctx: MakeCtx, emulator_state: EmulatorState) -> None:
+async def test_timed_access_needs_its_stored_request(make_ctx: MakeCtx, emulator_state: EmulatorState) -> None:
+    # The end of time-bound access is recorded against the stored request: without one, nothing starts.
     before = snapshot(emulator_state)
-    with pytest.raises(ChangeRefused, match="no store"):
-        await ACCESS_REQUEST.plan(make_ctx(IVAN, store=None), typed("web", "read", 3600))
     params = {**ask("web", "read", 3600), "requester": IVAN, "username": "ivanpetrov", "team": "hk-web-r"}
     with pytest.raises(ChangeRefused, match="Nothing was changed"):
-        await ACCESS_REQUEST.execute(make_ctx(APPROVER, store=None), ACCESS_REQUEST.load({**params, "managed": True}))
+        await ACCESS_REQUEST.execute(make_ctx(APPROVER), ACCESS_REQUEST.load({**params, "managed": True}))
     assert snapshot(emulator_state) == before

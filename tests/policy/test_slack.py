@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from handlers.requests.kind import ChangeRefused, PartlyApplied
 from handlers.requests.lifecycle import NewRequest
 from hub.client import HubClient
 from hub.emulator import DEMO, EmulatorState
+from tests.conftest import MakeContext
 
 POLICY = """\
 teams:
@@ -79,22 +80,30 @@ def policy_path(tmp_path: Path) -> Path:
     return path
 
 
-def context(hub: HubClient, **extra: Any) -> HandlerContext:
-    return HandlerContext(hub=hub, instance="acme", actor="U0ALICE01", instances=("acme",), **extra)
+@pytest.fixture
+def context(make_context: MakeContext) -> Callable[..., HandlerContext]:
+    def make(hub: HubClient, **extra: Any) -> HandlerContext:
+        return make_context(hub=hub, **extra)
+
+    return make
 
 
 def buttons(reply: Reply) -> list[dict[str, Any]]:
     return [element for block in reply.blocks if block["type"] == "actions" for element in block["elements"]]
 
 
-async def test_plan_reply_has_the_changes_and_an_apply_button(hub: HubClient, policy_path: Path) -> None:
+async def test_plan_reply_has_the_changes_and_an_apply_button(
+    hub: HubClient, policy_path: Path, context: Callable[..., HandlerContext]
+) -> None:
     reply = await policy_plan_reply(context(hub), str(policy_path))
     assert "4 change(s)" in reply.text
     assert "create team release-eng" in str(reply.blocks)
     assert [(b["action_id"], b["value"]) for b in buttons(reply)] == [(APPLY_ACTION, "acme")]
 
 
-async def test_plan_reply_without_changes_has_no_button(hub: HubClient, tmp_path: Path) -> None:
+async def test_plan_reply_without_changes_has_no_button(
+    hub: HubClient, tmp_path: Path, context: Callable[..., HandlerContext]
+) -> None:
     path = tmp_path / "same.yml"
     path.write_text("repositories:\n  acme/api:\n    backend: write\n", encoding="utf-8")
     reply = await policy_plan_reply(context(hub), str(path))
@@ -102,7 +111,9 @@ async def test_plan_reply_without_changes_has_no_button(hub: HubClient, tmp_path
     assert buttons(reply) == []
 
 
-async def test_plan_reply_reports_problems(hub: HubClient, tmp_path: Path) -> None:
+async def test_plan_reply_reports_problems(
+    hub: HubClient, tmp_path: Path, context: Callable[..., HandlerContext]
+) -> None:
     assert "HUBKEEPER_POLICY_FILE" in (await policy_plan_reply(context(hub), None)).text
     path = tmp_path / "bad.yml"
     path.write_text("teams:\n  x:\n", encoding="utf-8")
@@ -110,7 +121,12 @@ async def test_plan_reply_reports_problems(hub: HubClient, tmp_path: Path) -> No
 
 
 async def test_kind_plans_then_executes(
-    hub: HubClient, policy_path: Path, emulator_state: EmulatorState, store: SqlRequestStore, slack: SlackStandIn
+    hub: HubClient,
+    policy_path: Path,
+    emulator_state: EmulatorState,
+    store: SqlRequestStore,
+    slack: SlackStandIn,
+    context: Callable[..., HandlerContext],
 ) -> None:
     kind = kinds.named("policy_apply")
     assert isinstance(kind, PolicyApply)
@@ -136,7 +152,11 @@ async def test_kind_plans_then_executes(
 
 
 async def test_partial_failure_fails_the_request_with_what_was_done(
-    hub: HubClient, policy_path: Path, emulator_state: EmulatorState, store: SqlRequestStore
+    hub: HubClient,
+    policy_path: Path,
+    emulator_state: EmulatorState,
+    store: SqlRequestStore,
+    context: Callable[..., HandlerContext],
 ) -> None:
     kind = kinds.named("policy_apply")
     plan = await kind.plan(context(hub), kind.load({"path": str(policy_path)}))
@@ -154,6 +174,6 @@ async def test_partial_failure_fails_the_request_with_what_was_done(
     assert "release-eng" in emulator_state.org(DEMO.org).groups
 
 
-async def test_policy_for_another_instance_is_refused(hub: HubClient) -> None:
+async def test_policy_for_another_instance_is_refused(hub: HubClient, context: Callable[..., HandlerContext]) -> None:
     with pytest.raises(ChangeRefused, match="is for instance"):
         await PolicyApply().plan(context(hub), PolicyApply().load({"text": "instance: prod\n", "source": "p.yml"}))
