@@ -16,10 +16,6 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox.directory import SlackUser
-from bot.sandbox.slack_api import SlackStandIn
-from bot.slack_io import SlackDirectory, SlackMessenger
-from bot.store.sql_store import SqlRequestStore
 import handlers.access
 import handlers.invites
 import handlers.members
@@ -27,6 +23,10 @@ import handlers.offboarding
 import handlers.policy
 import handlers.self_service
 import handlers.teams
+from bot.sandbox.directory import SlackUser
+from bot.sandbox.slack_api import SlackStandIn
+from bot.slack_io import SlackDirectory, SlackMessenger
+from bot.store.sql_store import SqlRequestStore
 from handlers.changes import KINDS
 from handlers.context import HandlerContext, Reply
 from handlers.lifecycle import ChangeRequest, NewRequest, Status
