@@ -354,3 +354,52 @@ def resolve(policy: Policy, org_repositories: Iterable[str]) -> Resolved:
         if not any(fnmatch.fnmatchcase(repository, key) for repository in org)
     ]
     return Resolved(repositories=repositories, rules=rules, warnings=warnings)
+
+
+_FIRST_SEPARATOR = re.compile(r"^([a-z0-9]+[._-])[a-z0-9]")
+
+
+def fold_repositories(grants: dict[str, dict[str, str]], universe: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Repository rules with identical grants folded into patterns, meaning exactly the same.
+
+    `grants` is the exported repositories (`ns/repo` → team → permission); `universe` is every
+    repository of those namespaces. Per namespace, the most common grants become `ns/*` and grants
+    shared by repositories with a common first word become `ns/word-*`, but only where every
+    repository of the org the pattern covers is exported with those grants, so the folded policy
+    plans to no change. Anything else stays an exact key.
+    """
+    everything = set(universe) | set(grants)
+    folded: dict[str, dict[str, str]] = {}
+    for namespace in sorted({repository.split("/")[0] for repository in grants}):
+        in_namespace = sorted(repository for repository in everything if repository.split("/")[0] == namespace)
+        exported = {repository: grants[repository] for repository in in_namespace if repository in grants}
+        remaining = dict(exported)
+        if len(exported) == len(in_namespace) and len(exported) >= 2:
+            counts: dict[tuple[tuple[str, str], ...], int] = {}
+            for team_grants in exported.values():
+                key = tuple(sorted(team_grants.items()))
+                counts[key] = counts.get(key, 0) + 1
+            common, count = max(counts.items(), key=lambda item: (item[1], item[0]))
+            if count >= 2:
+                folded[f"{namespace}/*"] = dict(common)
+                remaining = {repo: team_grants for repo, team_grants in exported.items() if team_grants != dict(common)}
+        by_prefix: dict[str, list[str]] = {}
+        for repository in remaining:
+            found = _FIRST_SEPARATOR.match(repository.split("/")[1])
+            if found is not None:
+                by_prefix.setdefault(found.group(1), []).append(repository)
+        for prefix, members in sorted(by_prefix.items()):
+            pattern = f"{namespace}/{prefix}*"
+            covered = [repository for repository in in_namespace if fnmatch.fnmatchcase(repository, pattern)]
+            shared = {tuple(sorted(remaining.get(repository, {}).items())) for repository in covered}
+            if len(members) >= 2 and all(repository in remaining for repository in covered) and len(shared) == 1:
+                folded[pattern] = dict(remaining[members[0]])
+                for repository in covered:
+                    del remaining[repository]
+        folded.update(remaining)
+    ordered = {key: folded[key] for key in sorted(folded)}
+    # The fold must mean exactly what it folds: if it ever would not, keep every key exact instead.
+    check = resolve(Policy(source="fold", repositories=ordered), everything)
+    if {repository: check.repositories.get(repository) for repository in grants} != grants:
+        return {key: dict(grants[key]) for key in sorted(grants)}
+    return ordered
