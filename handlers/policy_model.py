@@ -363,26 +363,16 @@ def fold_repositories(grants: dict[str, dict[str, str]], universe: Iterable[str]
     """Repository rules with identical grants folded into patterns, meaning exactly the same.
 
     `grants` is the exported repositories (`ns/repo` → team → permission); `universe` is every
-    repository of those namespaces. Per namespace, the most common grants become `ns/*` and grants
-    shared by repositories with a common first word become `ns/word-*`, but only where every
-    repository of the org the pattern covers is exported with those grants, so the folded policy
-    plans to no change. Anything else stays an exact key.
+    repository of those namespaces. Per namespace, repositories sharing a first word and their grants
+    become `ns/word-*`, then the most common grants of the rest become `ns/*` — each only where every
+    repository of the org the pattern covers is exported with those grants (or keeps an exact key
+    that beats the pattern), so the folded policy plans to no change. The rest stay exact keys.
     """
     everything = set(universe) | set(grants)
     folded: dict[str, dict[str, str]] = {}
     for namespace in sorted({repository.split("/")[0] for repository in grants}):
         in_namespace = sorted(repository for repository in everything if repository.split("/")[0] == namespace)
-        exported = {repository: grants[repository] for repository in in_namespace if repository in grants}
-        remaining = dict(exported)
-        if len(exported) == len(in_namespace) and len(exported) >= 2:
-            counts: dict[tuple[tuple[str, str], ...], int] = {}
-            for team_grants in exported.values():
-                key = tuple(sorted(team_grants.items()))
-                counts[key] = counts.get(key, 0) + 1
-            common, count = max(counts.items(), key=lambda item: (item[1], item[0]))
-            if count >= 2:
-                folded[f"{namespace}/*"] = dict(common)
-                remaining = {repo: team_grants for repo, team_grants in exported.items() if team_grants != dict(common)}
+        remaining = {repository: grants[repository] for repository in in_namespace if repository in grants}
         by_prefix: dict[str, list[str]] = {}
         for repository in remaining:
             found = _FIRST_SEPARATOR.match(repository.split("/")[1])
@@ -396,6 +386,18 @@ def fold_repositories(grants: dict[str, dict[str, str]], universe: Iterable[str]
                 folded[pattern] = dict(remaining[members[0]])
                 for repository in covered:
                     del remaining[repository]
+        everything_exported = all(repository in grants for repository in in_namespace)
+        if everything_exported and len(remaining) >= 2:
+            counts: dict[tuple[tuple[str, str], ...], int] = {}
+            for team_grants in remaining.values():
+                key = tuple(sorted(team_grants.items()))
+                counts[key] = counts.get(key, 0) + 1
+            common, count = max(counts.items(), key=lambda item: (item[1], item[0]))
+            if count >= 2:
+                folded[f"{namespace}/*"] = dict(common)
+                remaining = {
+                    repo: team_grants for repo, team_grants in remaining.items() if team_grants != dict(common)
+                }
         folded.update(remaining)
     ordered = {key: folded[key] for key in sorted(folded)}
     # The fold must mean exactly what it folds: if it ever would not, keep every key exact instead.
