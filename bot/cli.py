@@ -15,6 +15,7 @@ import click
 from pydantic import SecretStr
 
 from bot.app import open_bot
+from bot.log_cli import log
 from bot.policy_cli import policy
 from bot.review_cli import review
 from bot.sandbox.run import run_sandbox
@@ -248,6 +249,7 @@ async def _digest(
 
 main.add_command(review)
 main.add_command(policy)
+main.add_command(log)
 
 
 if __name__ == "__main__":  # pragma: no cover
