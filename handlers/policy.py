@@ -90,13 +90,20 @@ async def policy_plan_reply(ctx: HandlerContext, path: str | None = None) -> Rep
         return bk.message(_refusal(error).message)
     except HubError as error:
         return bk.error_reply(error)
+    return plan_reply(ctx.instance, policy, state, changes)
+
+
+def plan_reply(
+    instance: str, policy: Policy, state: OrgState, changes: list[Change], title: str = "Policy plan for"
+) -> Reply:
+    """The plan with the rule behind each change, warnings, and an Apply button when there is anything to do."""
     head = [
-        bk.header(f"Policy plan for {ctx.instance}"),
+        bk.header(f"{title} {instance}"),
         bk.section(f"{bk.code(policy.source)}: {bk.escape(summary_line(changes))}"),
     ]
     tail = [bk.context(bk.escape(warning)) for warning in resolve(policy, state.repositories).warnings[:5]]
     if changes:
-        tail.append(bk.actions([bk.button("Apply", APPLY_ACTION, ctx.instance, style="primary")]))
+        tail.append(bk.actions([bk.button("Apply", APPLY_ACTION, instance, style="primary")]))
     return bk.reply(bk.list_blocks(head, detail_lines(changes), tail), text=summary_line(changes))
 
 
