@@ -177,7 +177,8 @@ async def test_every_kind_is_found_by_what_it_names(ctx: HandlerContext) -> None
         stored[case.kind] = await file_and_decide(
             ctx, case.kind, case.params, Status.DONE, now - timedelta(hours=index)
         )
-    assert set(KINDS) <= set(stored), f"no case here for {sorted(set(KINDS) - set(stored))}"
+    ours = {name for name, kind in KINDS.items() if type(kind).__module__.startswith("handlers.")}
+    assert ours <= set(stored), f"no case here for {sorted(ours - set(stored))}"
 
     for case in CASES:
         subjects = subjects_of(stored[case.kind])
