@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.log_cli import log
+from bot.cli.log import log
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackMessenger
 from bot.store.sql_store import SqlRequestStore

@@ -18,10 +18,8 @@ from typing import NoReturn
 
 import click
 
-from bot.settings import ConfigError, load_settings
-from bot.slack_io import SlackMessenger, web_client
-from bot.store.db import default_database_url
-from bot.store.sql_store import SqlRequestStore
+from bot.cli.output import PrintableText, printable
+from bot.settings import ConfigError, Settings, load_settings
 from handlers.request_log import COLUMNS, LogEntry, Permalink, Subject, log_entries, parse_subject
 from hub.errors import InvalidInput
 
@@ -60,19 +58,31 @@ def parse_since(text: str, now: datetime) -> datetime:
 
 
 def write_csv(entries: list[LogEntry]) -> None:
-    writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS, lineterminator="\n")
+    # Summaries and reasons are people's own text: no control character reaches the terminal.
+    writer = csv.DictWriter(PrintableText(sys.stdout), fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for entry in entries:
         writer.writerow(entry.row())
 
 
 def write_json(entries: list[LogEntry]) -> None:
-    click.echo(json.dumps([entry.row() for entry in entries], indent=2, ensure_ascii=False))
+    click.echo(printable(json.dumps([entry.row() for entry in entries], indent=2, ensure_ascii=False)))
+
+
+def _permalink(settings: Settings) -> Permalink | None:
+    """Slack's chat.getPermalink when a bot token is configured (Slack is imported only then)."""
+    if not settings.slack_bot_token:
+        return None
+    from bot.slack_io import SlackMessenger, web_client
+
+    return SlackMessenger(web_client(settings.slack_for_posting())).permalink
 
 
 async def _read(
     url: str, since: datetime, subject: Subject | None, instance: str | None, permalink: Permalink | None
 ) -> list[LogEntry]:
+    from bot.store.sql_store import SqlRequestStore
+
     store = await SqlRequestStore.open(url)
     try:
         return await log_entries(store, since, subject=subject, instance=instance, permalink=permalink)
@@ -104,12 +114,10 @@ def log(subject: str | None, since_text: str, instance_label: str | None, output
         settings = load_settings()
         if instance_label is not None and instance_label not in (known := settings.instances()):
             _usage(f"--instance {instance_label!r} is not configured; known instances: {', '.join(sorted(known))}")
-        permalink = (
-            SlackMessenger(web_client(settings.slack_for_posting())).permalink if settings.slack_bot_token else None
-        )
+        permalink = _permalink(settings)
+        url = settings.database_url()
     except ConfigError as error:
         _usage(str(error))
-    url = settings.hubkeeper_database_url or default_database_url()
     try:
         entries = asyncio.run(_read(url, since, wanted, instance_label, permalink))
     except Exception as error:  # the database: unreachable, unreadable
