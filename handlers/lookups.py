@@ -14,6 +14,7 @@ from handlers.invites import INVITES
 from handlers.lookup import AnyLookup, Lookup
 from handlers.members import MEMBERS, WHOIS
 from handlers.policy.slack import POLICY_PLAN
+from handlers.request_log import LOG
 from handlers.requests import kinds
 from handlers.review import REVIEW
 from handlers.teams import TEAM, TEAMS
@@ -39,7 +40,7 @@ HELP: Lookup[Help] = Lookup(
     None,
 )
 
-ALL: tuple[AnyLookup, ...] = (HELP, WHOIS, MEMBERS, TEAMS, TEAM, INVITES, HEALTH, REVIEW, DIGEST, POLICY_PLAN)
+ALL: tuple[AnyLookup, ...] = (HELP, WHOIS, MEMBERS, TEAMS, TEAM, INVITES, HEALTH, REVIEW, DIGEST, POLICY_PLAN, LOG)
 
 
 def by_command(words: str) -> AnyLookup | None:
