@@ -29,13 +29,21 @@ from tenacity import (
 )
 
 from hub.errors import parse_retry_after
-from hub.throttling import RateLimitThrottle
+from hub.throttling import RateLimitThrottle, announce_wait, seconds_text
 
 logger = logging.getLogger("hub.http")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 NOTHING_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 REDACTED = "[redacted]"
+MAYBE_APPLIED = "hubkeeper_maybe_applied"
+"""Set in a response's extensions when an earlier attempt of the same request may have reached Docker
+Hub and been applied (it timed out, lost its connection or got a 5xx) before this answer came."""
+
+
+@dataclass
+class _Attempts:
+    maybe_applied: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,10 +95,13 @@ class RetryingTransport(httpx.AsyncBaseTransport):
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
             reraise=True,
         )
-        response: httpx.Response = await retrying(self._send_once, request)
+        earlier = _Attempts()
+        response: httpx.Response = await retrying(self._send_once, request, earlier)
+        if earlier.maybe_applied:
+            response.extensions[MAYBE_APPLIED] = True
         return response
 
-    async def _send_once(self, request: httpx.Request) -> httpx.Response:
+    async def _send_once(self, request: httpx.Request, earlier: _Attempts) -> httpx.Response:
         await self.throttle.acquire()
         started = time.monotonic()
         self.sent += 1
@@ -98,12 +109,14 @@ class RetryingTransport(httpx.AsyncBaseTransport):
             response = await self._inner.handle_async_request(request)
         except httpx.TransportError as exc:
             logger.debug("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
+            earlier.maybe_applied |= not isinstance(exc, NOTHING_SENT)
             raise
+        earlier.maybe_applied |= response.status_code >= 500
         self.throttle.observe(response)
         if response.status_code == 429:
             wait = parse_retry_after(response.headers, self._clock())
             if wait is not None:
-                self.throttle.hold_until(self._clock() + wait)
+                self.throttle.hold_for(wait)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %s in %.0f ms headers=%s",
@@ -141,17 +154,23 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         outcome = state.outcome
         if outcome is None:
             return
+        seconds = state.upcoming_sleep
         if outcome.failed:
             reason = type(outcome.exception()).__name__
+            announce_wait(seconds, f"Docker Hub did not answer; trying again in {seconds_text(seconds)}")
         else:
             response: httpx.Response = outcome.result()
             reason = f"HTTP {response.status_code}"
             # The answer is dropped for a fresh attempt; its connection goes back to the pool.
             await response.aclose()
+            if response.status_code == 429:
+                announce_wait(seconds, f"Docker Hub asked us to wait {seconds_text(seconds)}")
+            else:
+                announce_wait(seconds, f"Docker Hub answered {reason}; trying again in {seconds_text(seconds)}")
         logger.info(
             "Docker Hub: retrying after %s in %.1f s (attempt %d)",
             reason,
-            state.upcoming_sleep,
+            seconds,
             state.attempt_number + 1,
         )
 
