@@ -28,6 +28,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from hub import paths
 from hub.errors import parse_retry_after
 from hub.throttling import RateLimitThrottle, announce_wait, seconds_text
 
@@ -102,7 +103,12 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         return response
 
     async def _send_once(self, request: httpx.Request, earlier: _Attempts) -> httpx.Response:
-        await self.throttle.acquire()
+        # The token exchange is limited apart from the API calls the JWT makes: its 429 (a health check
+        # asked too often, say) must not hold lookups that still have a valid JWT, nor its headers
+        # stand for their window. Its own retries still wait what it is told.
+        paced = request.url.path != paths.AUTH_TOKEN
+        if paced:
+            await self.throttle.acquire()
         started = time.monotonic()
         self.sent += 1
         try:
@@ -112,8 +118,9 @@ class RetryingTransport(httpx.AsyncBaseTransport):
             earlier.maybe_applied |= not isinstance(exc, NOTHING_SENT)
             raise
         earlier.maybe_applied |= response.status_code >= 500
-        self.throttle.observe(response)
-        if response.status_code == 429:
+        if paced:
+            self.throttle.observe(response)
+        if paced and response.status_code == 429:
             wait = parse_retry_after(response.headers, self._clock())
             if wait is not None:
                 self.throttle.hold_for(wait)

@@ -69,3 +69,36 @@ async def test_a_legacy_team_name_is_shown_through_slack(
     answer = (await sandbox.slack.wait_for_async(lambda: replies(sandbox) or None, timeout=20))[0]
     assert "Quality assurance" in text_of(answer)
     assert "ivanpetrov" in text_of(answer)
+
+
+async def test_repeated_health_checks_cannot_get_the_exchange_rate_limited(
+    sandbox: Sandbox, http: httpx.AsyncClient, emulator_state: EmulatorState
+) -> None:
+    for count in range(3):
+        await type_command(sandbox, http, "health")
+        await sandbox.slack.wait_for_async(lambda n=count: replies(sandbox)[n:] or None, timeout=20)
+    first, second, third = (text_of(reply) for reply in replies(sandbox))
+    assert "All 4 health checks passed" in first and "s ago" not in first
+    for later in (second, third):
+        assert "All 4 health checks passed" in later and "s ago; next exchange in" in later
+    # The sandbox has an OAT and a PAT: one exchange each, whatever the number of health checks.
+    assert [r.status for r in emulator_state.requests if r.path == "/v2/auth/token"] == [200, 200]
+
+
+async def test_a_rate_limited_health_exchange_leaves_lookups_working(
+    sandbox: Sandbox, http: httpx.AsyncClient, emulator_state: EmulatorState
+) -> None:
+    await type_command(sandbox, http, "whois erinpatel@acme.example")
+    await sandbox.slack.wait_for_async(lambda: replies(sandbox) or None, timeout=20)
+    emulator_state.rate_limit_next(1, retry_after=600, method="POST", path="/v2/auth/token")
+    started = time.monotonic()
+    await type_command(sandbox, http, "health")
+    health = text_of((await sandbox.slack.wait_for_async(lambda: replies(sandbox)[1:] or None, timeout=20))[0])
+    assert "1 of 4 health checks failed" in health
+    assert "rate limit" in health
+    await type_command(sandbox, http, "whois kenjisato@acme.example")
+    answer = await sandbox.slack.wait_for_async(lambda: replies(sandbox)[2:] or None, timeout=20)
+    assert "Kenji Sato" in text_of(answer[0])
+    assert time.monotonic() - started < 30  # nothing waited out the exchange's ten minutes
+    # The OAT's JWT was kept: no exchange after the refused one but the PAT's own.
+    assert [r.status for r in emulator_state.requests if r.path == "/v2/auth/token"] == [200, 429, 200]

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from hub.auth import FORCED_EXCHANGE_INTERVAL, TokenExchangeAuth
 from hub.client import HubClient
 from hub.emulator import DEMO, EmulatorServer, EmulatorState
-from hub.errors import AuthenticationFailed, HubError
+from hub.errors import AuthenticationFailed, HubError, RateLimited
 
 TOKEN = "/v2/auth/token"
 MEMBERS = "/v2/orgs/acme/members"
@@ -86,3 +86,13 @@ async def test_a_minute_later_the_health_check_exchanges_again(emulator: Emulato
         clock[0] += 2
         assert (await auth.exchange(http)).fresh
     assert emulator.state.token_exchanges == 2
+
+
+async def test_a_rate_limited_forced_exchange_holds_no_lookup(hub: HubClient, emulator_state: EmulatorState) -> None:
+    await hub.list_members_page()
+    emulator_state.rate_limit_next(1, retry_after=600, method="POST", path=TOKEN)
+    with pytest.raises(RateLimited):
+        await hub.check_token()
+    # Docker Hub refused the exchange for ten minutes; the JWT it gave before still serves lookups, now.
+    await asyncio.wait_for(hub.list_members_page(), timeout=30)
+    assert exchange_statuses(emulator_state) == [200, 429]
