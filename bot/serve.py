@@ -15,7 +15,7 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app import Bot
-from bot.scheduler import start_scheduler
+from bot.scheduler import start_scheduler, stop_scheduler
 
 logger = logging.getLogger("hubkeeper.serve")
 
@@ -70,8 +70,7 @@ async def serve_http(bot: Bot, host: str, port: int, *, stop: asyncio.Event | No
         await stop.wait()
     finally:
         logger.info("hubkeeper: shutting down")
-        scheduler.shutdown(wait=False)
-        await bot.work.wait_idle(SHUTDOWN_GRACE)
+        await stop_scheduler(scheduler, bot.work, SHUTDOWN_GRACE)
         await runner.cleanup()
         await bot.aclose()
 
@@ -86,6 +85,6 @@ async def serve_socket_mode(bot: Bot, app_token: str, *, stop: asyncio.Event | N
         await stop.wait()
     finally:
         logger.info("hubkeeper: shutting down")
-        scheduler.shutdown(wait=False)
+        await stop_scheduler(scheduler, bot.work, SHUTDOWN_GRACE)
         await handler.close_async()  # type: ignore[no-untyped-call]
         await bot.aclose()
