@@ -9,8 +9,8 @@ PAT connection when one is configured, else the OAT (API-NOTES §18).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, TypeVar
@@ -288,7 +288,7 @@ class HubClient:
         http: httpx.AsyncClient | None = None,
         not_found: str | None = None,
         page_size: int = PAGE_SIZE,
-    ) -> AsyncIterator[ModelT]:
+    ) -> AsyncGenerator[ModelT, None]:
         async def fetch(page: int, size: int) -> PageResult[ModelT]:
             response = await self._send(
                 "GET",
@@ -327,7 +327,7 @@ class HubClient:
         role: Role | str | None = None,
         type: MemberType | None = None,
         invites: bool | None = None,
-    ) -> AsyncIterator[OrgMember]:
+    ) -> AsyncGenerator[OrgMember, None]:
         """Every org member matching the filters, page by page (memory: a few pages)."""
         if type is not None and type not in ("all", "invitee", "member"):
             raise InvalidInput("member type", type, "expected all, invitee or member")
@@ -387,10 +387,12 @@ class HubClient:
         """The member with exactly this username or email (case-insensitive), or None."""
         kind, value = _member_ref(username_or_email)
         wanted = value.lower()
-        async for member in self.iter_members(search=value):
-            found = member.email if kind == "email" else member.username
-            if found is not None and found.lower() == wanted:
-                return member
+        # Closed on the way out: pages still being fetched when the member turns up are cancelled now.
+        async with aclosing(self.iter_members(search=value)) as members:
+            async for member in members:
+                found = member.email if kind == "email" else member.username
+                if found is not None and found.lower() == wanted:
+                    return member
         return None
 
     async def get_member(self, username_or_email: str) -> OrgMember:
@@ -423,7 +425,7 @@ class HubClient:
 
     # -- groups (teams) --------------------------------------------------------------------------
 
-    def iter_groups(self, *, search: str | None = None, username: str | None = None) -> AsyncIterator[OrgGroup]:
+    def iter_groups(self, *, search: str | None = None, username: str | None = None) -> AsyncGenerator[OrgGroup, None]:
         params = {"search": search, "username": paths.username(username) if username else None}
         return self._pages(OrgGroup, paths.org_groups(self.org), params)
 
@@ -468,7 +470,7 @@ class HubClient:
 
         await self._delete(paths.org_group(self.org, name), gone=gone, not_found=self._team_not_found(name))
 
-    def iter_group_members(self, team: str, *, search: str | None = None) -> AsyncIterator[GroupMember]:
+    def iter_group_members(self, team: str, *, search: str | None = None) -> AsyncGenerator[GroupMember, None]:
         path = paths.org_group_members(self.org, team)
         return self._pages(GroupMember, path, {"search": search}, not_found=self._team_not_found(team))
 
@@ -563,7 +565,7 @@ class HubClient:
 
     def iter_repositories(
         self, namespace: str | None = None, *, name: str | None = None, ordering: str | None = None
-    ) -> AsyncIterator[RepositoryListEntry]:
+    ) -> AsyncGenerator[RepositoryListEntry, None]:
         ns = namespace or self.org
         return self._pages(
             RepositoryListEntry,
