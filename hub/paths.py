@@ -13,7 +13,7 @@ from urllib.parse import quote
 from hub.errors import InvalidInput
 
 # Docker IDs are 4-30 lowercase letters and digits for new accounts, but older accounts and orgs
-# do not all follow that rule (API-NOTES §14), so usernames are checked loosely: letters and
+# do not all follow that rule (docs/docker-hub.md, "Names"), so usernames are checked loosely: letters and
 # digits joined by single `.`, `_` or `-`, which still rules out `/`, `%`, `..`, spaces and controls.
 _USERNAME = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
 _NAMESPACE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
@@ -155,3 +155,51 @@ def repository_groups(ns: str, repo: str) -> str:
 
 def repository_group(ns: str, repo: str, group: int) -> str:
     return _join("v2", "repositories", namespace(ns), repository(repo), "groups", group_id(group))
+
+
+ROUTES = (
+    AUTH_TOKEN,
+    INVITES_BULK,
+    "/v2/orgs/{org}/members",
+    "/v2/orgs/{org}/members/{username}",
+    "/v2/orgs/{org}/groups",
+    "/v2/orgs/{org}/groups/{group_name}",
+    "/v2/orgs/{org}/groups/{group_name}/members",
+    "/v2/orgs/{org}/groups/{group_name}/members/{username}",
+    "/v2/orgs/{org}/invites",
+    "/v2/invites/{id}",
+    "/v2/invites/{id}/resend",
+    "/v2/namespaces/{namespace}/repositories",
+    "/v2/namespaces/{namespace}/repositories/{repository}",
+    "/v2/repositories/{namespace}/{repository}/groups",
+    "/v2/repositories/{namespace}/{repository}/groups/{group_id}",
+)
+"""The template of every path built above, in the spec's shape: what metrics may name (a raw path could
+carry a username or an email)."""
+
+OTHER_ROUTE = "other"
+
+_ROUTE_SEGMENTS = tuple((template, template.strip("/").split("/")) for template in ROUTES)
+
+
+def route(path: str) -> str:
+    """The template `path` was built from, e.g. `/v2/orgs/{org}/members/{username}`; `other` for none.
+
+    A literal segment beats a placeholder, so `/v2/invites/bulk` is not taken for an invite id.
+    """
+    segments = path.strip("/").split("/")
+    best, best_literals = OTHER_ROUTE, -1
+    for template, parts in _ROUTE_SEGMENTS:
+        if len(parts) != len(segments):
+            continue
+        literals = 0
+        for part, segment in zip(parts, segments, strict=True):
+            if part.startswith("{"):
+                continue
+            if part != segment:
+                break
+            literals += 1
+        else:
+            if literals > best_literals:
+                best, best_literals = template, literals
+    return best

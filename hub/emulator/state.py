@@ -358,7 +358,7 @@ class EmulatorState:
             if principal.subject != org.name:
                 raise permission_denied(f"token does not grant access to organization {org.name}")
             return
-        # PAT on repository routes: Docker requires the PAT's user to be an owner or editor (API-NOTES §10).
+        # PAT on repository routes: Docker requires the PAT's user to be an org owner or editor.
         member = org.members.get(principal.subject)
         if member is None or member.role not in ("owner", "editor"):
             raise permission_denied(f"user {principal.subject} may not manage repositories of {org.name}")
