@@ -164,16 +164,15 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         seconds = state.upcoming_sleep
         if outcome.failed:
             reason = type(outcome.exception()).__name__
-            announce_wait(seconds, f"Docker Hub did not answer; trying again in {seconds_text(seconds)}")
         else:
             response: httpx.Response = outcome.result()
             reason = f"HTTP {response.status_code}"
             # The answer is dropped for a fresh attempt; its connection goes back to the pool.
             await response.aclose()
             if response.status_code == 429:
+                # Only Docker Hub's own "wait" is told to the asker: backoff after an error is short and
+                # random, and the error itself is what they will hear about if it lasts.
                 announce_wait(seconds, f"Docker Hub asked us to wait {seconds_text(seconds)}")
-            else:
-                announce_wait(seconds, f"Docker Hub answered {reason}; trying again in {seconds_text(seconds)}")
         logger.info(
             "Docker Hub: retrying after %s in %.1f s (attempt %d)",
             reason,
