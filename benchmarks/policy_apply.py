@@ -23,8 +23,8 @@ import time
 
 from pydantic import SecretStr
 
-from handlers.policy_engine import apply_changes, plan_policy
-from handlers.policy_model import Policy
+from handlers.policy.engine import apply_changes, plan_policy
+from handlers.policy.model import Policy
 from hub.client import HubClient, HubConnection
 from hub.emulator import EmulatorConfig, EmulatorServer, EmulatorState, seed_large
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from bot.sandbox.run import Sandbox
-from handlers.lifecycle import NewRequest
+from handlers.requests.lifecycle import NewRequest
 from hub.emulator import EmulatorConfig, EmulatorState, seed_demo
 
 

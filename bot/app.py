@@ -26,13 +26,16 @@ from bot.readiness import Readiness
 from bot.settings import InstanceConfig, Settings, SlackConfig
 from bot.slack_io import SlackDirectory, SlackMessenger, bot_upload, web_client
 from bot.store.digest_store import SqlDigestStore
+from bot.store.drift_store import SqlDriftClaims
 from bot.store.sql_store import SqlRequestStore
-from handlers.approvals import DENY_MODAL, SYSTEM, ApprovalPolicy, Approvals
 from handlers.context import HandlerContext
-from handlers.digest import DEFAULT_SCHEDULE
-from handlers.digest_service import Digests, DigestSettings
+from handlers.digest.post import DEFAULT_SCHEDULE
+from handlers.digest.service import Digests, DigestSettings
 from handlers.health import run_health_checks
-from handlers.lifecycle import Status
+from handlers.policy.drift import DriftOutcome, PolicyDrift
+from handlers.requests.approvals import ApprovalPolicy, Approvals
+from handlers.requests.lifecycle import SYSTEM, Status
+from handlers.requests.render import DENY_MODAL
 from handlers.router import Router
 from handlers.self_service import sweep_timed_grants
 from hub.client import HubClient
@@ -88,6 +91,10 @@ class Bot:
     digests: Digests | None = None
     digest_schedule: str = DEFAULT_SCHEDULE
     digest_timezone: str = "UTC"
+    drift: PolicyDrift | None = None
+    """The policy drift check (when HUBKEEPER_POLICY_FILE is set)."""
+    policy_schedule: str | None = None
+    """HUBKEEPER_POLICY_SCHEDULE: when the scheduler runs the drift check."""
     metrics: Metrics = field(default_factory=Metrics)
     readiness: Readiness | None = None
     readiness_seconds: int = 30
@@ -137,6 +144,17 @@ class Bot:
                 await self.digests.scheduled(instance)
             except Exception:
                 logger.exception("the %s digest failed", instance)
+
+    async def check_policy_drift(self) -> DriftOutcome | None:
+        """The drift check job: post the plan once per distinct drift (the store's claim keeps it to one)."""
+        if self.drift is None:
+            return None
+        async with self.work.track():
+            try:
+                return await self.drift.check()
+            except Exception:
+                logger.exception("the policy drift check failed")
+                return DriftOutcome.FAILED
 
     async def aclose(self, *, grace: float = 20.0) -> None:
         """Let running listeners finish (up to `grace` seconds), then close the clients and the store."""
@@ -250,6 +268,8 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
     client = web_client(slack)
     messenger, directory = SlackMessenger(client), SlackDirectory(client)
     labels = tuple(hubs)
+    upload = bot_upload(client)
+    policy_file = settings.hubkeeper_policy_file or None
 
     def contexts(instance: str, actor: str, request_id: str | None) -> HandlerContext | None:
         if instance not in hubs:
@@ -268,6 +288,10 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
             store=store,
             request_id=request_id,
             access_teams=access_teams,
+            upload=upload,
+            digests=digests,
+            policy_file=policy_file,
+            stale_after_days=settings.hubkeeper_stale_after_days,
         )
 
     approvals = Approvals(store=store, messenger=messenger, directory=directory, policies=policies, contexts=contexts)
@@ -292,13 +316,22 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         hubs=hubs,
         viewers=settings.viewers(),
         directory=directory,
-        messenger=messenger,
         contexts=contexts,
         approvals=approvals,
-        upload=bot_upload(client),
-        stale_after_days=settings.hubkeeper_stale_after_days,
         digests=digests,
-        policy_file=settings.hubkeeper_policy_file or None,
+        policy_file=policy_file,
+    )
+    drift = (
+        PolicyDrift(
+            path=settings.hubkeeper_policy_file,
+            claims=SqlDriftClaims(store.engine),
+            messenger=messenger,
+            contexts=contexts,
+            channels={label: policy.channel for label, policy in policies.items() if policy.channel},
+            claimed_by=f"{socket.gethostname()}:{os.getpid()}",
+        )
+        if settings.hubkeeper_policy_file
+        else None
     )
     work = InFlight()
     return Bot(
@@ -313,6 +346,8 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         digests=digests,
         digest_schedule=settings.digest_schedule(),
         digest_timezone=settings.digest_timezone(),
+        drift=drift,
+        policy_schedule=settings.policy_schedule(),
         metrics=metrics,
         readiness=Readiness(hubs, store),
         readiness_seconds=settings.hubkeeper_readiness_seconds,

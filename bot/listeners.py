@@ -12,8 +12,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack_io import respond
 from bot.wait_notices import wait_notices
-from handlers import approvals, digest_service
 from handlers.context import Reply
+from handlers.digest import service as digest_service
+from handlers.requests import render
 from handlers.router import Router
 
 logger = logging.getLogger("hubkeeper.listeners")
@@ -43,8 +44,8 @@ def register(app: AsyncApp, router: Router, track: Callable[[], AbstractAsyncCon
             reply = await router.action(str(action["action_id"]), str(action.get("value") or ""), body["user"]["id"])
             await respond(str(body["response_url"]), reply)
 
-    @app.action(approvals.APPROVE)
-    @app.action(approvals.RETRY)
+    @app.action(render.APPROVE)
+    @app.action(render.RETRY)
     @app.action(digest_service.RESEND)
     @app.action(digest_service.CANCEL)
     @app.action(digest_service.KEEP)
@@ -55,7 +56,7 @@ def register(app: AsyncApp, router: Router, track: Callable[[], AbstractAsyncCon
             reply = await router.decision(str(action["action_id"]), str(action.get("value") or ""), body["user"]["id"])
             await respond(str(body["response_url"]), reply)
 
-    @app.action(approvals.CANCEL)
+    @app.action(render.CANCEL)
     async def cancel_clicked(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -64,27 +65,24 @@ def register(app: AsyncApp, router: Router, track: Callable[[], AbstractAsyncCon
         await ack()
         actor = body["user"]["id"]
         async with track():
-            await router.decision(approvals.CANCEL, str(action.get("value") or ""), actor)
+            await router.decision(render.CANCEL, str(action.get("value") or ""), actor)
             await client.views_publish(user_id=actor, view=await router.home(actor))
 
-    @app.action(approvals.DENY)
+    @app.action(render.DENY)
     async def deny_clicked(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         # The trigger expires 3 s after the click: the modal opens before anything slow happens.
-        await client.views_open(
-            trigger_id=body["trigger_id"], view=approvals.deny_modal(str(action.get("value") or ""))
-        )
+        await client.views_open(trigger_id=body["trigger_id"], view=render.deny_modal(str(action.get("value") or "")))
 
-    @app.view(approvals.DENY_MODAL)
+    @app.view(render.DENY_MODAL)
     async def deny_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
         values = view.get("state", {}).get("values", {})
         note = values.get("reason", {}).get("reason", {}).get("value")
         actor = body["user"]["id"]
         async with track():
-            reply = await router.decision(approvals.DENY, str(view.get("private_metadata") or ""), actor, note)
-            if router.messenger is not None:
-                await router.messenger.dm(actor, reply)
+            reply = await router.decision(render.DENY, str(view.get("private_metadata") or ""), actor, note)
+            await router.approvals.messenger.dm(actor, reply)
 
     @app.event("app_home_opened")
     async def app_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:

@@ -14,8 +14,8 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from handlers.commands import SPECS
-from handlers.lifecycle import Status
+from handlers import commands
+from handlers.requests.lifecycle import Status
 from hub.observe import ExchangeOutcome
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -145,7 +145,7 @@ def slash_subcommand(text: str) -> str:
     if not words:
         return "help"
     word = words[0].lower()
-    return word if word in SPECS or word == "help" else OTHER
+    return word if commands.spec(word) is not None else OTHER
 
 
 def slack_event_labels(body: Mapping[str, Any]) -> tuple[str, str]:

@@ -1,5 +1,5 @@
-"""The scheduler inside `hubkeeper serve`: the sweep (request expiries, time-bound grants) and each
-instance's digest, per process.
+"""The scheduler inside `hubkeeper serve`: the sweep (request expiries, time-bound grants), each
+instance's digest and the policy drift check (HUBKEEPER_POLICY_SCHEDULE), per process.
 
 APScheduler keeps its jobs in memory, rebuilt from settings at start: sharing a job store between
 replicas is unsupported (its FAQ), and unnecessary here because every effect of a job goes through
@@ -17,6 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.app import Bot, InFlight
 
 SWEEP_JOB = "sweep"
+POLICY_DRIFT_JOB = "policy-drift"
 READINESS_JOB = "readiness"
 
 
@@ -58,6 +59,17 @@ def start_scheduler(bot: Bot) -> AsyncIOScheduler:
                 # A digest an hour late is still worth posting; the claim keeps it to one.
                 misfire_grace_time=3600,
             )
+    if bot.drift is not None and bot.policy_schedule:
+        scheduler.add_job(
+            bot.check_policy_drift,
+            CronTrigger.from_crontab(bot.policy_schedule, timezone=ZoneInfo(bot.digest_timezone)),
+            id=POLICY_DRIFT_JOB,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            # A late check is still a check; the fingerprint claim keeps each drift to one post.
+            misfire_grace_time=3600,
+        )
     scheduler.start()
     return scheduler
 

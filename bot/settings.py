@@ -23,6 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from handlers.durations import NotADuration, parse_seconds
+from handlers.grammar import PERMISSIONS
+from handlers.stale import STALE_AFTER_DAYS
 from hub import paths
 from hub.client import DEFAULT_BASE_URL, HubConnection
 from hub.errors import InvalidInput
@@ -160,11 +163,12 @@ class Settings(BaseSettings):
     hubkeeper_audit_channel: str = ""
     hubkeeper_database_url: str = ""
     hubkeeper_sweep_seconds: int = Field(default=60, ge=5, le=3600)
-    hubkeeper_stale_after_days: int = Field(default=90, ge=1, le=36500)
+    hubkeeper_stale_after_days: int = Field(default=STALE_AFTER_DAYS, ge=1, le=36500)
     hubkeeper_digest_channel: str = ""
     hubkeeper_digest_schedule: str = "0 9 * * MON"
     hubkeeper_timezone: str = "UTC"
     hubkeeper_policy_file: str = ""
+    hubkeeper_policy_schedule: str = ""
     hubkeeper_admin_port: int = Field(default=8080, ge=0, le=65535)
     """Socket Mode only: where /healthz, /readyz and /metrics are served (HTTP mode uses the Slack port)."""
     hubkeeper_log_format: Literal["text", "json"] = "text"
@@ -206,6 +210,25 @@ class Settings(BaseSettings):
             ) from None
         return self.hubkeeper_digest_schedule
 
+    def policy_schedule(self) -> str | None:
+        """The drift check's cron line (in HUBKEEPER_TIMEZONE), or None when it is off."""
+        line = self.hubkeeper_policy_schedule.strip()
+        if not line:
+            return None
+        if not self.hubkeeper_policy_file:
+            raise ConfigError(
+                "HUBKEEPER_POLICY_SCHEDULE is set but HUBKEEPER_POLICY_FILE is not: name the policy to check"
+            )
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(line, timezone=self.digest_timezone())
+        except ValueError as error:
+            raise ConfigError(
+                f"HUBKEEPER_POLICY_SCHEDULE: {line[:40]!r} is not a cron line such as '0 * * * *' ({error})"
+            ) from None
+        return line
+
     def approvers(self) -> frozenset[str]:
         return parse_slack_ids("HUBKEEPER_APPROVERS", self.hubkeeper_approvers)
 
@@ -228,7 +251,7 @@ class Settings(BaseSettings):
                 paths.team(str(team))
             except InvalidInput as error:
                 raise ConfigError(f"{where} {key!r}: {error.message}") from None
-            if permission not in ("read", "write", "admin"):
+            if permission not in PERMISSIONS:
                 raise ConfigError(f'{where} {key!r}: expected "namespace/repository:read|write|admin"')
             teams[str(key)] = str(team)
         return teams
@@ -347,16 +370,15 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(f"{name}: {first['msg']}") from None
 
 
-_DURATION = re.compile(r"(\d+)\s*([smhd]?)")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
 def parse_duration(name: str, text: str) -> timedelta:
-    """`90s`, `30m`, `72h`, `7d` (or plain seconds)."""
-    found = _DURATION.fullmatch(text.strip().lower())
-    if not found or int(found.group(1)) == 0:
+    """`90s`, `30m`, `72h`, `7d` (or plain seconds); never zero."""
+    try:
+        seconds = parse_seconds(text, units="smhd", bare=True)
+    except NotADuration:
+        seconds = 0
+    if seconds == 0:
         raise ConfigError(f"{name}: {text[:40]!r} is not a duration such as 30m, 72h or 7d")
-    return timedelta(seconds=int(found.group(1)) * _UNIT_SECONDS[found.group(2)])
+    return timedelta(seconds=seconds)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -5,8 +5,8 @@ Two rules hold for everything built here:
 - Text that came from a person or from Docker Hub goes through `escape` before it meets mrkdwn, so
   it can never ping a channel or forge a link. Our own markup never uses `<…>` either, so a reply's
   text holds no `<` at all.
-- Every builder enforces its own limit (NOTES §4), and `finish` enforces the message-wide ones
-  (50 blocks, ~11k characters of text). Long lists are packed into as many sections as fit and end
+- Every builder enforces its own Block Kit limit (listed below), and `finish` enforces the
+  message-wide ones (50 blocks, ~11k characters of text). Long lists are packed into as many sections as fit and end
   with a note saying how many were not shown; nothing is dropped without saying so.
 """
 
@@ -34,7 +34,7 @@ from hub.errors import (
     WrongTokenType,
 )
 
-# -- limits (NOTES §4) ----------------------------------------------------------------------------
+# -- Slack's Block Kit limits ----------------------------------------------------------------------
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000

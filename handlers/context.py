@@ -10,10 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from handlers.stale import STALE_AFTER_DAYS
 from hub.client import HubClient
 
 if TYPE_CHECKING:
-    from handlers.lifecycle import RequestStore
+    from handlers.digest.service import Digests
+    from handlers.requests.lifecycle import RequestStore
+    from handlers.review import Upload
 
 Block = dict[str, Any]
 
@@ -54,18 +57,29 @@ class Directory(Protocol):
 
 @dataclass
 class HandlerContext:
+    """Everything a handler may use, built whole by the bot: a missing piece fails at start-up, never
+    at the third click. Only what a deployment may leave unconfigured is optional."""
+
     hub: HubClient
     """The Docker Hub client of the instance this command is for."""
     instance: str
     """Its friendly label."""
     actor: str
     """The Slack user ID of whoever asked."""
+    messenger: Messenger
+    directory: Directory
+    store: RequestStore
     instances: tuple[str, ...] = ()
     """Every configured label, for messages that name them."""
-    messenger: Messenger | None = None
-    directory: Directory | None = None
-    store: RequestStore | None = None
     request_id: str | None = None
     """Set while a change request is being planned or executed."""
     access_teams: Mapping[str, str] = field(default_factory=dict)
     """Self-service: `"ns/repo:permission"` → the team that grants it (the config file's [access_teams])."""
+    channel: str | None = None
+    """Where the command was typed (`/hub digest` posts there)."""
+    upload: Upload | None = None
+    """Sends a file to someone by DM (the access review's CSV)."""
+    digests: Digests | None = None
+    policy_file: str | None = None
+    """HUBKEEPER_POLICY_FILE, for `/hub policy plan` and its Apply button."""
+    stale_after_days: int = STALE_AFTER_DAYS

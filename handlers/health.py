@@ -1,6 +1,6 @@
 """The health checks: can hubkeeper exchange its token and read the org?
 
-The same three checks the integration reference runs: exchange the OAT, list one org member, list
+Three checks that together show hubkeeper can work: exchange the OAT, list one org member, list
 one team (plus the PAT exchange when a PAT is configured). Each runs whatever the others did, so a
 person sees every problem at once.
 """
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from handlers import blocks
 from handlers.context import HandlerContext, Reply
+from handlers.grammar import Syntax
+from handlers.lookup import without_arguments
 from hub.auth import ExchangeCheck
 from hub.client import HubClient
 from hub.errors import HubError
@@ -81,3 +83,15 @@ def render_health(instance: str, results: Sequence[CheckResult]) -> Reply:
 
 async def health(ctx: HandlerContext) -> Reply:
     return render_health(ctx.instance, await run_health_checks(ctx.hub))
+
+
+@dataclass(frozen=True)
+class Health:
+    pass
+
+
+HEALTH = without_arguments(
+    Syntax("health", "health", "Check the token, reading one member and reading one team", ("/hub health",)),
+    Health,
+    health,
+)

@@ -1,4 +1,4 @@
-"""`/hub help` and the reply to a command that does not parse, both from `commands.COMMANDS`."""
+"""`/hub help` and the reply to a command that does not parse, both from the command registries."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from handlers import blocks as bk
 from handlers import commands
 from handlers.context import Block, Reply
+from handlers.grammar import ORG_OPTION, Syntax, UsageError
 
 MAX_ERROR_MESSAGE = 200
 """Usage errors repeat what was typed (an unknown option, say); that much is plenty."""
 
 
-def _command_line(spec: commands.CommandSpec) -> str:
+def _command_line(spec: Syntax) -> str:
     return f"`/hub {bk.escape(spec.usage)}`\n{bk.escape(spec.description)} · e.g. `{bk.escape(spec.example)}`"
 
 
@@ -21,10 +22,10 @@ def _org_note(instances: Sequence[str]) -> str | None:
     if len(instances) <= 1:
         return None
     labels = bk.join_limited([bk.code(label, 40) for label in instances], 1500)
-    return f"Add `{bk.escape(commands.ORG_OPTION)}` to any command to pick the Docker Hub org: {labels}"
+    return f"Add `{bk.escape(ORG_OPTION)}` to any command to pick the Docker Hub org: {labels}"
 
 
-def _spec_blocks(spec: commands.CommandSpec) -> list[Block]:
+def _spec_blocks(spec: Syntax) -> list[Block]:
     return [
         bk.header(f"/hub {spec.name}"),
         bk.section(
@@ -37,7 +38,7 @@ def _spec_blocks(spec: commands.CommandSpec) -> list[Block]:
 def help_reply(topic: str | None, instances: Sequence[str]) -> Reply:
     """Every command (no topic), or one command's usage; an unknown topic gets a suggestion."""
     note = _org_note(instances)
-    spec = commands.SPECS.get(topic.lower()) if topic else None
+    spec = commands.spec(topic.lower()) if topic else None
     out: list[Block]
     if spec is not None:
         out = _spec_blocks(spec)
@@ -47,14 +48,14 @@ def help_reply(topic: str | None, instances: Sequence[str]) -> Reply:
             suggestion = commands.suggest(topic)
             hint = f" Did you mean `{suggestion}`?" if suggestion else ""
             out.append(bk.section(f"There is no command {bk.code(topic, 40)}.{hint} These are the commands:"))
-        out.append(bk.section("\n\n".join(_command_line(s) for s in commands.COMMANDS)))
+        out.append(bk.section("\n\n".join(_command_line(s) for s in commands.syntaxes())))
         out.append(bk.context("`/hub help &lt;command&gt;` explains one command."))
     if note:
         out.append(bk.context(note))
     return bk.reply(out)
 
 
-def usage_reply(error: commands.UsageError) -> Reply:
+def usage_reply(error: UsageError) -> Reply:
     """What did not fit, what to type instead, and always where to find the rest."""
     message = bk.escape(bk.clip(error.message, MAX_ERROR_MESSAGE))
     out: list[Block] = [bk.section(f":thinking_face: That did not work: {message}.")]
@@ -66,3 +67,20 @@ def usage_reply(error: commands.UsageError) -> Reply:
     pointer = f"`/hub help {error.spec.name}`" if error.spec is not None else "`/hub help`"
     out.append(bk.context(f"{pointer} shows what each command takes."))
     return bk.reply(out)
+
+
+def usage_hint() -> str:
+    """The slash command's usage hint in the Slack app manifest (manifest.yml): every command's words."""
+    return " | ".join(spec.name for spec in commands.syntaxes())
+
+
+def command_table() -> list[str]:
+    """README.md's table of the `/hub` commands, one Markdown row each."""
+    rows = ["| command | what it does |", "| --- | --- |"]
+    # A `|` inside a table cell ends the cell unless escaped, code span or not.
+    rows += [f"| `/hub {_cell(spec.usage)}` | {_cell(spec.description)} |" for spec in commands.syntaxes()]
+    return rows
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from handlers.approvals import CANCEL, render_status_line
 from handlers.blocks import button, context, divider, escape, header, section
-from handlers.commands import COMMANDS
-from handlers.lifecycle import ChangeRequest, Status, TimedGrant
+from handlers.commands import syntaxes
+from handlers.requests.lifecycle import ChangeRequest, Status, TimedGrant
+from handlers.requests.render import CANCEL, render_status_line
 
 MAX_LISTED = 10
 
@@ -35,7 +35,7 @@ def home_view(
     queue: Sequence[ChangeRequest] | None = None,
 ) -> dict[str, Any]:
     """`queue` is None for people who are not approvers (they do not see it at all)."""
-    usage = "\n".join(f"• `/hub {escape(spec.usage)}`: {spec.description}" for spec in COMMANDS)
+    usage = "\n".join(f"• `/hub {escape(spec.usage)}`: {spec.description}" for spec in syntaxes())
     connected = ", ".join(f"`{escape(label)}`" for label in instances) or "none configured"
     blocks = [
         header("hubkeeper"),

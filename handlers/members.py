@@ -1,5 +1,4 @@
-"""`/hub whois` and `/hub members`: who is in the org, one person or a page at a time; and the
-`role` and `member_remove` change kinds.
+"""`/hub whois` and `/hub members`: who is in the org, one person or a page at a time.
 
 Each handler fetches, then hands plain models to a pure `render_*` function, so the rendering can
 be checked against Slack's limits with any input, however large.
@@ -9,17 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from handlers import blocks as bk
-from handlers import commands
-from handlers.changes import ChangeRefused, Outcome, Plan, register
-from handlers.commands import MAX_SEARCH, ROLES
 from handlers.context import Block, HandlerContext, Reply
-from handlers.teams import param
+from handlers.grammar import MAX_SEARCH, ROLES, Syntax, UsageError, take_option
+from handlers.lookup import Lookup
 from hub import paths
 from hub.errors import HubError
 from hub.models import Invite, OrgMember
@@ -248,96 +244,70 @@ async def members_page_clicked(ctx: HandlerContext, value: str) -> Reply:
     return await _members_page(ctx, state, replace_original=True)
 
 
-# -- changes: role, remove from the org --------------------------------------------------------
+# -- the commands -----------------------------------------------------------------------------------
 
 
-async def _org_member(ctx: HandlerContext, username: str) -> OrgMember:
-    member = await ctx.hub.find_member(username)
-    if member is None:
-        raise ChangeRefused(
-            f"{bk.code(username)} is not a member of *{bk.escape(ctx.instance)}*; "
-            "`/hub whois` shows whether they have a pending invite."
-        )
-    return member
+@dataclass(frozen=True)
+class Whois:
+    query: str
 
 
-async def _refuse_last_owner(ctx: HandlerContext, member: OrgMember, what: str) -> None:
-    """Docker Hub refuses to leave an org without owners; say so before asking anyone to approve."""
-    if member.role_key != "owner":
-        return
-    owners = await ctx.hub.list_members(role="owner")
-    if not any(owner.username.lower() != member.username.lower() for owner in owners):
-        raise ChangeRefused(
-            f"*{bk.escape(member.username)}* is the only owner of *{bk.escape(ctx.instance)}*, so cannot {what}; "
-            "make someone else an owner first."
-        )
+def _parse_whois(spec: Syntax, args: list[str]) -> Whois:
+    if len(args) != 1:
+        raise UsageError("whois needs one email or username", spec)
+    query = args[0]
+    return Whois(paths.email(query) if "@" in query else paths.username(query))
 
 
-class RoleChange:
-    name = "role"
-
-    async def _check(self, ctx: HandlerContext, params: Mapping[str, Any]) -> tuple[OrgMember, str]:
-        member = await _org_member(ctx, param(params, "username", paths.username))
-        new_role = param(params, "role", commands.role)
-        if member.role_key == new_role:
-            raise ChangeRefused(f"*{bk.escape(member.username)}* is already {_a(new_role)}; nothing to change.")
-        await _refuse_last_owner(ctx, member, f"become {_a(new_role)}")
-        return member, new_role
-
-    async def plan(self, ctx: HandlerContext, params: Mapping[str, Any]) -> Plan:
-        member, new_role = await self._check(ctx, params)
-        details = []
-        if new_role == "owner":
-            details.append(f"Owners can change everything in *{bk.escape(ctx.instance)}*: members, teams and settings.")
-        return Plan(
-            summary=(
-                f"Change *{bk.escape(member.username)}*'s role in *{bk.escape(ctx.instance)}* "
-                f"from {bk.escape(member.role_key)} to {new_role}"
-            ),
-            params={"username": member.username, "role": new_role},
-            destructive=new_role == "owner",
-            details=details,
-        )
-
-    async def execute(self, ctx: HandlerContext, params: Mapping[str, Any]) -> Outcome:
-        member, new_role = await self._check(ctx, params)
-        updated = await ctx.hub.update_member_role(member.username, new_role)
-        return Outcome(
-            f"*{bk.escape(member.username)}* is now {_a(updated.role_key)} of *{bk.escape(ctx.instance)}*",
-            {"username": member.username, "role": updated.role_key, "previous_role": member.role_key},
-        )
+async def _run_whois(ctx: HandlerContext, query: Whois) -> Reply:
+    return await whois(ctx, query.query)
 
 
-def _a(role: str) -> str:
-    return f"an {role}" if role[:1] in "aeiou" else f"a {role}"
+WHOIS = Lookup(
+    Syntax(
+        "whois",
+        "whois <email|username>",
+        "One person: role, teams, guest or not, activity, pending invite",
+        ("/hub whois ada@acme.example",),
+    ),
+    Whois,
+    _parse_whois,
+    _run_whois,
+)
 
 
-class MemberRemove:
-    name = "member_remove"
-
-    async def _check(self, ctx: HandlerContext, params: Mapping[str, Any]) -> OrgMember:
-        member = await _org_member(ctx, param(params, "username", paths.username))
-        await _refuse_last_owner(ctx, member, "leave")
-        return member
-
-    async def plan(self, ctx: HandlerContext, params: Mapping[str, Any]) -> Plan:
-        member = await self._check(ctx, params)
-        teams = bk.join_limited([bk.code(team, 60) for team in member.groups], 1500) if member.groups else "none"
-        return Plan(
-            summary=f"Remove *{bk.escape(member.username)}* from *{bk.escape(ctx.instance)}* and from every team",
-            params={"username": member.username},
-            destructive=True,
-            details=[f"Role: {bk.escape(member.role_key)}", f"Teams: {teams}"],
-        )
-
-    async def execute(self, ctx: HandlerContext, params: Mapping[str, Any]) -> Outcome:
-        member = await self._check(ctx, params)
-        await ctx.hub.remove_member(member.username)
-        return Outcome(
-            f"Removed *{bk.escape(member.username)}* from *{bk.escape(ctx.instance)}*",
-            {"username": member.username, "role": member.role_key, "teams": list(member.groups)},
-        )
+@dataclass(frozen=True)
+class Members:
+    search: str | None = None
+    role: str | None = None
+    page: int = 1
 
 
-register(RoleChange())
-register(MemberRemove())
+def _parse_members(spec: Syntax, args: list[str]) -> Members:
+    rest, role = take_option(args, "--role", spec)
+    unknown = [arg for arg in rest if arg.startswith("--")]
+    if unknown:
+        raise UsageError(f"unknown option {unknown[0]!r}", spec)
+    if role is not None and role.lower() not in ROLES:
+        raise UsageError(f"--role must be one of {', '.join(ROLES)}", spec)
+    search = " ".join(rest) or None
+    if search is not None and len(search) > MAX_SEARCH:
+        raise UsageError(f"the search is longer than {MAX_SEARCH} characters", spec)
+    return Members(search=search, role=role.lower() if role else None)
+
+
+async def _run_members(ctx: HandlerContext, query: Members) -> Reply:
+    return await members(ctx, search=query.search, role=query.role, page=query.page)
+
+
+MEMBERS = Lookup(
+    Syntax(
+        "members",
+        "members [search] [--role owner|editor|member]",
+        "Org members, a page at a time",
+        ("/hub members --role owner",),
+    ),
+    Members,
+    _parse_members,
+    _run_members,
+)

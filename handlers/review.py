@@ -43,11 +43,12 @@ from typing import TextIO
 
 from handlers import blocks as bk
 from handlers.context import HandlerContext, Reply
+from handlers.grammar import Syntax
+from handlers.lookup import without_arguments
+from handlers.stale import STALE_AFTER_DAYS
 from hub.client import HubClient
 from hub.errors import HubError
 from hub.models import Invite, OrgMember
-
-DEFAULT_STALE_AFTER_DAYS = 90
 
 COLUMNS = (
     "username",
@@ -95,7 +96,7 @@ class ReviewSummary:
     invitee_rows: int = 0
     """Pending invites matching no member, written as rows with role Invitee."""
     no_team: int = 0
-    stale_after_days: int = DEFAULT_STALE_AFTER_DAYS
+    stale_after_days: int = STALE_AFTER_DAYS
 
     @property
     def rows(self) -> int:
@@ -210,7 +211,7 @@ async def write_review_csv(
     hub: HubClient,
     out: TextIO,
     *,
-    stale_after_days: int = DEFAULT_STALE_AFTER_DAYS,
+    stale_after_days: int = STALE_AFTER_DAYS,
     now: datetime | None = None,
 ) -> ReviewSummary:
     """Write the access review of `hub`'s org to `out` (opened with newline=""), row by row.
@@ -259,7 +260,7 @@ def review_filename(org: str, now: datetime) -> str:
     return f"access-review-{org}-{now.astimezone(UTC):%Y-%m-%d}.csv"
 
 
-async def review(ctx: HandlerContext, *, upload: Upload, stale_after_days: int = DEFAULT_STALE_AFTER_DAYS) -> Reply:
+async def review(ctx: HandlerContext, *, upload: Upload, stale_after_days: int = STALE_AFTER_DAYS) -> Reply:
     """`/hub review`: the CSV goes to the requester by DM (it holds emails); the reply is a summary."""
     now = datetime.now(UTC)
     filename = review_filename(ctx.hub.org, now)
@@ -292,3 +293,21 @@ def render_summary(summary: ReviewSummary, filename: str, instance: str = "") ->
         f"• {bk.plural(summary.pending_invites, 'pending invite')} ({summary.invitee_rows:,} listed as Invitee rows)",
     ]
     return bk.message("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Review:
+    pass
+
+
+async def _run_review(ctx: HandlerContext) -> Reply:
+    if ctx.upload is None:
+        return Reply("Access reviews need Slack file uploads, which this hubkeeper lacks.")
+    return await review(ctx, upload=ctx.upload, stale_after_days=ctx.stale_after_days)
+
+
+REVIEW = without_arguments(
+    Syntax("review", "review", "An access review: a CSV of every member, sent to you by DM", ("/hub review",)),
+    Review,
+    _run_review,
+)

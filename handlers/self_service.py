@@ -1,4 +1,6 @@
-"""Self-service access: `/hub request <ns/repo> <read|write|admin> [for <N>m|h|d] <reason…>`.
+"""Self-service access: which team `/hub request` resolves to, and how time-bound access ends.
+
+The `access_request` kind (handlers/changes/access_request.py) plans and executes the request.
 
 Docker Hub grants repository access to teams, never to people, so a request resolves to a team:
 
@@ -19,38 +21,30 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from handlers import blocks as bk
-from handlers.changes import ChangeRefused, Outcome, Plan, register
 from handlers.context import HandlerContext
-from handlers.lifecycle import AuditEvent, RequestStore, TimedGrant
-from hub import paths
-from hub.errors import Conflict, HubError, InvalidInput, NotFound
+from handlers.requests.kind import ChangeRefused
+from handlers.requests.lifecycle import SYSTEM, AuditEvent, RequestStore, TimedGrant
+from hub.errors import HubError, InvalidInput, NotFound
 from hub.models import OrgGroup, Permission
 
 logger = logging.getLogger("hubkeeper.self_service")
 
-KIND = "access_request"
-SWEEP_ACTOR = "hubkeeper"
 
 MANAGED_PREFIX = "hk-"
 MANAGED_DESCRIPTION = "Managed by hubkeeper"
 """Every team hubkeeper creates has a description starting with this; a team of the managed name
 without it was made by a person, and hubkeeper will not treat it as its own."""
 TEAM_NAME_MAX = 30
-"""Docker Hub's (terraform's) team-name rule is `^[A-Za-z0-9_-]{3,30}$` (API-NOTES §14)."""
+"""Docker Hub's team names are 3 to 30 letters, digits, `-` or `_`: `^[A-Za-z0-9_-]{3,30}$` (docs/docker-hub.md)."""
 HASH_LENGTH = 6
 """24 bits of SHA-256: collisions need two shortened names alike *and* equal hashes in one org."""
 
-MIN_DURATION = 60
-MAX_DURATION = 90 * 86400
-"""Time-bound access is for hours or days; anything longer is a standing grant and should say so."""
 
 _LETTER = {Permission.READ: "r", Permission.WRITE: "w", Permission.ADMIN: "a"}
-_UNITS = (("d", 86400, "day"), ("h", 3600, "hour"), ("m", 60, "minute"))
-_DURATION = re.compile(r"(\d{1,5})([mhd])")
 
 
 # -- pure helpers ---------------------------------------------------------------------------------
@@ -81,72 +75,6 @@ def managed_description(namespace: str, repository: str, permission: Permission)
     return f"{MANAGED_DESCRIPTION} for {namespace}/{repository}:{permission.value} only; do not add grants"
 
 
-def parse_duration(text: str) -> int:
-    """`30m`, `8h`, `7d` → seconds; ChangeRefused for anything else or out of range."""
-    match = _DURATION.fullmatch(text.strip().lower())
-    if match is None:
-        raise ChangeRefused(f"{bk.code(text)} is not a duration: use minutes, hours or days, e.g. `90m`, `8h`, `3d`.")
-    seconds = int(match.group(1)) * next(size for unit, size, _ in _UNITS if unit == match.group(2))
-    return check_duration(seconds)
-
-
-def check_duration(seconds: object) -> int:
-    if isinstance(seconds, bool) or not isinstance(seconds, int):
-        raise ChangeRefused("The duration must be a whole number of seconds.")
-    if not MIN_DURATION <= seconds <= MAX_DURATION:
-        raise ChangeRefused(
-            f"Time-bound access lasts from {human_duration(MIN_DURATION)} to {human_duration(MAX_DURATION)}; "
-            "leave out `for …` to ask for access with no end date."
-        )
-    return seconds
-
-
-def human_duration(seconds: int) -> str:
-    """The largest unit that divides evenly: 5400 → "90 minutes", 7200 → "2 hours"."""
-    for _, size, noun in _UNITS:
-        if seconds % size == 0:
-            return bk.plural(seconds // size, noun)
-    return bk.plural(seconds, "second")
-
-
-def parse_access_request(text: str) -> tuple[dict[str, Any], str]:
-    """`acme/api write for 8h fixing the release` → (params for the kind, reason).
-
-    For whoever wires `/hub request` into the router; the kind itself validates params again.
-    """
-    words = text.split()
-    usage = "Usage: `/hub request ns/repo read|write|admin [for 30m|8h|3d] reason…`"
-    if len(words) < 2:
-        raise ChangeRefused(usage)
-    try:
-        namespace, repository = paths.parse_repository_ref(words[0])
-    except InvalidInput as error:
-        raise ChangeRefused(f"{bk.escape(error.message)}. {usage}") from None
-    permission = _permission(words[1])
-    rest = words[2:]
-    duration: int | None = None
-    if len(rest) >= 2 and rest[0].lower() == "for" and _DURATION.fullmatch(rest[1].lower()):
-        duration = parse_duration(rest[1])
-        rest = rest[2:]
-    reason = " ".join(rest).strip()
-    if not reason:
-        raise ChangeRefused(f"Say why you need it. {usage}")
-    params = {
-        "namespace": namespace,
-        "repository": repository,
-        "permission": permission.value,
-        "duration_seconds": duration,
-    }
-    return params, reason
-
-
-def _permission(value: object) -> Permission:
-    try:
-        return Permission(str(value).lower())
-    except ValueError:
-        raise ChangeRefused(f"{bk.code(str(value))} is not a permission: use `read`, `write` or `admin`.") from None
-
-
 # -- resolution -----------------------------------------------------------------------------------
 
 
@@ -167,22 +95,6 @@ class Ask:
     @property
     def ref(self) -> str:
         return f"{self.namespace}/{self.repository}"
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> Ask:
-        try:
-            namespace = paths.namespace(_text(params, "namespace"))
-            repository = paths.repository(_text(params, "repository"))
-        except InvalidInput as error:
-            raise ChangeRefused(bk.escape(error.message)) from None
-        raw = params.get("duration_seconds")
-        duration = None if raw is None else check_duration(raw)
-        return cls(namespace, repository, _permission(params.get("permission")), duration)
-
-
-def _text(params: Mapping[str, Any], key: str) -> str:
-    value = params.get(key)
-    return value if isinstance(value, str) else ""  # paths.* refuse "" as empty
 
 
 @dataclass(frozen=True)
@@ -205,8 +117,6 @@ class Resolution:
 
 
 async def _requester_username(ctx: HandlerContext, requester: str) -> str:
-    if ctx.directory is None:
-        raise ChangeRefused("hubkeeper cannot look up Slack emails here, so it cannot tell who you are on Docker Hub.")
     email = await ctx.directory.user_email(requester)
     if not email:
         raise ChangeRefused(
@@ -231,7 +141,7 @@ async def _requester_username(ctx: HandlerContext, requester: str) -> str:
     return member.username
 
 
-async def _resolve(ctx: HandlerContext, ask: Ask, requester: str) -> Resolution:
+async def resolve(ctx: HandlerContext, ask: Ask, requester: str) -> Resolution:
     """Find the requester's account and the team; refuse anything that would grant more than asked."""
     if ask.namespace != ctx.hub.org:
         # Teams belong to an org and can only be granted on that org's repositories.
@@ -280,14 +190,14 @@ async def _managed(ctx: HandlerContext, ask: Ask, username: str) -> Resolution:
     except NotFound:
         return Resolution(username, name, True, None, None, False)
     return Resolution(
-        username, name, True, group, await _check_managed(ctx, ask, group), await _is_member(ctx, name, username)
+        username, name, True, group, await check_managed(ctx, ask, group), await _is_member(ctx, name, username)
     )
 
 
-async def _check_managed(ctx: HandlerContext, ask: Ask, group: OrgGroup) -> Permission | None:
+async def check_managed(ctx: HandlerContext, ask: Ask, group: OrgGroup) -> Permission | None:
     """A managed team may hold the asked grant or none yet (an earlier attempt stopped half-way).
 
-    Docker Hub has no "grants of a team" listing (API-NOTES §10), only a per-repository lookup,
+    Docker Hub has no "grants of a team" listing, only a per-repository lookup (docs/docker-hub.md),
     so only the asked repository is checked: a grant someone added on another repository cannot
     be seen here. The description marker and the one-grant-per-team rule keep that unlikely; the
     approval message says it.
@@ -313,197 +223,6 @@ def _level(value: str) -> Permission | None:
         return Permission(value.lower())
     except ValueError:
         return None
-
-
-# -- the kind -------------------------------------------------------------------------------------
-
-
-def _describe(ask: Ask, found: Resolution) -> tuple[str, list[str]]:
-    team = f"*{bk.escape(found.team)}*"
-    ref = f"*{bk.escape(ask.ref)}*"
-    how_long = f"for {human_duration(ask.duration_seconds)}" if ask.duration_seconds else "with no end date"
-    summary = (
-        f"Give *{bk.escape(found.username)}* *{ask.permission.value}* on {ref} {how_long} by adding them to team {team}"
-    )
-    details: list[str] = []
-    if found.managed and found.group is None:
-        details.append(
-            f"Team {team} does not exist yet: hubkeeper will create it and grant it *{ask.permission.value}* on "
-            f"{ref} only. Nobody else's access changes."
-        )
-    elif found.managed:
-        grant = "has that grant already" if found.granted else f"will be granted *{ask.permission.value}* on {ref}"
-        details.append(
-            f"Team {team} is managed by hubkeeper and {grant}; it holds no other grant on {ref} "
-            "(Docker Hub only lets hubkeeper check grants one repository at a time). Nobody else's access changes."
-        )
-    else:
-        details.append(
-            f"Team {team} comes from the config's `[access_teams]` ({bk.code(ask.key)}) and already has "
-            f"*{ask.permission.value}* on {ref}. It is a shared team: any other grants it has apply too."
-        )
-    if ask.duration_seconds:
-        details.append(
-            f"After {human_duration(ask.duration_seconds)} hubkeeper removes *{bk.escape(found.username)}* from "
-            f"{team} and tells the requester."
-        )
-    else:
-        details.append("No end date: the access stays until someone removes it.")
-    return summary, details
-
-
-class AccessRequest:
-    """`access_request`: add the requester to the one team that gives the asked access."""
-
-    name = KIND
-
-    async def plan(self, ctx: HandlerContext, params: Mapping[str, Any]) -> Plan:
-        ask = Ask.from_params(params)
-        if ask.duration_seconds is not None and ctx.store is None:
-            raise ChangeRefused("hubkeeper has no store configured here, so it cannot end access on time.")
-        found = await _resolve(ctx, ask, ctx.actor)
-        if found.complete:
-            raise ChangeRefused(
-                f"You already have *{ask.permission.value}* on *{bk.escape(ask.ref)}*: *{bk.escape(found.username)}* "
-                f"is in team *{bk.escape(found.team)}*, which has it. Nothing to ask for."
-            )
-        summary, details = _describe(ask, found)
-        return Plan(
-            summary=summary,
-            details=details,
-            params={
-                "namespace": ask.namespace,
-                "repository": ask.repository,
-                "permission": ask.permission.value,
-                "duration_seconds": ask.duration_seconds,
-                # At execute time ctx.actor is the approver; the requester travels in the params.
-                "requester": ctx.actor,
-                "username": found.username,
-                "team": found.team,
-                "managed": found.managed,
-                "create_team": found.managed and found.group is None,
-                "expires_after": human_duration(ask.duration_seconds) if ask.duration_seconds else None,
-            },
-        )
-
-    async def execute(self, ctx: HandlerContext, params: Mapping[str, Any]) -> Outcome:
-        ask = Ask.from_params(params)
-        requester = params.get("requester")
-        if not isinstance(requester, str) or not requester:
-            raise ChangeRefused("This request does not say who asked for it; ask again.")
-        if ask.duration_seconds is not None and (ctx.store is None or ctx.request_id is None):
-            # Refused before any change: access without its recorded end would never end.
-            raise ChangeRefused(
-                "hubkeeper has no store here, so it cannot end the access on time. Nothing was changed."
-            )
-        found = await _resolve(ctx, ask, requester)
-        # The approval was for one account and one team; if the org now resolves differently, ask again.
-        if (found.username, found.team, found.managed) != (
-            params.get("username"),
-            params.get("team"),
-            params.get("managed"),
-        ):
-            raise ChangeRefused(
-                f"This was approved for *{bk.escape(str(params.get('username')))}* in team "
-                f"*{bk.escape(str(params.get('team')))}*, but it now resolves to *{bk.escape(found.username)}* in "
-                f"*{bk.escape(found.team)}*. Nothing was changed; ask again."
-            )
-        recorded = await self._recorded_grant(ctx, requester) if ask.duration_seconds else None
-        if found.complete and recorded is None:
-            if ask.duration_seconds:
-                # They got this access some other way since the request: an expiry would take it away.
-                raise ChangeRefused(
-                    f"*{bk.escape(found.username)}* already has *{ask.permission.value}* on *{bk.escape(ask.ref)}* "
-                    f"through team *{bk.escape(found.team)}*. Nothing was changed."
-                )
-            return Outcome(
-                summary=f"*{bk.escape(found.username)}* already had *{ask.permission.value}* on "
-                f"*{bk.escape(ask.ref)}* through team *{bk.escape(found.team)}*; nothing needed changing.",
-                result={"team": found.team, "username": found.username, "changed": False},
-            )
-        done: list[str] = []
-        try:
-            return await self._apply(ctx, ask, found, requester, recorded, done)
-        except HubError as error:
-            if not done:
-                raise
-            # What happened stays on record: the request's error says it, and a Retry finishes the rest.
-            raise ChangeRefused(
-                f"Done: {'; '.join(done)}. Then Docker Hub failed: {bk.escape(error.message)}. "
-                "Not done: the rest; Retry completes it."
-            ) from error
-
-    async def _recorded_grant(self, ctx: HandlerContext, requester: str) -> TimedGrant | None:
-        """The expiry an earlier attempt of this same request recorded (a Retry must not add a second)."""
-        assert ctx.store is not None
-        grants = await ctx.store.active_timed_grants(requester=requester)
-        return next((g for g in grants if g.request_id == ctx.request_id and g.instance == ctx.instance), None)
-
-    async def _apply(
-        self,
-        ctx: HandlerContext,
-        ask: Ask,
-        found: Resolution,
-        requester: str,
-        recorded: TimedGrant | None,
-        done: list[str],
-    ) -> Outcome:
-        team = f"*{bk.escape(found.team)}*"
-        group = found.group
-        result: dict[str, Any] = {"team": found.team, "username": found.username, "managed": found.managed}
-        if group is None:
-            group = await self._create(ctx, ask, found.team)
-            done.append(f"created team {team}")
-            result["created"] = True
-        if found.granted is None:
-            # Only ever a managed team: configured teams without the grant were refused in _resolve.
-            await ctx.hub.grant_team_access(group, ask.repository, ask.permission, ask.namespace)
-            done.append(f"granted it *{ask.permission.value}* on *{bk.escape(ask.ref)}*")
-            result["granted"] = True
-        ends = ""
-        if ask.duration_seconds:
-            assert ctx.store is not None and ctx.request_id is not None
-            # Recorded before the membership exists, so a crash in between can never leave access with no end.
-            if recorded is None:
-                recorded = await ctx.store.add_timed_grant(
-                    instance=ctx.instance,
-                    request_id=ctx.request_id,
-                    team=found.team,
-                    username=found.username,
-                    requester=requester,
-                    expires_at=datetime.now(UTC) + timedelta(seconds=ask.duration_seconds),
-                )
-                done.append("recorded when it ends")
-            result["expires_at"] = recorded.expires_at.isoformat()
-            result["timed_grant_id"] = recorded.id
-            ends = f" Access ends {_when(recorded.expires_at)} ({human_duration(ask.duration_seconds)})."
-        if not found.is_member:
-            # Membership was just checked by _resolve; Docker Hub's own 404 covers a removal since then.
-            await ctx.hub.add_group_member(found.team, found.username, check_membership=False)
-            done.append(f"added *{bk.escape(found.username)}* to {team}")
-            result["added"] = True
-        steps = f" ({'; '.join(done)})" if done else ""
-        return Outcome(
-            summary=f"*{bk.escape(found.username)}* now has *{ask.permission.value}* on *{bk.escape(ask.ref)}* "
-            f"through team {team}{steps}.{ends}",
-            result=result,
-        )
-
-    async def _create(self, ctx: HandlerContext, ask: Ask, name: str) -> OrgGroup:
-        try:
-            return await ctx.hub.create_group(name, managed_description(ask.namespace, ask.repository, ask.permission))
-        except Conflict:
-            # Another approval created it a moment ago: use it if it is still only what we manage.
-            group = await ctx.hub.get_group(name)
-            await _check_managed(ctx, ask, group)
-            return group
-
-
-def _when(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-ACCESS_REQUEST = register(AccessRequest())
 
 
 # -- expiry ---------------------------------------------------------------------------------------
@@ -541,7 +260,7 @@ async def sweep_timed_grants(
         await store.append_audit(
             AuditEvent(
                 event="grant.expired",
-                actor=SWEEP_ACTOR,
+                actor=SYSTEM,
                 instance=grant.instance,
                 request_id=grant.request_id,
                 detail={
@@ -567,11 +286,6 @@ def _granted_what(params: Mapping[str, Any]) -> str | None:
 
 
 async def _tell(ctx: HandlerContext, grant: TimedGrant, what: str | None) -> None:
-    if ctx.messenger is None:
-        logger.warning(
-            "no messenger for %s: could not tell %s that grant %s ended", ctx.instance, grant.requester, grant.id
-        )
-        return
     access = f"*{bk.escape(what)}*" if what else "access"
     text = (
         f"Your time-bound {access} has ended: *{bk.escape(grant.username)}* was removed from team "

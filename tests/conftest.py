@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.sandbox.slack_api import SlackStandIn
+from bot.slack_io import SlackDirectory, SlackMessenger
+from bot.store import SqlRequestStore
+from handlers.context import HandlerContext
+from handlers.requests import kinds
+from handlers.requests.kind import ChangeKind
 from hub.client import HubClient, HubConnection
 from hub.emulator import DEMO, EmulatorConfig, EmulatorServer, EmulatorState, seed_demo
 from hub.retries import RetryPolicy
@@ -63,3 +72,59 @@ async def hub_with_pat(emulator: EmulatorServer) -> AsyncIterator[HubClient]:
     connection = demo_connection(emulator.base_url, with_pat=True)
     async with HubClient(connection, retry_policy=FAST_RETRIES) as client:
         yield client
+
+
+@pytest.fixture
+def extra_kinds() -> Iterator[Callable[[ChangeKind[Any]], None]]:
+    """Adds change kinds to the registry for one test; the registry is as it was afterwards."""
+    saved = kinds.ALL
+
+    def add(kind: ChangeKind[Any]) -> None:
+        kinds.ALL = (*kinds.ALL, kind)
+
+    try:
+        yield add
+    finally:
+        kinds.ALL = saved
+
+
+SLACK_TOKEN = "xoxb-tests"
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    """Slack's Web API as the bot sees it (a test module may override it with its own people)."""
+    with SlackStandIn(bot_token=SLACK_TOKEN) as standin:
+        yield standin
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqlRequestStore]:
+    async with await SqlRequestStore.open(f"sqlite:///{tmp_path / 'hubkeeper.db'}") as opened:
+        yield opened
+
+
+MakeContext = Callable[..., HandlerContext]
+
+
+@pytest.fixture
+def make_context(hub: HubClient, store: SqlRequestStore, slack: SlackStandIn) -> MakeContext:
+    """The one way tests get a handler context: whole, as the bot builds it, on real parts (the
+    emulator's demo org, the SQL store, the bot's own messenger and directory on the Slack stand-in).
+    Keyword arguments replace any field (another hub, the instance, a request id…)."""
+    client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+
+    def make(actor: str = "U0ALICE01", **fields: Any) -> HandlerContext:
+        values: dict[str, Any] = {
+            "hub": hub,
+            "instance": "acme",
+            "actor": actor,
+            "instances": ("acme",),
+            "messenger": SlackMessenger(client),
+            "directory": SlackDirectory(client),
+            "store": store,
+        }
+        values.update(fields)
+        return HandlerContext(**values)
+
+    return make

@@ -28,6 +28,10 @@ COMMANDS = {
     "emulator": LazyCommand(
         "bot.cli.emulator:emulator", "Serve the Docker Hub emulator (for the sandbox, demos and benchmarks)."
     ),
+    "log": LazyCommand(
+        "bot.cli.log:log",
+        "Decided requests (about SUBJECT: a username, team, email or namespace/repository), newest first.",
+    ),
     "policy": LazyCommand(
         "bot.cli.policy:policy", "Access policy as code: which teams exist, who is in them, and what they may do."
     ),

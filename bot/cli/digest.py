@@ -16,8 +16,7 @@ from bot.cli.output import echo, fail_config
 from bot.settings import ConfigError, InstanceConfig, Settings, SlackConfig, load_settings
 from bot.store.digest_store import SqlDigestStore
 from bot.store.sql_store import SqlRequestStore
-from handlers.context import HandlerContext
-from handlers.digest import post_digest
+from handlers.digest.post import Org, post_digest
 from hub.client import HubClient
 from hub.errors import HubError
 
@@ -63,7 +62,7 @@ async def _digest(
                 continue
             async with HubClient(instance.connection()) as hub:
                 posted = await post_digest(
-                    HandlerContext(hub=hub, instance=instance.label, actor="hubkeeper", store=store),
+                    Org(hub, instance.label),
                     SqlDigestStore(store.engine),
                     poster,
                     channel,

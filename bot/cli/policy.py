@@ -1,7 +1,7 @@
 """`hubkeeper policy plan|apply|export`: access policy as code, from the command line.
 
-Wiring only: parsing lives in handlers/policy_model.py, the diff in handlers/policy_diff.py, reading
-and applying in handlers/policy_engine.py. Exit codes (like `terraform plan -detailed-exitcode`):
+Wiring only: parsing lives in handlers/policy/model.py, the diff in handlers/policy/diff.py, reading
+and applying in handlers/policy/engine.py. Exit codes (like `terraform plan -detailed-exitcode`):
 - plan: 0 nothing to do, 2 changes to make, 1 error (a configuration error too: 2 means changes);
 - apply: 0 when the org matches the policy at the end, 1 otherwise;
 - export: 0, or 1 on error.
@@ -19,17 +19,16 @@ import click
 
 from bot.cli.output import printable
 from bot.settings import ConfigError, InstanceConfig, load_settings
-from handlers.lifecycle import AuditEvent
-from handlers.policy_diff import Change, render_plan
-from handlers.policy_engine import (
+from handlers.policy.diff import Change, render_plan
+from handlers.policy.engine import (
     DEFAULT_CONCURRENCY,
     ApplyResult,
-    apply_changes,
+    apply_policy,
     dump_policy,
     export_policy,
     plan_policy,
 )
-from handlers.policy_model import Policy, PolicyError, load_policy
+from handlers.policy.model import Policy, PolicyError, load_policy, resolve
 from hub.client import HubClient
 from hub.errors import HubError
 
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
-AUDIT_EVENT = "policy.change"
 
 
 def _fail(message: str) -> NoReturn:
@@ -79,6 +77,8 @@ def _load(file: str, option: str | None) -> tuple[Policy, InstanceConfig]:
 async def _plan(instance: InstanceConfig, policy: Policy, concurrency: int) -> tuple[dict[str, int], list[Change]]:
     async with HubClient(instance.connection()) as hub:
         state, changes = await plan_policy(hub, policy, concurrency=concurrency)
+    for warning in resolve(policy, state.repositories).warnings:
+        click.echo(click.style(f"warning: {warning}", fg="yellow"), err=True)
     return state.team_ids, changes
 
 
@@ -137,16 +137,21 @@ async def _apply(
 ) -> ApplyResult:
     with click.progressbar(length=len(changes), label="Applying", file=sys.stderr) as bar:
 
-        async def done(change: Change, error: str | None) -> None:
+        async def step(change: Change, error: str | None) -> None:
             bar.update(1)
-            if error is None:
-                detail = {**change.as_dict(), "summary": change.describe(), "policy": source}
-                await store.append_audit(
-                    AuditEvent(event=AUDIT_EVENT, actor=actor, instance=instance.label, detail=detail)
-                )
 
         async with HubClient(instance.connection()) as hub:
-            return await apply_changes(hub, changes, team_ids, concurrency=concurrency, on_done=done)
+            return await apply_policy(
+                hub,
+                changes,
+                team_ids,
+                audit=store,
+                actor=actor,
+                instance=instance.label,
+                source=source,
+                concurrency=concurrency,
+                progress=step,
+            )
 
 
 async def _open_store() -> SqlRequestStore:
@@ -202,9 +207,13 @@ async def _apply_with_store(
         await store.close()
 
 
-async def _export(instance: InstanceConfig, repositories: Sequence[str] | None, concurrency: int) -> str:
+async def _export(
+    instance: InstanceConfig, repositories: Sequence[str] | None, concurrency: int, fold: bool = False
+) -> str:
     async with HubClient(instance.connection()) as hub:
-        document = await export_policy(hub, instance=instance.label, repositories=repositories, concurrency=concurrency)
+        document = await export_policy(
+            hub, instance=instance.label, repositories=repositories, concurrency=concurrency, fold=fold
+        )
     return dump_policy(document)
 
 
@@ -216,13 +225,18 @@ async def _export(instance: InstanceConfig, repositories: Sequence[str] | None, 
     multiple=True,
     help="namespace/repository to include (repeatable); default: every repository of the org.",
 )
+@click.option(
+    "--fold",
+    is_flag=True,
+    help="Fold identical grants into patterns (acme/*, acme/api-*) where that means exactly the same.",
+)
 @instance_option
 @concurrency_option
-def export(repositories: tuple[str, ...], instance_label: str | None, concurrency: int) -> None:
+def export(repositories: tuple[str, ...], fold: bool, instance_label: str | None, concurrency: int) -> None:
     """Print the org's teams, members and team permissions as a policy file (a starting point)."""
     try:
         instance = _instance_for(None, instance_label)
-        text = asyncio.run(_export(instance, list(repositories) or None, concurrency))
+        text = asyncio.run(_export(instance, list(repositories) or None, concurrency, fold))
     except ConfigError as error:
         _fail(str(error))
     except HubError as error:

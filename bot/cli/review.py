@@ -14,7 +14,8 @@ import click
 
 from bot.cli.output import PrintableText, fail_config
 from bot.settings import ConfigError, InstanceConfig, load_settings
-from handlers.review import DEFAULT_STALE_AFTER_DAYS, ReviewSummary, write_review_csv
+from handlers.review import ReviewSummary, write_review_csv
+from handlers.stale import STALE_AFTER_DAYS
 from hub.client import HubClient
 from hub.errors import HubError
 
@@ -68,7 +69,7 @@ async def _review(instance: InstanceConfig, out: TextIO, stale_after_days: int) 
     "--stale-after-days",
     type=click.IntRange(1, MAX_STALE_DAYS),
     default=None,
-    help=f"Days without activity before stale [default: HUBKEEPER_STALE_AFTER_DAYS or {DEFAULT_STALE_AFTER_DAYS}].",
+    help=f"Days without activity before stale [default: HUBKEEPER_STALE_AFTER_DAYS or {STALE_AFTER_DAYS}].",
 )
 def review(target: str, label: str | None, stale_after_days: int | None) -> None:
     """Write the access review CSV (one row per member, then pending invites); summary on stderr."""

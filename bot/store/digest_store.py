@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.db import READ_ONLY
 from bot.store.schema import digest_runs, roster_snapshots, snoozes
-from handlers.digest import RosterSnapshot
+from handlers.digest.model import RosterSnapshot
 
 SNAPSHOTS_KEPT = 8
 """Snapshots kept per instance: the digest only compares with the latest; a few more help a post-mortem."""

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from handlers.lifecycle import Status
+from handlers.requests.lifecycle import Status
 
 # Named constraints, so that a later migration can drop or alter them by name on either database.
 NAMING_CONVENTION = {
@@ -156,7 +156,7 @@ timed_grants = Table(
     Index(None, "expires_at"),
 )
 
-# -- the scheduled digest (handlers/digest.py) ------------------------------------------------------
+# -- the scheduled digest (handlers/digest/post.py) ------------------------------------------------------
 
 digest_runs = Table(
     "digest_runs",

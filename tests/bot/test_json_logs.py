@@ -178,7 +178,9 @@ async def drive(http: httpx.AsyncClient, slack: SlackStandIn, events_url: str, b
             f"&user_id={IVAN}&command=%2Fhub&text=teams&api_app_id={DEMO_IDENTITY.app_id}"
         )
         failing = await direct.post(events_url, content=body, headers=signed_headers(SIGNING_SECRET, body))
-        assert failing.status_code == 200
+        # Bolt's asyncio runner answers with whatever the ack left when the listener failed: 200 when the
+        # ack was sent first, 404 when the failure overtook it. Either way the failure must be logged (below).
+        assert failing.status_code in (200, 404)
 
         # An event no listener takes: Bolt warns about it.
         event = json.dumps(

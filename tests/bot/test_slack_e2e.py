@@ -92,6 +92,15 @@ async def test_help_lists_every_command(alice: Person) -> None:
         assert f"/hub {name}" in text_of(reply)
 
 
+async def test_an_unknown_subcommand_points_to_help_and_changes_nothing(
+    alice: Person, sandbox: Sandbox, emulator_state: EmulatorState
+) -> None:
+    emulator_state.clear_requests()
+    reply = text_of(await alice.command("team archive data --reason tidy up"))
+    assert "there is no command 'team archive'" in reply and "/hub help" in reply
+    assert emulator_state.requests == [] and sandbox.slack.messages(HUB_OPS) == []
+
+
 async def test_whois_a_member_and_an_invitee(alice: Person) -> None:
     erin = text_of(await alice.command("whois erinpatel@acme.example"))
     assert "Erin Patel" in erin and "Editor" in erin and "platform" in erin
@@ -261,6 +270,26 @@ class TestViewers:
         assert "HUBKEEPER_VIEWERS" in refused and "backend" not in refused
         help_text = text_of(await Person(sandbox, http, IVAN).command("help"))
         assert "/hub whois" in help_text  # help is for everyone
+
+    async def test_changes_are_for_viewers_too_and_refusing_reads_nothing(
+        self, sandbox: Sandbox, http: httpx.AsyncClient, emulator_state: EmulatorState
+    ) -> None:
+        ivan = Person(sandbox, http, IVAN)
+        for line in (
+            "offboard alicechen@acme.example --reason x",
+            "team add backend umarkhan",
+            "invite someone@acme.example --team owners",
+            "whois alicechen",
+            "policy plan",
+        ):
+            emulator_state.clear_requests()
+            refused = text_of(await ivan.command(line))
+            assert "HUBKEEPER_VIEWERS" in refused, line
+            assert "alicechen" not in refused and "owner" not in refused, line  # the same answer, whatever was asked
+            assert emulator_state.requests == [], line  # nothing was read from Docker Hub
+        # Self-service stays open to everyone in the workspace.
+        asked = text_of(await ivan.command("request acme/docs write for 2h docs fix"))
+        assert "HUBKEEPER_VIEWERS" not in asked and "Requested" in asked
 
 
 async def test_review_arrives_as_a_csv_in_a_dm(alice: Person, sandbox: Sandbox) -> None:

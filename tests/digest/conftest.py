@@ -16,10 +16,10 @@ from bot.slack_io import SlackMessenger
 from bot.store import SqlRequestStore
 from bot.store.digest_store import SqlDigestStore
 from handlers.context import HandlerContext
-from handlers.digest import RosterSnapshot
+from handlers.digest.model import RosterSnapshot
 from hub.client import HubClient, HubConnection
 from hub.emulator import DEMO, EmulatorServer
-from tests.conftest import FAST_RETRIES
+from tests.conftest import FAST_RETRIES, MakeContext
 from tests.databases import database_url, store
 
 __all__ = ["database_url", "store"]
@@ -85,15 +85,15 @@ def digest_store(store: SqlRequestStore) -> SqlDigestStore:
 
 
 @pytest.fixture
-def ctx(hub: HubClient) -> HandlerContext:
-    return HandlerContext(hub=hub, instance="acme", actor="U0ALICE01", instances=("acme", "globex"))
+def ctx(make_context: MakeContext) -> HandlerContext:
+    return make_context(instances=("acme", "globex"))
 
 
 @pytest.fixture
-async def globex_ctx(emulator: EmulatorServer) -> AsyncIterator[HandlerContext]:
+async def globex_ctx(emulator: EmulatorServer, make_context: MakeContext) -> AsyncIterator[HandlerContext]:
     connection = HubConnection(org=DEMO.other_org, oat=SecretStr(DEMO.other_oat), base_url=emulator.base_url)
     async with HubClient(connection, retry_policy=FAST_RETRIES) as client:
-        yield HandlerContext(hub=client, instance="globex", actor="U0ALICE01", instances=("acme", "globex"))
+        yield make_context(hub=client, instance="globex", instances=("acme", "globex"))
 
 
 @pytest.fixture

@@ -8,26 +8,22 @@ from datetime import timedelta
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-import handlers.invites  # registers the invite_cancel kind
-import handlers.members  # noqa: F401  (registers member_remove)
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store import SqlRequestStore
 from bot.store.digest_store import SqlDigestStore
-from handlers.approvals import ApprovalPolicy, Approvals
 from handlers.context import HandlerContext
-from handlers.digest import (
+from handlers.digest.post import cancel_invite_request, keep, remove_member_request, resend_invite
+from handlers.digest.render import (
     InviteButton,
     MemberButton,
-    cancel_invite_request,
-    keep,
+    invite_value,
+    member_value,
     parse_invite_value,
     parse_member_value,
-    remove_member_request,
-    resend_invite,
 )
-from handlers.digest_render import invite_value, member_value
-from handlers.lifecycle import Status
+from handlers.requests.approvals import ApprovalPolicy, Approvals
+from handlers.requests.lifecycle import Status
 from hub.client import HubClient
 from hub.emulator import EmulatorState
 from hub.models import Invite
@@ -38,7 +34,15 @@ def approvals_for(store: SqlRequestStore, hub: HubClient, slack: SlackStandIn) -
     client = AsyncWebClient(token=TOKEN, base_url=slack.api_url)
 
     def contexts(instance: str, actor: str, request_id: str | None) -> HandlerContext | None:
-        return HandlerContext(hub=hub, instance=instance, actor=actor, store=store, request_id=request_id)
+        return HandlerContext(
+            hub=hub,
+            instance=instance,
+            actor=actor,
+            messenger=SlackMessenger(client),
+            directory=SlackDirectory(client),
+            store=store,
+            request_id=request_id,
+        )
 
     policy = ApprovalPolicy(
         channel=CHANNEL, approvers=frozenset({"S0APPROVERS"}), destructive_approvals=1, request_ttl=timedelta(hours=1)
@@ -80,15 +84,18 @@ async def test_cancel_and_remove_become_requests_awaiting_approval(
     store: SqlRequestStore, hub: HubClient, slack: SlackStandIn, emulator_state: EmulatorState
 ) -> None:
     approvals = approvals_for(store, hub, slack)
-    ctx = HandlerContext(hub=hub, instance="acme", actor="U0IVANP01", store=store)
+    ctx = approvals.contexts("acme", "U0IVANP01", None)
     invite = next(i for i in await hub.list_invites() if i.invitee.startswith("stale.contractor"))
 
     kind, params, reason = cancel_invite_request(parse_invite_value(invite_value("acme", invite)))
-    assert (kind, params) == ("invite_cancel", {"invitee": "stale.contractor@outsource.example"})
+    assert (kind.name, params.model_dump(exclude_none=True)) == (
+        "invite_cancel",
+        {"invitee": "stale.contractor@outsource.example"},
+    )
     assert "Requested" in (await approvals.submit(ctx, kind, params, reason)).text
 
     kind, params, reason = remove_member_request(parse_member_value(member_value("acme", "weizhang")))
-    assert (kind, params) == ("member_remove", {"username": "weizhang"})
+    assert (kind.name, params.model_dump()) == ("member_remove", {"username": "weizhang"})
     assert "Requested" in (await approvals.submit(ctx, kind, params, reason)).text
 
     pending = await store.list_requests(requester="U0IVANP01", limit=10)

@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from handlers.context import HandlerContext
-from handlers.digest import (
+from handlers.digest.model import AGE_UNKNOWN, OVER_7_DAYS, OVER_30_DAYS, UNDER_7_DAYS
+from handlers.digest.post import gather_digest
+from handlers.digest.render import (
     INVITE_CANCEL,
     INVITE_RESEND,
     KEEP,
     REMOVE,
-    gather_digest,
     parse_invite_value,
     parse_member_value,
     render_digest,
 )
-from handlers.digest_model import AGE_UNKNOWN, OVER_7_DAYS, OVER_30_DAYS, UNDER_7_DAYS
 from hub.emulator import EmulatorState
 from tests.digest.conftest import MemoryDigestStore
 

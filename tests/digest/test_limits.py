@@ -9,13 +9,13 @@ import pytest
 from pydantic import SecretStr
 
 from handlers.context import HandlerContext, Reply
-from handlers.digest import build_digest, gather_digest, render_digest
-from handlers.digest_model import RosterSnapshot
-from handlers.digest_render import MAX_INVITE_REPLIES, MAX_STALE_REPLIES
+from handlers.digest.model import RosterSnapshot, build_digest
+from handlers.digest.post import gather_digest
+from handlers.digest.render import MAX_INVITE_REPLIES, MAX_STALE_REPLIES, render_digest
 from hub.client import HubClient, HubConnection
 from hub.emulator import EmulatorServer, EmulatorState, seed_large
 from hub.models import Invite, OrgGroup, OrgMember
-from tests.conftest import FAST_RETRIES
+from tests.conftest import FAST_RETRIES, MakeContext
 from tests.digest.conftest import MemoryDigestStore
 from tests.handlers.slack_limits import _check_block, assert_escaped, texts
 
@@ -46,12 +46,12 @@ def large_state() -> Iterator[tuple[EmulatorState, str]]:
 
 
 @pytest.fixture
-async def large_ctx(large_state: tuple[EmulatorState, str]) -> AsyncIterator[HandlerContext]:
+async def large_ctx(large_state: tuple[EmulatorState, str], make_context: MakeContext) -> AsyncIterator[HandlerContext]:
     state, oat = large_state
     with EmulatorServer(state) as server:
         connection = HubConnection(org=ORG, oat=SecretStr(oat), base_url=server.base_url)
         async with HubClient(connection, retry_policy=FAST_RETRIES) as client:
-            yield HandlerContext(hub=client, instance="big", actor="U0ALICE01")
+            yield make_context(hub=client, instance="big")
 
 
 async def test_a_5000_member_digest_fits_slack(large_ctx: HandlerContext) -> None:

@@ -17,17 +17,9 @@ from bot.slack_io import SlackMessenger
 from bot.store import create_engine
 from bot.store.digest_store import SqlDigestStore
 from handlers.context import HandlerContext, Reply
-from handlers.digest import (
-    KEEP,
-    ON_DEMAND,
-    ThreadPoster,
-    gather_digest,
-    keep,
-    on_demand_period,
-    parse_member_value,
-    period_key,
-    post_digest,
-)
+from handlers.digest.model import period_key
+from handlers.digest.post import ON_DEMAND, ThreadPoster, gather_digest, keep, on_demand_period, post_digest
+from handlers.digest.render import KEEP, parse_member_value
 from hub.client import HubClient
 from hub.emulator import EmulatorState
 from tests.digest.conftest import CHANNEL, MemoryDigestStore, top_level

@@ -10,16 +10,16 @@ from pydantic import SecretStr
 from handlers.context import HandlerContext
 from hub.client import HubClient, HubConnection
 from hub.emulator import DEMO, EmulatorServer
-from tests.conftest import FAST_RETRIES
+from tests.conftest import FAST_RETRIES, MakeContext
 
 
 @pytest.fixture
-def ctx(hub: HubClient) -> HandlerContext:
-    return HandlerContext(hub=hub, instance="acme", actor="U0ALICE01", instances=("acme",))
+def ctx(make_context: MakeContext) -> HandlerContext:
+    return make_context()
 
 
 @pytest.fixture
-async def globex_ctx(emulator: EmulatorServer) -> AsyncIterator[HandlerContext]:
+async def globex_ctx(emulator: EmulatorServer, make_context: MakeContext) -> AsyncIterator[HandlerContext]:
     connection = HubConnection(org=DEMO.other_org, oat=SecretStr(DEMO.other_oat), base_url=emulator.base_url)
     async with HubClient(connection, retry_policy=FAST_RETRIES) as client:
-        yield HandlerContext(hub=client, instance="globex", actor="U0ALICE01", instances=("acme", "globex"))
+        yield make_context(hub=client, instance="globex", instances=("acme", "globex"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,10 +17,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store import SqlRequestStore
-from handlers.approvals import APPROVE, DENY, RETRY, ApprovalPolicy, Approvals
-from handlers.changes import KINDS, ChangeRefused, Outcome, Plan, register
+from handlers.changes.fields import Team
+from handlers.changes.preconditions import existing_team
+from handlers.commands import Change, parse
 from handlers.context import HandlerContext
-from handlers.lifecycle import Status
+from handlers.grammar import UsageError, positional
+from handlers.help import help_reply
+from handlers.requests import kinds
+from handlers.requests.approvals import ApprovalPolicy, Approvals
+from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
+from handlers.requests.lifecycle import Status
+from handlers.requests.render import APPROVE, DENY, RETRY
+from hub import paths
 from hub.client import HubClient
 from hub.emulator import EmulatorState
 from tests.databases import database_url  # noqa: F401  (fixture: SQLite and PostgreSQL)
@@ -30,26 +38,39 @@ HUB_OPS, AUDIT = "C0HUBOPS01", "C0GENERAL1"
 TOKEN = "xoxb-approvals"
 
 
-class CreateTeam:
-    name = "test_create_team"
+class CreateTeamParams(Params):
+    team: str
+    destructive: bool = False
 
-    async def plan(self, ctx: HandlerContext, params: Mapping[str, Any]) -> Plan:
-        team = str(params["team"])
+
+class CreateTeam(ChangeKind[CreateTeamParams]):
+    name = "test_create_team"
+    command = None
+    params_model = CreateTeamParams
+
+    def parse(self, args: list[str]) -> CreateTeamParams:
+        return CreateTeamParams(team=args[0])
+
+    def destructive(self, params: CreateTeamParams) -> bool:
+        return params.destructive
+
+    async def plan(self, ctx: HandlerContext, params: CreateTeamParams) -> Plan:
+        team = params.team
         if team in {group.name for group in await ctx.hub.list_groups()}:
             raise ChangeRefused(f"team {team} exists already")
-        return Plan(summary=f"Create team *{team}*", params=dict(params), destructive=bool(params.get("destructive")))
+        return Plan(summary=f"Create team *{team}*", params=params)
 
-    async def execute(self, ctx: HandlerContext, params: Mapping[str, Any]) -> Outcome:
-        created = await ctx.hub.create_group(str(params["team"]), "made by a test")
+    async def execute(self, ctx: HandlerContext, params: CreateTeamParams) -> Outcome:
+        created = await ctx.hub.create_group(params.team, "made by a test")
         return Outcome(summary=f"created team *{created.name}*", result={"team_id": created.id})
 
 
+CREATE_TEAM = CreateTeam()
+
+
 @pytest.fixture(autouse=True)
-def create_team_kind() -> Iterator[None]:
-    """The test's kind is in the registry for these tests only."""
-    register(CreateTeam())
-    yield
-    del KINDS[CreateTeam.name]
+def _registered(extra_kinds: Callable[[ChangeKind[Any]], None]) -> None:
+    extra_kinds(CREATE_TEAM)
 
 
 class Clock:
@@ -78,7 +99,15 @@ async def open_lifecycle(store: SqlRequestStore, hub: HubClient, slack: SlackSta
     def contexts(instance: str, actor: str, request_id: str | None) -> HandlerContext | None:
         if instance != "acme":
             return None
-        return HandlerContext(hub=hub, instance=instance, actor=actor, store=store, request_id=request_id)
+        return HandlerContext(
+            hub=hub,
+            instance=instance,
+            actor=actor,
+            messenger=messenger,
+            directory=directory,
+            store=store,
+            request_id=request_id,
+        )
 
     policy = ApprovalPolicy(
         channel=HUB_OPS,
@@ -104,8 +133,8 @@ async def approvals(store: SqlRequestStore, hub: HubClient, slack: SlackStandIn,
 
 
 async def ask(approvals: Approvals, hub: HubClient, team: str = "mobile", **params: Any) -> str:
-    ctx = HandlerContext(hub=hub, instance="acme", actor=IVAN)
-    reply = await approvals.submit(ctx, CreateTeam.name, {"team": team, **params}, "new app")
+    ctx = approvals.contexts("acme", IVAN, None)
+    reply = await approvals.submit(ctx, CREATE_TEAM, CREATE_TEAM.load({"team": team, **params}), "new app")
     assert "Requested" in reply.text, reply.text
     pending = await approvals.store.list_requests(requester=IVAN, limit=1)
     return pending[0].id
@@ -138,7 +167,7 @@ async def test_asking_posts_an_approval_and_changes_nothing(
 
 async def test_a_refused_plan_stores_nothing(approvals: Approvals, hub: HubClient, slack: SlackStandIn) -> None:
     reply = await approvals.submit(
-        HandlerContext(hub=hub, instance="acme", actor=IVAN), CreateTeam.name, {"team": "backend"}, "x"
+        approvals.contexts("acme", IVAN, None), CREATE_TEAM, CREATE_TEAM.load({"team": "backend"}), "x"
     )
     assert "exists already" in reply.text
     assert await approvals.store.list_requests() == [] and slack.messages(HUB_OPS) == []
@@ -168,7 +197,7 @@ async def test_non_approvers_and_self_approval_change_nothing(
     assert "Only approvers" in (await approvals.approve(request_id, IVAN)).text
     assert "Only approvers" in (await approvals.deny(request_id, IVAN, "no")).text
     alice_asks = await approvals.submit(
-        HandlerContext(hub=hub, instance="acme", actor=ALICE), CreateTeam.name, {"team": "apps"}, ""
+        approvals.contexts("acme", ALICE, None), CREATE_TEAM, CREATE_TEAM.load({"team": "apps"}), ""
     )
     own = (await store.list_requests(requester=ALICE))[0].id
     assert "Requested" in alice_asks.text
@@ -245,7 +274,7 @@ async def test_a_refused_slack_post_is_retried_by_the_sweep(
 ) -> None:
     slack.rate_limit_next(10, retry_after=0, method="chat.postMessage")  # past the client's retries
     reply = await approvals.submit(
-        HandlerContext(hub=hub, instance="acme", actor=IVAN), CreateTeam.name, {"team": "mobile"}, ""
+        approvals.contexts("acme", IVAN, None), CREATE_TEAM, CREATE_TEAM.load({"team": "mobile"}), ""
     )
     assert "is stored" in reply.text and "try again" in reply.text
     stored = (await approvals.store.list_requests())[0]
@@ -305,3 +334,100 @@ async def test_the_requester_may_cancel_while_pending(
     assert buttons(approval_message(slack)) == [] and "Cancelled" in json.dumps(approval_message(slack))
     assert "already cancelled" in (await approvals.approve(request_id, BOB)).text
     assert writes(emulator_state) == []
+
+
+# -- a new change kind is one class and one line in the registry --------------------------------------
+
+
+class ArchiveParams(Params):
+    team: Team
+
+
+class TeamArchive(ChangeKind[ArchiveParams]):
+    """What a contributor would add: `/hub team archive <team>` marks a team's description."""
+
+    name = "test_team_archive"
+    command = "team archive"
+    usage = "team archive <team>"
+    description = "Mark a team as archived"
+    examples = ("/hub team archive mobile",)
+    params_model = ArchiveParams
+
+    def parse(self, args: list[str]) -> ArchiveParams:
+        (team,) = positional(self.syntax, args, 1, "one team name")
+        return ArchiveParams(team=paths.team(team))
+
+    async def plan(self, ctx: HandlerContext, params: ArchiveParams) -> Plan:
+        group = await existing_team(ctx, params.team)
+        return Plan(summary=f"Archive team *{group.name}*", params=ArchiveParams(team=group.name))
+
+    async def execute(self, ctx: HandlerContext, params: ArchiveParams) -> Outcome:
+        group = await existing_team(ctx, params.team)
+        updated = await ctx.hub.update_group(group.name, description=f"[archived] {group.description or ''}")
+        return Outcome(summary=f"archived team *{updated.name}*")
+
+
+async def test_a_new_kind_is_parsed_planned_helped_and_executed(
+    approvals: Approvals,
+    hub: HubClient,
+    slack: SlackStandIn,
+    emulator_state: EmulatorState,
+    extra_kinds: Callable[[ChangeKind[Any]], None],
+) -> None:
+    archive = TeamArchive()
+    with pytest.raises(UsageError, match="there is no command 'team archive'"):
+        parse("team archive data")
+    extra_kinds(archive)
+
+    parsed = parse("team archive data --reason done with it").command
+    assert parsed == Change(archive, ArchiveParams(team="data"), "done with it")
+    help_text = json.dumps(help_reply(None, ("acme",)).blocks)
+    assert "/hub team archive &lt;team&gt;" in help_text and "Mark a team as archived" in help_text
+    assert "Mark a team as archived" in json.dumps(help_reply("team archive", ("acme",)).blocks)
+
+    assert isinstance(parsed, Change)
+    reply = await approvals.submit(approvals.contexts("acme", IVAN, None), parsed.kind, parsed.params, parsed.reason)
+    assert "Requested: Archive team *data*" in reply.text
+    request = (await approvals.store.list_requests(requester=IVAN, limit=1))[0]
+    assert (request.kind, request.params) == ("test_team_archive", {"team": "data"})
+    assert "Archive team *data*" in json.dumps(approval_message(slack))
+    assert "Done" in (await approvals.approve(request.id, ALICE)).text
+    assert (emulator_state.org("acme").groups["data"].description or "").startswith("[archived]")
+
+
+async def test_an_owners_invite_needs_the_destructive_approvers(
+    approvals: Approvals, hub: HubClient, emulator_state: EmulatorState
+) -> None:
+    invite = kinds.named("invite")
+    params = invite.load({"invitee": "ada@acme.example", "team": "owners"})
+    reply = await approvals.submit(approvals.contexts("acme", IVAN, None), invite, params, "")
+    assert "Requested" in reply.text
+    request = (await approvals.store.list_requests(requester=IVAN, limit=1))[0]
+    assert request.destructive and request.approvals_required == 2
+    assert "needs 1 more approver" in (await approvals.approve(request.id, ALICE)).text
+    assert not any(i.invitee == "ada@acme.example" for i in emulator_state.org("acme").invites.values())
+
+
+async def test_a_partly_applied_change_says_what_was_and_was_not_done_and_retry_finishes(
+    approvals: Approvals, hub: HubClient, slack: SlackStandIn, emulator_state: EmulatorState
+) -> None:
+    emulator_state.add_invite("acme", "ivanpetrov", inviter="alicechen", team="data")
+    offboard = kinds.named("offboard")
+    ctx = approvals.contexts("acme", IVAN, None)
+    await approvals.submit(ctx, offboard, offboard.load({"who": "ivanpetrov"}), "leaving")
+    request = (await approvals.store.list_requests(requester=IVAN, limit=1))[0]
+    emulator_state.fail_next(1, 400, method="DELETE", path="/v2/orgs/acme/members/*", detail="not now")
+    await approvals.approve(request.id, ALICE)
+    assert "Approved" in (await approvals.approve(request.id, BOB)).text
+    failed = await approvals.store.get(request.id)
+    assert failed is not None and failed.status is Status.FAILED and failed.error is not None
+    assert "Done: cancelled the invite for `ivanpetrov`" in failed.error
+    assert "Not done: removing *ivanpetrov* from the org" in failed.error
+    message = json.dumps(approval_message(slack))
+    assert "Not done: removing" in message and RETRY in buttons(approval_message(slack))
+    audit = [e for e in await approvals.store.audit_log(request_id=request.id) if e.event == "change.failed"]
+    assert audit[-1].detail["partly_applied"]["done"] == ["cancelled the invite for `ivanpetrov`"]
+    assert audit[-1].detail["partly_applied"]["not_done"][0].startswith("removing *ivanpetrov* from the org")
+
+    assert "Done" in (await approvals.retry(request.id, ALICE)).text
+    assert "ivanpetrov" not in emulator_state.org("acme").members

@@ -2,77 +2,90 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from handlers import commands
-from handlers.commands import Change, Help, Parsed, TeamShow, UsageError, parse
+from handlers.commands import Change, Parsed, parse
+from handlers.grammar import UsageError
+from handlers.help import usage_reply
+from handlers.lookups import Help
+from handlers.requests import kinds
+from handlers.teams import TeamShow
 
 R = "because"
+
+
+def change(name: str, params: dict[str, Any], reason: str | None = None) -> Change:
+    """A parsed change as the grammar should make it: the kind named, its parameters typed."""
+    kind = kinds.named(name)
+    return Change(kind, kind.params_model(**params), reason)
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
         # teams
-        ("team create mobile", Change("team_create", {"name": "mobile", "description": ""})),
+        ("team create mobile", change("team_create", {"name": "mobile", "description": ""})),
         (
             "team create mobile iOS and Android apps",
-            Change("team_create", {"name": "mobile", "description": "iOS and Android apps"}),
+            change("team_create", {"name": "mobile", "description": "iOS and Android apps"}),
         ),
         (
             "team create mobile 'Apps, iOS & Android' --reason new squad",
-            Change("team_create", {"name": "mobile", "description": "Apps, iOS & Android"}, "new squad"),
+            change("team_create", {"name": "mobile", "description": "Apps, iOS & Android"}, "new squad"),
         ),
         (
             "team update backend --name services",
-            Change("team_update", {"name": "backend", "new_name": "services", "description": None}),
+            change("team_update", {"name": "backend", "new_name": "services", "description": None}),
         ),
         (
             "team update backend --description All the APIs --name services",
-            Change("team_update", {"name": "backend", "new_name": "services", "description": "All the APIs"}),
+            change("team_update", {"name": "backend", "new_name": "services", "description": "All the APIs"}),
         ),
         (
             "team update backend --description=Services only",
-            Change("team_update", {"name": "backend", "new_name": None, "description": "Services only"}),
+            change("team_update", {"name": "backend", "new_name": None, "description": "Services only"}),
         ),
         (
             'team update backend --description ""',
-            Change("team_update", {"name": "backend", "new_name": None, "description": ""}),
+            change("team_update", {"name": "backend", "new_name": None, "description": ""}),
         ),
-        ("TEAM DELETE mobile", Change("team_delete", {"name": "mobile"})),
-        ("team add backend umarkhan", Change("team_add", {"team": "backend", "member": "umarkhan"})),
+        ("TEAM DELETE mobile", change("team_delete", {"name": "mobile"})),
+        ("team add backend umarkhan", change("team_add", {"team": "backend", "member": "umarkhan"})),
         (
             "team add backend umar.khan@acme.example",
-            Change("team_add", {"team": "backend", "member": "umar.khan@acme.example"}),
+            change("team_add", {"team": "backend", "member": "umar.khan@acme.example"}),
         ),
-        ("team remove data ninagarcia", Change("team_remove", {"team": "data", "username": "ninagarcia"})),
+        ("team remove data ninagarcia", change("team_remove", {"team": "data", "username": "ninagarcia"})),
         # members
         (
             "role ivanpetrov EDITOR --reason leads the API",
-            Change("role", {"username": "ivanpetrov", "role": "editor"}, "leads the API"),
+            change("role", {"username": "ivanpetrov", "role": "editor"}, "leads the API"),
         ),
-        ("remove umarkhan --reason left", Change("member_remove", {"username": "umarkhan"}, "left")),
+        ("remove umarkhan --reason left", change("member_remove", {"username": "umarkhan"}, "left")),
         # invites
-        ("invite ada@acme.example", Change("invite", {"invitee": "ada@acme.example", "team": None, "role": None})),
+        ("invite ada@acme.example", change("invite", {"invitee": "ada@acme.example", "team": None, "role": None})),
         (
             "invite adalovelace --team backend --role=Editor",
-            Change("invite", {"invitee": "adalovelace", "team": "backend", "role": "editor"}),
+            change("invite", {"invitee": "adalovelace", "team": "backend", "role": "editor"}),
         ),
-        ("invite cancel ravisharma", Change("invite_cancel", {"invitee": "ravisharma"})),
-        ("invite CANCEL newhire@acme.example", Change("invite_cancel", {"invitee": "newhire@acme.example"})),
+        ("invite cancel ravisharma", change("invite_cancel", {"invitee": "ravisharma"})),
+        ("invite CANCEL newhire@acme.example", change("invite_cancel", {"invitee": "newhire@acme.example"})),
         (
             "invite cancel 8b1d2c3e-1111-4222-8333-944455566677",
-            Change("invite_cancel", {"invitee": "8b1d2c3e-1111-4222-8333-944455566677"}),
+            change("invite_cancel", {"invitee": "8b1d2c3e-1111-4222-8333-944455566677"}),
         ),
         # access
         (
             "grant data acme/api Read",
-            Change("grant", {"team": "data", "namespace": "acme", "repository": "api", "permission": "read"}),
+            change("grant", {"team": "data", "namespace": "acme", "repository": "api", "permission": "read"}),
         ),
-        ("revoke security acme/web", Change("revoke", {"team": "security", "namespace": "acme", "repository": "web"})),
+        ("revoke security acme/web", change("revoke", {"team": "security", "namespace": "acme", "repository": "web"})),
         (
             "request acme/api write for 2h deploy the hotfix",
-            Change(
+            change(
                 "access_request",
                 {"namespace": "acme", "repository": "api", "permission": "write", "duration_seconds": 7200},
                 "deploy the hotfix",
@@ -80,7 +93,7 @@ R = "because"
         ),
         (
             "request acme/api read look at prod's logs",
-            Change(
+            change(
                 "access_request",
                 {"namespace": "acme", "repository": "api", "permission": "read", "duration_seconds": None},
                 "look at prod's logs",
@@ -88,7 +101,7 @@ R = "because"
         ),
         (
             "request acme/api read for the incident",
-            Change(
+            change(
                 "access_request",
                 {"namespace": "acme", "repository": "api", "permission": "read", "duration_seconds": None},
                 "for the incident",
@@ -96,7 +109,7 @@ R = "because"
         ),
         (
             "request acme/docs admin for 90d --reason docs owner",
-            Change(
+            change(
                 "access_request",
                 {"namespace": "acme", "repository": "docs", "permission": "admin", "duration_seconds": 90 * 86400},
                 "docs owner",
@@ -104,15 +117,15 @@ R = "because"
         ),
         (
             "request acme/docs write for 1m quick fix",
-            Change(
+            change(
                 "access_request",
                 {"namespace": "acme", "repository": "docs", "permission": "write", "duration_seconds": 60},
                 "quick fix",
             ),
         ),
         # offboarding
-        ("offboard ivanpetrov --reason last day", Change("offboard", {"who": "ivanpetrov"}, "last day")),
-        ("offboard ivan@acme.example --reason gone", Change("offboard", {"who": "ivan@acme.example"}, "gone")),
+        ("offboard ivanpetrov --reason last day", change("offboard", {"who": "ivanpetrov"}, "last day")),
+        ("offboard ivan@acme.example --reason gone", change("offboard", {"who": "ivan@acme.example"}, "gone")),
     ],
 )
 def test_change_lines(text: str, expected: Change) -> None:
@@ -143,23 +156,23 @@ def test_reason_takes_the_rest_of_the_line(text: str, reason: str) -> None:
 @pytest.mark.parametrize(
     ("text", "org", "expected"),
     [
-        ("--org prod team delete mobile", "prod", Change("team_delete", {"name": "mobile"})),
-        ("team delete --org prod mobile --reason x", "prod", Change("team_delete", {"name": "mobile"}, "x")),
-        ("team delete mobile --org=staging", "staging", Change("team_delete", {"name": "mobile"})),
+        ("--org prod team delete mobile", "prod", change("team_delete", {"name": "mobile"})),
+        ("team delete --org prod mobile --reason x", "prod", change("team_delete", {"name": "mobile"}, "x")),
+        ("team delete mobile --org=staging", "staging", change("team_delete", {"name": "mobile"})),
         (
             "role ivanpetrov owner --org prod --reason on call --org other",
             "prod",
-            Change("role", {"username": "ivanpetrov", "role": "owner"}, "on call --org other"),
+            change("role", {"username": "ivanpetrov", "role": "owner"}, "on call --org other"),
         ),
         (
             "team create mobile --org prod Mobile apps",
             "prod",
-            Change("team_create", {"name": "mobile", "description": "Mobile apps"}),
+            change("team_create", {"name": "mobile", "description": "Mobile apps"}),
         ),
         (
             "request --org prod acme/api read for 2h look",
             "prod",
-            Change(
+            change(
                 "access_request",
                 {"namespace": "acme", "repository": "api", "permission": "read", "duration_seconds": 7200},
                 "look",
@@ -168,7 +181,7 @@ def test_reason_takes_the_rest_of_the_line(text: str, reason: str) -> None:
         (
             "request acme/api --org prod read --org=staging debugging",
             "staging",
-            Change(
+            change(
                 "access_request",
                 {"namespace": "acme", "repository": "api", "permission": "read", "duration_seconds": None},
                 "debugging",
@@ -178,7 +191,7 @@ def test_reason_takes_the_rest_of_the_line(text: str, reason: str) -> None:
             # After the permission the reason has begun: --org there is part of it.
             "request acme/api read debugging --org prod",
             None,
-            Change(
+            change(
                 "access_request",
                 {"namespace": "acme", "repository": "api", "permission": "read", "duration_seconds": None},
                 "debugging --org prod",
@@ -250,21 +263,21 @@ def test_errors_name_the_problem_and_the_usage(text: str, message: str, usage_of
     with pytest.raises(UsageError) as caught:
         parse(text)
     assert message in caught.value.message
-    assert caught.value.spec is commands.SPECS[usage_of]
+    assert caught.value.spec is commands.spec(usage_of)
 
 
 def test_apostrophes_before_the_reason_still_need_quotes() -> None:
     with pytest.raises(UsageError, match="a quote is not closed"):
         parse("team create mobile Ada's team")
     assert parse('team create mobile "Ada\'s team"') == Parsed(
-        Change("team_create", {"name": "mobile", "description": "Ada's team"})
+        change("team_create", {"name": "mobile", "description": "Ada's team"})
     )
 
 
 def test_an_unclosed_quote_in_the_request_before_its_reason() -> None:
     with pytest.raises(UsageError, match="a quote is not closed") as caught:
         parse("request 'acme/api read fix")
-    assert caught.value.spec is commands.SPECS["request"]
+    assert caught.value.spec is commands.spec("request")
 
 
 def test_subcommand_words_are_reserved_and_show_looks_such_a_team_up() -> None:
@@ -273,13 +286,13 @@ def test_subcommand_words_are_reserved_and_show_looks_such_a_team_up() -> None:
     assert parse("team --org prod --show create") == Parsed(TeamShow("create"), org="prod")
     with pytest.raises(UsageError, match="team --show delete") as caught:
         parse("team delete")
-    assert caught.value.spec is commands.SPECS["team delete"]
+    assert caught.value.spec is commands.spec("team delete")
 
 
 def test_lookups_do_not_take_a_reason() -> None:
     with pytest.raises(UsageError, match="unknown option '--reason'") as caught:
         parse("members --reason curious")
-    assert caught.value.spec is commands.SPECS["members"]
+    assert caught.value.spec is commands.spec("members")
     with pytest.raises(UsageError, match="--reason goes at the end"):
         parse("--reason why")
 
@@ -292,7 +305,7 @@ def test_help_names_a_subcommand() -> None:
 
 
 def test_every_change_command_is_in_the_table() -> None:
-    names = {spec.name for spec in commands.COMMANDS}
+    names = {spec.name for spec in commands.syntaxes()}
     assert {
         "team create",
         "team update",
@@ -308,13 +321,13 @@ def test_every_change_command_is_in_the_table() -> None:
         "request",
         "offboard",
     } <= names
-    for spec in commands.COMMANDS:
-        if spec.name in commands.REASON_REQUIRED:
+    for spec in commands.syntaxes():
+        if spec.name in {kind.command for kind in kinds.ALL if kind.reason_required}:
             assert "--reason" in spec.usage or "<reason…>" in spec.usage
 
 
 def test_every_example_parses() -> None:
-    for spec in commands.COMMANDS:
+    for spec in commands.syntaxes():
         parse(spec.example.removeprefix("/hub "))
 
 
@@ -334,3 +347,27 @@ def test_every_change_takes_a_reason() -> None:
     for line in lines:
         command = parse(f"{line} --reason {R}").command
         assert isinstance(command, Change) and command.reason == R
+
+
+@pytest.mark.parametrize(
+    ("text", "typed"),
+    [
+        ("team archive mobile", "team archive"),
+        ("team frobnicate ivanpetrov --reason x", "team frobnicate"),
+        ("invite resend ada@acme.example", "invite resend"),
+    ],
+)
+def test_an_unknown_subcommand_is_an_error_never_another_command(text: str, typed: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(text)
+    assert caught.value.message == f"there is no command {typed!r}"
+    assert caught.value.spec is None
+    assert "`/hub help`" in usage_reply(caught.value).text
+
+
+def test_the_table_is_the_registries() -> None:
+    words = {kind.command for kind in kinds.ALL if kind.command is not None}
+    assert words <= {spec.name for spec in commands.syntaxes()}
+    for kind in kinds.ALL:
+        if kind.command is not None:
+            assert commands.spec(kind.command) is kind.syntax

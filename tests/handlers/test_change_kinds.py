@@ -12,16 +12,16 @@ from typing import Any
 
 import pytest
 
-from handlers import access, invites, members, teams
-from handlers.changes import KINDS, ChangeRefused, Outcome, Plan, register
 from handlers.context import HandlerContext
+from handlers.requests import kinds
+from handlers.requests.approvals import ApprovalPolicy, approvals_required
+from handlers.requests.kind import ChangeRefused, Outcome, Plan
 from hub.client import HubClient
 from hub.emulator import EmulatorState
 from hub.errors import HubError
+from tests.conftest import MakeContext
 
 ORG = "acme"
-MODULES = (teams, members, invites, access)
-"""Importing a kind's module registers its kinds."""
 OURS = (
     "team_create",
     "team_update",
@@ -51,10 +51,16 @@ def writes(state: EmulatorState, kind: str) -> list[str]:
     ]
 
 
+def destructive(planned: Plan) -> bool:
+    """What the approval counts: the kind's own verdict on the planned parameters."""
+    kind = next(kind for kind in kinds.ALL if isinstance(planned.params, kind.params_model))
+    return kind.destructive(planned.params)
+
+
 async def plan(ctx: HandlerContext, state: EmulatorState, kind: str, params: Mapping[str, Any]) -> Plan:
     """Plan, and check that planning sent nothing but reads."""
     state.clear_requests()
-    result = await KINDS[kind].plan(ctx, params)
+    result = await kinds.named(kind).plan(ctx, kinds.named(kind).load(params))
     assert writes(state, kind) == []
     return result
 
@@ -63,29 +69,28 @@ async def plan_and_execute(
     ctx: HandlerContext, state: EmulatorState, kind: str, params: Mapping[str, Any]
 ) -> tuple[Plan, Outcome]:
     planned = await plan(ctx, state, kind, params)
-    return planned, await KINDS[kind].execute(ctx, planned.params)
+    return planned, await kinds.named(kind).execute(ctx, kinds.named(kind).load(planned.params))
 
 
 async def refused(ctx: HandlerContext, state: EmulatorState, kind: str, params: Mapping[str, Any]) -> str:
     """The refusal's message; a refused plan sends no write either."""
     state.clear_requests()
     with pytest.raises(ChangeRefused) as caught:
-        await KINDS[kind].plan(ctx, params)
+        await kinds.named(kind).plan(ctx, kinds.named(kind).load(params))
     assert writes(state, kind) == []
     return caught.value.message
 
 
 async def refused_on_execute(kind: str, ctx: HandlerContext, params: Mapping[str, Any]) -> str:
     with pytest.raises(ChangeRefused) as caught:
-        await KINDS[kind].execute(ctx, params)
+        await kinds.named(kind).execute(ctx, kinds.named(kind).load(params))
     return caught.value.message
 
 
 def test_every_kind_is_registered() -> None:
-    assert all(module.register is register for module in MODULES)
-    assert set(OURS) <= set(KINDS)
+    assert set(OURS) <= {kind.name for kind in kinds.ALL}
     for name in OURS:
-        assert KINDS[name].name == name
+        assert kinds.named(name).name == name
 
 
 # -- teams ----------------------------------------------------------------------------------------
@@ -96,7 +101,7 @@ async def test_team_create(ctx: HandlerContext, emulator_state: EmulatorState) -
         ctx, emulator_state, "team_create", {"name": "mobile", "description": "<!channel> iOS & Android"}
     )
     assert planned.summary == "Create team *mobile* in *acme*"
-    assert not planned.destructive
+    assert not destructive(planned)
     assert planned.details == ["Description: &lt;!channel&gt; iOS &amp; Android"]
     group = emulator_state.org(ORG).groups["mobile"]
     assert group.description == "<!channel> iOS & Android"
@@ -165,7 +170,7 @@ async def test_team_update_rechecks(ctx: HandlerContext, emulator_state: Emulato
 
 async def test_team_delete(ctx: HandlerContext, emulator_state: EmulatorState) -> None:
     planned, outcome = await plan_and_execute(ctx, emulator_state, "team_delete", {"name": "backend"})
-    assert planned.destructive
+    assert destructive(planned)
     assert planned.summary == "Delete team *backend* from *acme*"
     assert planned.details[0].startswith("11 members lose what the team gave them: `beatrizsilva`, ")
     assert "`ivanpetrov`" in planned.details[0]
@@ -194,7 +199,7 @@ async def test_team_add_by_username(ctx: HandlerContext, emulator_state: Emulato
         ctx, emulator_state, "team_add", {"team": "backend", "member": "umarkhan"}
     )
     assert planned.summary == "Add *umarkhan* to team *backend*"
-    assert not planned.destructive and planned.details == []
+    assert not destructive(planned) and planned.details == []
     assert "umarkhan" in emulator_state.org(ORG).groups["backend"].members
     assert outcome.result == {
         "team": "backend",
@@ -207,14 +212,14 @@ async def test_team_add_resolves_an_email(ctx: HandlerContext, emulator_state: E
     planned, _ = await plan_and_execute(
         ctx, emulator_state, "team_add", {"team": "data", "member": "UmarKhan@acme.example"}
     )
-    assert planned.params == {"team": "data", "member": "umarkhan"}
+    assert planned.params.model_dump() == {"team": "data", "member": "umarkhan"}
     assert planned.details == ["`UmarKhan@acme.example` is the Docker ID *umarkhan*."]
     assert "data" in emulator_state.org(ORG).members["umarkhan"].groups
 
 
 async def test_team_add_to_owners_is_destructive(ctx: HandlerContext, emulator_state: EmulatorState) -> None:
     planned = await plan(ctx, emulator_state, "team_add", {"team": "owners", "member": "ivanpetrov"})
-    assert planned.destructive
+    assert destructive(planned)
     assert "makes them an owner of *acme*" in planned.details[0]
 
 
@@ -287,7 +292,7 @@ async def test_team_remove_rechecks(ctx: HandlerContext, emulator_state: Emulato
 async def test_role_to_editor(ctx: HandlerContext, emulator_state: EmulatorState) -> None:
     planned, outcome = await plan_and_execute(ctx, emulator_state, "role", {"username": "ivanpetrov", "role": "editor"})
     assert planned.summary == "Change *ivanpetrov*'s role in *acme* from member to editor"
-    assert not planned.destructive
+    assert not destructive(planned)
     assert emulator_state.org(ORG).members["ivanpetrov"].role == "editor"
     assert outcome.result == {"username": "ivanpetrov", "role": "editor", "previous_role": "member"}
     assert outcome.summary == "*ivanpetrov* is now an editor of *acme*"
@@ -295,7 +300,7 @@ async def test_role_to_editor(ctx: HandlerContext, emulator_state: EmulatorState
 
 async def test_role_to_owner_is_destructive(ctx: HandlerContext, emulator_state: EmulatorState) -> None:
     planned, _ = await plan_and_execute(ctx, emulator_state, "role", {"username": "umarkhan", "role": "owner"})
-    assert planned.destructive and "Owners can change everything" in planned.details[0]
+    assert destructive(planned) and "Owners can change everything" in planned.details[0]
     assert emulator_state.org(ORG).members["umarkhan"].role == "owner"
 
 
@@ -321,7 +326,7 @@ async def test_role_rechecks(ctx: HandlerContext, emulator_state: EmulatorState,
 
 async def test_member_remove(ctx: HandlerContext, emulator_state: EmulatorState) -> None:
     planned, outcome = await plan_and_execute(ctx, emulator_state, "member_remove", {"username": "julianaruiz"})
-    assert planned.destructive
+    assert destructive(planned)
     assert planned.summary == "Remove *julianaruiz* from *acme* and from every team"
     assert planned.details == ["Role: member", "Teams: `backend`, `data`"]
     org = emulator_state.org(ORG)
@@ -354,8 +359,8 @@ async def test_invite(ctx: HandlerContext, emulator_state: EmulatorState) -> Non
     assert len(emulator_state.org(ORG).invites) == before
     assert planned.summary == "Invite `ada@acme.example` to *acme*, into team *backend*"
     assert planned.details == ["`ada@acme.example` would be invited"]
-    assert not planned.destructive
-    outcome = await KINDS["invite"].execute(ctx, planned.params)
+    assert not destructive(planned)
+    outcome = await kinds.named("invite").execute(ctx, kinds.named("invite").load(planned.params))
     invite = next(i for i in emulator_state.org(ORG).invites.values() if i.invitee == "ada@acme.example")
     assert invite.team == "backend"
     assert outcome.result["invite_id"] == invite.id and outcome.result["status"] == "invited"
@@ -365,7 +370,7 @@ async def test_invite_as_owner_is_destructive(ctx: HandlerContext, emulator_stat
     planned, _ = await plan_and_execute(
         ctx, emulator_state, "invite", {"invitee": "adalovelace", "team": None, "role": "owner"}
     )
-    assert planned.destructive and planned.summary.endswith(", as owner")
+    assert destructive(planned) and planned.summary.endswith(", as owner")
     assert any(i.invitee == "adalovelace" and i.role == "owner" for i in emulator_state.org(ORG).invites.values())
 
 
@@ -402,9 +407,9 @@ async def test_invite_rechecks(ctx: HandlerContext, emulator_state: EmulatorStat
 async def test_invite_cancel(ctx: HandlerContext, emulator_state: EmulatorState) -> None:
     invite_id = next(i.id for i in emulator_state.org(ORG).invites.values() if i.invitee == "newhire@acme.example")
     planned, outcome = await plan_and_execute(ctx, emulator_state, "invite_cancel", {"invitee": "NewHire@acme.example"})
-    assert planned.destructive
+    assert destructive(planned)
     assert planned.summary == "Cancel the pending invite for `newhire@acme.example` to *acme*"
-    assert planned.params["invite_ids"] == [invite_id]
+    assert planned.params.invite_ids == [invite_id]
     assert "invited by `alicechen`" in planned.details[0] and "team `backend`" in planned.details[0]
     assert invite_id not in emulator_state.org(ORG).invites
     assert outcome.result == {"invitee": "NewHire@acme.example", "cancelled": [invite_id], "already_gone": []}
@@ -426,7 +431,7 @@ async def test_invite_cancel_refusals(ctx: HandlerContext, emulator_state: Emula
 
 async def test_invite_cancel_rechecks(ctx: HandlerContext, emulator_state: EmulatorState, hub: HubClient) -> None:
     planned = await plan(ctx, emulator_state, "invite_cancel", {"invitee": "ravisharma"})
-    await hub.cancel_invite(planned.params["invite_ids"][0])
+    await hub.cancel_invite(planned.params.invite_ids[0])
     assert "no longer pending" in await refused_on_execute("invite_cancel", ctx, planned.params)
 
 
@@ -434,7 +439,7 @@ async def test_invite_cancel_touches_only_the_approved_invites(
     ctx: HandlerContext, emulator_state: EmulatorState, hub: HubClient
 ) -> None:
     planned = await plan(ctx, emulator_state, "invite_cancel", {"invitee": "ravisharma"})
-    approved = planned.params["invite_ids"][0]
+    approved = planned.params.invite_ids[0]
     await hub.cancel_invite(approved)
     newer = emulator_state.add_invite(ORG, "ravisharma", inviter="alicechen")
     assert "no longer pending" in await refused_on_execute("invite_cancel", ctx, planned.params)
@@ -453,8 +458,10 @@ async def test_grant_a_new_permission(ctx: HandlerContext, emulator_state: Emula
     assert outcome.result["permission"] == "read" and outcome.result["previous"] is None
 
 
-async def test_grant_changes_a_permission_over_the_pat(hub_with_pat: HubClient, emulator_state: EmulatorState) -> None:
-    ctx = HandlerContext(hub=hub_with_pat, instance="acme", actor="U0ALICE01", instances=("acme",))
+async def test_grant_changes_a_permission_over_the_pat(
+    hub_with_pat: HubClient, emulator_state: EmulatorState, make_context: MakeContext
+) -> None:
+    ctx = make_context(hub=hub_with_pat)
     params = {"team": "backend", "namespace": "acme", "repository": "api", "permission": "admin"}
     planned, outcome = await plan_and_execute(ctx, emulator_state, "grant", params)
     assert planned.summary == "Change *backend* on *acme/api* from write to admin"
@@ -503,7 +510,7 @@ async def test_grant_rechecks(ctx: HandlerContext, emulator_state: EmulatorState
 async def test_revoke(ctx: HandlerContext, emulator_state: EmulatorState) -> None:
     params = {"team": "security", "namespace": "acme", "repository": "api"}
     planned, outcome = await plan_and_execute(ctx, emulator_state, "revoke", params)
-    assert planned.destructive
+    assert destructive(planned)
     assert planned.summary == "Remove team *security*'s read access to *acme/api*"
     grants = emulator_state.org(ORG).grants
     assert ("api", "security") not in grants and ("web", "security") in grants
@@ -529,10 +536,59 @@ async def test_docker_hub_failures_propagate_as_hub_errors(ctx: HandlerContext, 
     # Enough failures to outlast the retries on the execute's reads.
     emulator_state.fail_next(20, status=503)
     with pytest.raises(HubError):
-        await KINDS["team_create"].execute(ctx, planned.params)
+        await kinds.named("team_create").execute(ctx, kinds.named("team_create").load(planned.params))
 
 
 async def test_hostile_names_from_docker_hub_are_escaped(ctx: HandlerContext, emulator_state: EmulatorState) -> None:
     emulator_state.add_group(ORG, "mobile", "<!here> & <http://evil|click>")
     planned = await plan(ctx, emulator_state, "team_update", {"name": "mobile", "description": "fine"})
     assert planned.details[0] == "Description now: &lt;!here&gt; &amp; &lt;http://evil|click&gt;"
+
+
+# -- how many approvers (HUBKEEPER_DESTRUCTIVE_APPROVALS=2) ----------------------------------------
+
+TWO_FOR_DESTRUCTIVE = ApprovalPolicy(channel="C0HUBOPS01", destructive_approvals=2)
+REVOKE_CHANGE = {"action": "revoke", "team": "security", "repository": "acme/api", "permission": "read"}
+GRANT_CHANGE = {"action": "grant", "team": "data", "repository": "acme/api", "permission": "read"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "required"),
+    [
+        ("team_create", {"name": "mobile"}, 1),
+        ("team_update", {"name": "backend", "new_name": "services"}, 1),
+        ("team_delete", {"name": "mobile"}, 2),
+        ("team_add", {"team": "backend", "member": "umarkhan"}, 1),
+        ("team_add", {"team": "owners", "member": "umarkhan"}, 2),
+        ("team_add", {"team": "Owners", "member": "umarkhan"}, 2),
+        ("team_remove", {"team": "data", "username": "ninagarcia"}, 2),
+        ("role", {"username": "ivanpetrov", "role": "editor"}, 1),
+        ("role", {"username": "ivanpetrov", "role": "owner"}, 2),
+        ("member_remove", {"username": "umarkhan"}, 2),
+        ("invite", {"invitee": "ada@acme.example"}, 1),
+        ("invite", {"invitee": "ada@acme.example", "role": "owner"}, 2),
+        ("invite", {"invitee": "ada@acme.example", "team": "owners"}, 2),
+        ("invite_cancel", {"invitee": "ravisharma"}, 2),
+        ("grant", {"team": "data", "namespace": "acme", "repository": "api", "permission": "admin"}, 1),
+        ("revoke", {"team": "data", "namespace": "acme", "repository": "api"}, 2),
+        ("access_request", {"namespace": "acme", "repository": "api", "permission": "write"}, 1),
+        ("offboard", {"who": "ivanpetrov"}, 2),
+        ("policy_apply", {"text": "teams: {}\n", "changes": [GRANT_CHANGE]}, 1),
+        ("policy_apply", {"text": "teams: {}\n", "changes": [GRANT_CHANGE, REVOKE_CHANGE]}, 2),
+        (
+            "policy_apply",
+            {"text": "teams: {}\n", "changes": [{"action": "add_member", "team": "owners", "username": "x"}]},
+            2,
+        ),
+        (
+            "policy_apply",
+            {"text": "teams: {}\n", "changes": [{"action": "remove_member", "team": "data", "username": "x"}]},
+            2,
+        ),
+    ],
+)
+def test_every_removal_and_every_new_owner_needs_the_destructive_approvers(
+    kind: str, params: dict[str, Any], required: int
+) -> None:
+    change = kinds.named(kind)
+    assert approvals_required(change, change.load(params), TWO_FOR_DESTRUCTIVE) == required

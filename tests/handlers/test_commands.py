@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from handlers import commands
-from handlers.commands import Health, Help, Invites, Members, Parsed, Teams, TeamShow, UsageError, Whois, parse
+from handlers.commands import Parsed, parse
+from handlers.digest.service import DigestNow
+from handlers.grammar import UsageError
+from handlers.health import Health
+from handlers.invites import Invites
+from handlers.lookups import Help
+from handlers.members import Members, Whois
+from handlers.policy.slack import PolicyPlan
+from handlers.review import Review
+from handlers.teams import Teams, TeamShow
 
 
 @pytest.mark.parametrize(
@@ -27,10 +36,10 @@ from handlers.commands import Health, Help, Invites, Members, Parsed, Teams, Tea
         ("team backend", Parsed(TeamShow("backend"))),
         ("invites", Parsed(Invites())),
         ("health", Parsed(Health())),
-        ("review", Parsed(commands.Review())),
-        ("digest", Parsed(commands.DigestNow())),
-        ("policy plan", Parsed(commands.PolicyPlan())),
-        ("POLICY Plan --org prod", Parsed(commands.PolicyPlan(), org="prod")),
+        ("review", Parsed(Review())),
+        ("digest", Parsed(DigestNow())),
+        ("policy plan", Parsed(PolicyPlan())),
+        ("POLICY Plan --org prod", Parsed(PolicyPlan(), org="prod")),
         ("--org prod teams", Parsed(Teams(), org="prod")),
         ("teams --org prod", Parsed(Teams(), org="prod")),
         ("members --org=staging --role member", Parsed(Members(role="member"), org="staging")),
@@ -67,7 +76,7 @@ def test_errors_name_the_problem_and_the_usage(text: str, message: str, usage_of
     with pytest.raises(UsageError) as caught:
         parse(text)
     assert message in caught.value.message
-    assert caught.value.spec is commands.SPECS[usage_of]
+    assert caught.value.spec is commands.spec(usage_of)
 
 
 def test_an_unknown_command_suggests_the_closest() -> None:
@@ -88,6 +97,6 @@ def test_unbalanced_quotes_and_a_dangling_org() -> None:
 
 
 def test_every_command_has_usage_description_and_example() -> None:
-    for spec in commands.COMMANDS:
+    for spec in commands.syntaxes():
         assert spec.usage.startswith(spec.name)
         assert spec.description and spec.example.startswith("/hub " + spec.name)

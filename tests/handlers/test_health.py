@@ -6,7 +6,7 @@ from handlers.context import HandlerContext
 from handlers.health import health
 from hub.client import HubClient
 from hub.emulator import EmulatorServer
-from tests.conftest import FAST_RETRIES, demo_connection
+from tests.conftest import FAST_RETRIES, MakeContext, demo_connection
 from tests.handlers.slack_limits import assert_valid_message
 
 
@@ -18,18 +18,18 @@ async def test_health_all_pass(ctx: HandlerContext) -> None:
     assert "exchange the OAT — organization access token accepted for acme" in reply.text
 
 
-async def test_health_failures_say_why(emulator: EmulatorServer) -> None:
+async def test_health_failures_say_why(emulator: EmulatorServer, make_context: MakeContext) -> None:
     connection = demo_connection(emulator.base_url, oat="dckr_oat_NotTheRightToken00000001")
     async with HubClient(connection, retry_policy=FAST_RETRIES) as wrong:
-        reply = await health(HandlerContext(hub=wrong, instance="acme", actor="U0ALICE01"))
+        reply = await health(make_context(hub=wrong))
     assert_valid_message(reply)
     assert "3 of 3 health checks failed for acme" in reply.text
     assert reply.text.count(":x: *FAIL*") == 3
     assert "Docker Hub refused the organization access token for 'acme'" in reply.text
 
 
-async def test_health_with_a_pat_runs_four_checks(hub_with_pat: HubClient) -> None:
-    reply = await health(HandlerContext(hub=hub_with_pat, instance="acme", actor="U0ALICE01"))
+async def test_health_with_a_pat_runs_four_checks(hub_with_pat: HubClient, make_context: MakeContext) -> None:
+    reply = await health(make_context(hub=hub_with_pat))
     assert_valid_message(reply)
     assert "All 4 health checks passed for acme" in reply.text
     assert "exchange the PAT — personal access token accepted" in reply.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handlers import commands
+from handlers.grammar import UsageError
 from handlers.help import help_reply, usage_reply
 from tests.handlers.slack_limits import all_text, assert_valid_message
 
@@ -13,7 +14,7 @@ def test_help_lists_every_command_with_an_example() -> None:
     reply = help_reply(None, ("acme",))
     assert_valid_message(reply)
     text = all_text(reply)
-    for spec in commands.COMMANDS:
+    for spec in commands.syntaxes():
         assert spec.description in text
         assert f"`{spec.example}`" in text
     assert "/hub whois &lt;email|username&gt;" in text
@@ -30,7 +31,7 @@ def test_help_names_the_instances_when_there_are_several() -> None:
 def test_help_on_one_command() -> None:
     reply = help_reply("members", ("acme",))
     assert_valid_message(reply)
-    spec = commands.SPECS["members"]
+    spec = commands.spec("members")
     text = all_text(reply)
     assert "/hub members [search] [--role owner|editor|member]" in text
     assert spec.description in text and spec.example in text
@@ -61,7 +62,7 @@ def test_help_on_a_hostile_topic_is_escaped_and_cut() -> None:
     ],
 )
 def test_usage_reply(text: str, expected: str) -> None:
-    with pytest.raises(commands.UsageError) as caught:
+    with pytest.raises(UsageError) as caught:
         commands.parse(text)
     reply = usage_reply(caught.value)
     assert_valid_message(reply)
@@ -72,13 +73,13 @@ def test_usage_reply(text: str, expected: str) -> None:
 
 
 def test_usage_reply_for_an_unknown_command_without_a_suggestion() -> None:
-    with pytest.raises(commands.UsageError) as caught:
+    with pytest.raises(UsageError) as caught:
         commands.parse("zzzzzz")
     reply = usage_reply(caught.value)
     assert "Did you mean" not in reply.text and "`/hub help`" in reply.text
 
 
 def test_usage_reply_cuts_a_long_echo() -> None:
-    reply = usage_reply(commands.UsageError("unknown option '--" + "y" * 5000 + "'"))
+    reply = usage_reply(UsageError("unknown option '--" + "y" * 5000 + "'"))
     assert_valid_message(reply)
     assert len(reply.text) < 500

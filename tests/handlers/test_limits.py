@@ -15,6 +15,7 @@ import pytest
 from handlers import blocks as bk
 from handlers import commands
 from handlers.context import Reply
+from handlers.grammar import UsageError
 from handlers.health import CheckResult, render_health
 from handlers.help import help_reply, usage_reply
 from handlers.invites import render_invites
@@ -90,7 +91,7 @@ def builders(rng: random.Random, size: int) -> list[tuple[str, Callable[[], Repl
     state = PageState("acme" + "i" * rng.choice((0, 200)), search, rng.choice((None, "owner")), rng.randrange(1, 9))
     count = rng.choice((None, size, size * 100))
     checks = [CheckResult(text(rng, 100) or "check", rng.random() < 0.5, text(rng, 5000)) for _ in range(size % 40)]
-    spec = rng.choice((None, *commands.COMMANDS))
+    spec = rng.choice((None, *commands.syntaxes()))
     return [
         ("whois member", lambda: render_whois(query, "acme", members[0] if members else None, invites[:7], NOW)),
         ("whois invitee", lambda: render_whois(query, "acme", None, invites, NOW)),
@@ -101,7 +102,7 @@ def builders(rng: random.Random, size: int) -> list[tuple[str, Callable[[], Repl
         ("invites", lambda: render_invites("acme", invites, NOW)),
         ("health", lambda: render_health("acme", checks)),
         ("help", lambda: help_reply(rng.choice((None, "members", query)), [text(rng, 300) for _ in range(size % 60)])),
-        ("usage", lambda: usage_reply(commands.UsageError(query, spec, rng.choice((None, "members"))))),
+        ("usage", lambda: usage_reply(UsageError(query, spec, rng.choice((None, "members"))))),
         ("error", lambda: bk.error_reply(rng.choice((NotFound(query), RateLimited(1e6), HubUnavailable(query))))),
     ]
 

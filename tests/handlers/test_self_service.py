@@ -20,25 +20,26 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sandbox.directory import SlackUser
 from bot.sandbox.slack_api import SlackStandIn
-from bot.slack_io import SlackDirectory, SlackMessenger
+from bot.slack_io import SlackMessenger
 from bot.store.sql_store import SqlRequestStore
-from handlers.changes import KINDS, ChangeRefused, Plan
 from handlers.context import HandlerContext, Reply
-from handlers.lifecycle import NewRequest
+from handlers.durations import NotADuration, parse_seconds
+from handlers.requests import kinds
+from handlers.requests.kind import ChangeRefused, Plan
+from handlers.requests.lifecycle import NewRequest
 from handlers.self_service import (
-    ACCESS_REQUEST,
     MANAGED_DESCRIPTION,
     managed_team_name,
-    parse_access_request,
-    parse_duration,
     sweep_timed_grants,
 )
 from hub import paths
 from hub.client import HubClient
 from hub.emulator import EmulatorState
 from hub.errors import NotFound
+from tests.conftest import MakeContext
 
 ORG = "acme"
+ACCESS_REQUEST = kinds.named("access_request")
 IVAN = "U0IVAN0001"  # ivanpetrov: member, team backend
 KENJI = "U0KENJI001"  # kenjisato: member, team frontend
 STRANGER = "U0STRANGER"  # a Slack user whose email no Docker Hub member has
@@ -97,19 +98,9 @@ MakeCtx = Callable[..., HandlerContext]
 
 
 @pytest.fixture
-def make_ctx(hub: HubClient, store: SqlRequestStore, messenger: SlackMessenger, client: AsyncWebClient) -> MakeCtx:
+def make_ctx(make_context: MakeContext) -> MakeCtx:
     def make(actor: str = IVAN, **changes: Any) -> HandlerContext:
-        values: dict[str, Any] = {
-            "hub": hub,
-            "instance": ORG,
-            "actor": actor,
-            "instances": (ORG,),
-            "messenger": messenger,
-            "directory": SlackDirectory(client),
-            "store": store,
-        }
-        values.update(changes)
-        return HandlerContext(**values)
+        return make_context(actor, **changes)
 
     return make
 
@@ -118,17 +109,22 @@ def ask(repository: str, permission: str, duration: int | None = None, namespace
     return {"namespace": namespace, "repository": repository, "permission": permission, "duration_seconds": duration}
 
 
+def typed(repository: str, permission: str, duration: int | None = None, namespace: str = ORG) -> Any:
+    """`ask`'s parameters as the kind reads them."""
+    return ACCESS_REQUEST.load(ask(repository, permission, duration, namespace))
+
+
 async def stored_request(store: SqlRequestStore, plan: Plan, requester: str) -> str:
     """The request as the approval flow would store it (timed grants refer to it)."""
     request = await store.create(
         NewRequest(
             instance=ORG,
             kind=ACCESS_REQUEST.name,
-            params=plan.params,
+            params=plan.params.model_dump(mode="json"),
             requester=requester,
             reason="testing",
             summary=plan.summary,
-            destructive=plan.destructive,
+            destructive=ACCESS_REQUEST.destructive(plan.params),
             approvals_required=1,
             expires_at=datetime.now(UTC) + timedelta(days=1),
         ),
@@ -138,10 +134,10 @@ async def stored_request(store: SqlRequestStore, plan: Plan, requester: str) -> 
 
 
 async def approve_and_execute(make_ctx: MakeCtx, store: SqlRequestStore, params: dict[str, Any], requester: str) -> Any:
-    plan = await ACCESS_REQUEST.plan(make_ctx(requester), params)
+    plan = await ACCESS_REQUEST.plan(make_ctx(requester), ACCESS_REQUEST.load(params))
     request_id = await stored_request(store, plan, requester)
     # At execute time the actor is the approver, never the requester.
-    outcome = await ACCESS_REQUEST.execute(make_ctx(APPROVER, request_id=request_id), plan.params)
+    outcome = await ACCESS_REQUEST.execute(make_ctx(APPROVER, request_id=request_id), ACCESS_REQUEST.load(plan.params))
     return plan, request_id, outcome
 
 
@@ -163,7 +159,7 @@ def text_of(reply: Reply) -> str:
 
 
 def test_registered_at_import() -> None:
-    assert KINDS["access_request"] is ACCESS_REQUEST
+    assert kinds.named("access_request") is ACCESS_REQUEST
 
 
 def test_managed_names_are_plain_when_they_fit() -> None:
@@ -202,21 +198,12 @@ def test_managed_names_are_valid_stable_and_distinct() -> None:
     assert managed_team_name(ORG, "globex", "api", "write") != managed_team_name(ORG, ORG, "api", "write")
 
 
-def test_parse_access_request() -> None:
-    params, reason = parse_access_request("acme/api write for 8h fixing the release")
-    assert params == ask("api", "write", 8 * 3600)
-    assert reason == "fixing the release"
-    params, reason = parse_access_request("acme/web READ for the dashboard")
-    assert params == ask("web", "read")
-    assert reason == "for the dashboard"
-    assert parse_duration("90m") == 5400
-    assert parse_duration("3d") == 3 * 86400
-    for bad in ("acme/api write", "acme/api sudo because", "api write because", "acme/api read for 0m x"):
-        with pytest.raises(ChangeRefused):
-            parse_access_request(bad)
-    for bad in ("2w", "999d", "h", "-1h"):
-        with pytest.raises(ChangeRefused):
-            parse_duration(bad)
+def test_durations_as_typed() -> None:
+    assert parse_seconds("90m") == 5400
+    assert parse_seconds("3d") == 3 * 86400
+    for bad in ("2w", "h", "-1h", "90", "2 hours"):
+        with pytest.raises(NotADuration):
+            parse_seconds(bad)
 
 
 # -- plan ------------------------------------------------------------------------------------------
@@ -225,11 +212,11 @@ def test_parse_access_request() -> None:
 async def test_plan_resolves_from_access_teams(make_ctx: MakeCtx, emulator_state: EmulatorState) -> None:
     before = snapshot(emulator_state)
     ctx = make_ctx(KENJI, access_teams={"acme/api:write": "backend"})
-    plan = await ACCESS_REQUEST.plan(ctx, ask("api", "write"))
-    assert plan.params["team"] == "backend"
-    assert plan.params["managed"] is False
-    assert plan.params["username"] == "kenjisato"
-    assert plan.params["requester"] == KENJI
+    plan = await ACCESS_REQUEST.plan(ctx, typed("api", "write"))
+    assert plan.params.team == "backend"
+    assert plan.params.managed is False
+    assert plan.params.username == "kenjisato"
+    assert plan.params.requester == KENJI
     assert "team *backend*" in plan.summary
     assert "with no end date" in plan.summary
     assert any("[access_teams]" in line and "other grants" in line for line in plan.details)
@@ -238,16 +225,16 @@ async def test_plan_resolves_from_access_teams(make_ctx: MakeCtx, emulator_state
 
 async def test_configured_team_must_exist_and_hold_the_grant(make_ctx: MakeCtx) -> None:
     with pytest.raises(ChangeRefused, match="does not exist"):
-        await ACCESS_REQUEST.plan(make_ctx(KENJI, access_teams={"acme/api:write": "ghosts"}), ask("api", "write"))
+        await ACCESS_REQUEST.plan(make_ctx(KENJI, access_teams={"acme/api:write": "ghosts"}), typed("api", "write"))
     # backend has write on api, not admin: the config is wrong, and hubkeeper never re-grants people's teams.
     with pytest.raises(ChangeRefused, match="has \\*write\\*"):
-        await ACCESS_REQUEST.plan(make_ctx(KENJI, access_teams={"acme/api:admin": "backend"}), ask("api", "admin"))
+        await ACCESS_REQUEST.plan(make_ctx(KENJI, access_teams={"acme/api:admin": "backend"}), typed("api", "admin"))
 
 
 async def test_plan_resolves_to_a_managed_team(make_ctx: MakeCtx, emulator_state: EmulatorState) -> None:
     before = snapshot(emulator_state)
-    plan = await ACCESS_REQUEST.plan(make_ctx(IVAN), ask("web", "read", 2 * 3600))
-    assert plan.params == {
+    plan = await ACCESS_REQUEST.plan(make_ctx(IVAN), typed("web", "read", 2 * 3600))
+    assert plan.params.model_dump() == {
         "namespace": ORG,
         "repository": "web",
         "permission": "read",
@@ -262,33 +249,33 @@ async def test_plan_resolves_to_a_managed_team(make_ctx: MakeCtx, emulator_state
     assert plan.summary == "Give *ivanpetrov* *read* on *acme/web* for 2 hours by adding them to team *hk-web-r*"
     assert "will create it and grant it *read* on *acme/web* only" in plan.details[0]
     assert "removes *ivanpetrov*" in plan.details[1]
-    assert not plan.destructive
+    assert not ACCESS_REQUEST.destructive(plan.params)
     assert snapshot(emulator_state) == before
 
 
 async def test_unknown_requester_email_is_refused(make_ctx: MakeCtx) -> None:
     with pytest.raises(ChangeRefused) as refused:
-        await ACCESS_REQUEST.plan(make_ctx(STRANGER), ask("web", "read"))
+        await ACCESS_REQUEST.plan(make_ctx(STRANGER), typed("web", "read"))
     assert "No Docker Hub member of *acme* has your Slack email `someone@elsewhere.example`" in refused.value.message
     assert "invite" in refused.value.message
     with pytest.raises(ChangeRefused, match="no email address"):
-        await ACCESS_REQUEST.plan(make_ctx(NO_EMAIL), ask("web", "read"))
+        await ACCESS_REQUEST.plan(make_ctx(NO_EMAIL), typed("web", "read"))
 
 
 async def test_unknown_repository_and_other_namespaces(make_ctx: MakeCtx) -> None:
     with pytest.raises(NotFound, match="acme/nope"):
-        await ACCESS_REQUEST.plan(make_ctx(IVAN), ask("nope", "read"))
+        await ACCESS_REQUEST.plan(make_ctx(IVAN), typed("nope", "read"))
     with pytest.raises(ChangeRefused, match="another namespace"):
-        await ACCESS_REQUEST.plan(make_ctx(IVAN), ask("reactor", "read", namespace="globex"))
+        await ACCESS_REQUEST.plan(make_ctx(IVAN), typed("reactor", "read", namespace="globex"))
     with pytest.raises(ChangeRefused, match="not a permission"):
-        await ACCESS_REQUEST.plan(make_ctx(IVAN), ask("web", "owner"))
+        await ACCESS_REQUEST.plan(make_ctx(IVAN), typed("web", "owner"))
     with pytest.raises(ChangeRefused, match="Time-bound access lasts"):
-        await ACCESS_REQUEST.plan(make_ctx(IVAN), ask("web", "read", 10))
+        await ACCESS_REQUEST.plan(make_ctx(IVAN), typed("web", "read", 10))
 
 
 async def test_already_has_access_through_the_configured_team(make_ctx: MakeCtx) -> None:
     with pytest.raises(ChangeRefused, match="You already have \\*write\\* on \\*acme/api\\*"):
-        await ACCESS_REQUEST.plan(make_ctx(IVAN, access_teams={"acme/api:write": "backend"}), ask("api", "write"))
+        await ACCESS_REQUEST.plan(make_ctx(IVAN, access_teams={"acme/api:write": "backend"}), typed("api", "write"))
 
 
 # -- execute --------------------------------------------------------------------------------------
@@ -320,7 +307,7 @@ async def test_execute_creates_grants_and_adds_and_changes_nothing_else(
     assert outcome.summary.startswith("*ivanpetrov* now has *read* on *acme/web* through team *hk-web-r*")
     # Asking again: the access is there now.
     with pytest.raises(ChangeRefused, match="You already have"):
-        await ACCESS_REQUEST.plan(make_ctx(IVAN), ask("web", "read"))
+        await ACCESS_REQUEST.plan(make_ctx(IVAN), typed("web", "read"))
 
 
 async def test_second_requester_joins_the_existing_managed_team(
@@ -329,7 +316,7 @@ async def test_second_requester_joins_the_existing_managed_team(
     await approve_and_execute(make_ctx, store, ask("web", "read"), IVAN)
     before = snapshot(emulator_state)
     plan, _, outcome = await approve_and_execute(make_ctx, store, ask("web", "read"), KENJI)
-    assert plan.params["create_team"] is False
+    assert plan.params.create_team is False
     assert "has that grant already" in plan.details[0]
     assert "created" not in outcome.result and "granted" not in outcome.result
     after = snapshot(emulator_state)
@@ -342,9 +329,10 @@ async def test_configured_team_execute_only_adds_the_member(
 ) -> None:
     before = snapshot(emulator_state)
     teams = {"acme/api:write": "backend"}
-    plan = await ACCESS_REQUEST.plan(make_ctx(KENJI, access_teams=teams), ask("api", "write"))
+    plan = await ACCESS_REQUEST.plan(make_ctx(KENJI, access_teams=teams), typed("api", "write"))
     request_id = await stored_request(store, plan, KENJI)
-    await ACCESS_REQUEST.execute(make_ctx(APPROVER, access_teams=teams, request_id=request_id), plan.params)
+    approver = make_ctx(APPROVER, access_teams=teams, request_id=request_id)
+    await ACCESS_REQUEST.execute(approver, ACCESS_REQUEST.load(plan.params))
     after = snapshot(emulator_state)
     assert after["grants"] == before["grants"]
     assert set(after["teams"]) == set(before["teams"])
@@ -358,12 +346,12 @@ async def test_a_widened_managed_team_is_refused(
     # Someone raised the managed team's grant by hand: joining it would now give write.
     emulator_state.add_grant(ORG, "web", "hk-web-r", "write")
     with pytest.raises(ChangeRefused, match="someone changed it"):
-        await ACCESS_REQUEST.plan(make_ctx(KENJI), ask("web", "read"))
+        await ACCESS_REQUEST.plan(make_ctx(KENJI), typed("web", "read"))
     # And execute re-checks: an approval given before the change does not go through either.
-    plan = Plan(summary="", params={**plan.params, "requester": KENJI, "username": "kenjisato"})
+    plan = Plan(summary="", params=plan.params.model_copy(update={"requester": KENJI, "username": "kenjisato"}))
     before = snapshot(emulator_state)
     with pytest.raises(ChangeRefused, match="someone changed it"):
-        await ACCESS_REQUEST.execute(make_ctx(APPROVER, request_id=request_id), plan.params)
+        await ACCESS_REQUEST.execute(make_ctx(APPROVER, request_id=request_id), ACCESS_REQUEST.load(plan.params))
     assert snapshot(emulator_state) == before
 
 
@@ -372,15 +360,15 @@ async def test_a_team_of_the_managed_name_made_by_a_person_is_refused(
 ) -> None:
     emulator_state.add_group(ORG, "hk-web-r", "made by hand")
     with pytest.raises(ChangeRefused, match="hubkeeper did not create it"):
-        await ACCESS_REQUEST.plan(make_ctx(IVAN), ask("web", "read"))
+        await ACCESS_REQUEST.plan(make_ctx(IVAN), typed("web", "read"))
 
 
 async def test_execute_refuses_when_the_org_resolves_differently(make_ctx: MakeCtx, store: SqlRequestStore) -> None:
-    plan = await ACCESS_REQUEST.plan(make_ctx(KENJI, access_teams={"acme/api:write": "backend"}), ask("api", "write"))
+    plan = await ACCESS_REQUEST.plan(make_ctx(KENJI, access_teams={"acme/api:write": "backend"}), typed("api", "write"))
     request_id = await stored_request(store, plan, KENJI)
     # The config changed between approval and execution: the approved team is no longer the one.
     with pytest.raises(ChangeRefused, match="now resolves to"):
-        await ACCESS_REQUEST.execute(make_ctx(APPROVER, request_id=request_id), plan.params)
+        await ACCESS_REQUEST.execute(make_ctx(APPROVER, request_id=request_id), ACCESS_REQUEST.load(plan.params))
 
 
 # -- timed grants ---------------------------------------------------------------------------------
@@ -439,7 +427,7 @@ async def test_retrying_an_execution_records_one_expiry(
     make_ctx: MakeCtx, store: SqlRequestStore, emulator_state: EmulatorState
 ) -> None:
     plan, request_id, _ = await approve_and_execute(make_ctx, store, ask("web", "read", 3600), IVAN)
-    again = await ACCESS_REQUEST.execute(make_ctx(APPROVER, request_id=request_id), plan.params)
+    again = await ACCESS_REQUEST.execute(make_ctx(APPROVER, request_id=request_id), ACCESS_REQUEST.load(plan.params))
     assert len(await store.active_timed_grants()) == 1
     assert "added" not in again.result
 
@@ -522,11 +510,10 @@ async def test_expiries_survive_a_restart(
     assert len(sent_dms(slack)) == 1
 
 
-async def test_timed_access_needs_a_store(make_ctx: MakeCtx, emulator_state: EmulatorState) -> None:
+async def test_timed_access_needs_its_stored_request(make_ctx: MakeCtx, emulator_state: EmulatorState) -> None:
+    # The end of time-bound access is recorded against the stored request: without one, nothing starts.
     before = snapshot(emulator_state)
-    with pytest.raises(ChangeRefused, match="no store"):
-        await ACCESS_REQUEST.plan(make_ctx(IVAN, store=None), ask("web", "read", 3600))
     params = {**ask("web", "read", 3600), "requester": IVAN, "username": "ivanpetrov", "team": "hk-web-r"}
     with pytest.raises(ChangeRefused, match="Nothing was changed"):
-        await ACCESS_REQUEST.execute(make_ctx(APPROVER, store=None), {**params, "managed": True})
+        await ACCESS_REQUEST.execute(make_ctx(APPROVER), ACCESS_REQUEST.load({**params, "managed": True}))
     assert snapshot(emulator_state) == before

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.policy_model import Policy, PolicyError, TeamSpec, parse_policy
+from handlers.policy.model import Policy, PolicyError, TeamSpec, parse_policy
 
 EXAMPLE = """\
 instance: acme-prod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,12 +14,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackMessenger
 from bot.store import SqlRequestStore
-from handlers.changes import KINDS, ChangeRefused
+from handlers.changes.policy_apply import PolicyApply
 from handlers.context import HandlerContext, Reply
-from handlers.lifecycle import NewRequest
-from handlers.policy import APPLY_ACTION, PolicyApply, policy_plan_reply
+from handlers.policy.slack import APPLY_ACTION, policy_plan_reply
+from handlers.requests import kinds
+from handlers.requests.kind import ChangeRefused, PartlyApplied
+from handlers.requests.lifecycle import NewRequest
 from hub.client import HubClient
 from hub.emulator import DEMO, EmulatorState
+from tests.conftest import MakeContext
 
 POLICY = """\
 teams:
@@ -77,22 +80,30 @@ def policy_path(tmp_path: Path) -> Path:
     return path
 
 
-def context(hub: HubClient, **extra: Any) -> HandlerContext:
-    return HandlerContext(hub=hub, instance="acme", actor="U0ALICE01", instances=("acme",), **extra)
+@pytest.fixture
+def context(make_context: MakeContext) -> Callable[..., HandlerContext]:
+    def make(hub: HubClient, **extra: Any) -> HandlerContext:
+        return make_context(hub=hub, **extra)
+
+    return make
 
 
 def buttons(reply: Reply) -> list[dict[str, Any]]:
     return [element for block in reply.blocks if block["type"] == "actions" for element in block["elements"]]
 
 
-async def test_plan_reply_has_the_changes_and_an_apply_button(hub: HubClient, policy_path: Path) -> None:
+async def test_plan_reply_has_the_changes_and_an_apply_button(
+    hub: HubClient, policy_path: Path, context: Callable[..., HandlerContext]
+) -> None:
     reply = await policy_plan_reply(context(hub), str(policy_path))
     assert "4 change(s)" in reply.text
     assert "create team release-eng" in str(reply.blocks)
     assert [(b["action_id"], b["value"]) for b in buttons(reply)] == [(APPLY_ACTION, "acme")]
 
 
-async def test_plan_reply_without_changes_has_no_button(hub: HubClient, tmp_path: Path) -> None:
+async def test_plan_reply_without_changes_has_no_button(
+    hub: HubClient, tmp_path: Path, context: Callable[..., HandlerContext]
+) -> None:
     path = tmp_path / "same.yml"
     path.write_text("repositories:\n  acme/api:\n    backend: write\n", encoding="utf-8")
     reply = await policy_plan_reply(context(hub), str(path))
@@ -100,7 +111,9 @@ async def test_plan_reply_without_changes_has_no_button(hub: HubClient, tmp_path
     assert buttons(reply) == []
 
 
-async def test_plan_reply_reports_problems(hub: HubClient, tmp_path: Path) -> None:
+async def test_plan_reply_reports_problems(
+    hub: HubClient, tmp_path: Path, context: Callable[..., HandlerContext]
+) -> None:
     assert "HUBKEEPER_POLICY_FILE" in (await policy_plan_reply(context(hub), None)).text
     path = tmp_path / "bad.yml"
     path.write_text("teams:\n  x y:\n", encoding="utf-8")
@@ -108,20 +121,25 @@ async def test_plan_reply_reports_problems(hub: HubClient, tmp_path: Path) -> No
 
 
 async def test_kind_plans_then_executes(
-    hub: HubClient, policy_path: Path, emulator_state: EmulatorState, store: SqlRequestStore, slack: SlackStandIn
+    hub: HubClient,
+    policy_path: Path,
+    emulator_state: EmulatorState,
+    store: SqlRequestStore,
+    slack: SlackStandIn,
+    context: Callable[..., HandlerContext],
 ) -> None:
-    kind = KINDS["policy_apply"]
+    kind = kinds.named("policy_apply")
     assert isinstance(kind, PolicyApply)
-    plan = await kind.plan(context(hub), {"path": str(policy_path)})
-    assert plan.destructive  # security's read on api is revoked
-    assert plan.params["text"] == POLICY
+    plan = await kind.plan(context(hub), kind.load({"path": str(policy_path)}))
+    assert kind.destructive(plan.params)  # security's read on api is revoked
+    assert plan.params.text == POLICY
     assert any("revoke read on acme/api from team security" in line for line in plan.details)
 
     await asyncio.to_thread(policy_path.write_text, "teams: {}\n", "utf-8")  # what runs is what was approved
     messenger = SlackMessenger(AsyncWebClient(token=TOKEN, base_url=slack.api_url))
     request_id = await stored_request(store, messenger)
     ctx = context(hub, store=store, messenger=messenger, request_id=request_id)
-    outcome = await kind.execute(ctx, plan.params)
+    outcome = await kind.execute(ctx, kind.load(plan.params))
     assert len(outcome.result["applied"]) == 4
     org = emulator_state.org(DEMO.org)
     assert set(org.groups["release-eng"].members) == {"alicechen"}
@@ -130,28 +148,44 @@ async def test_kind_plans_then_executes(
     assert "4 of 4" in slack.messages(APPROVALS)[-1]["text"]  # the approval message showed progress
 
     with pytest.raises(ChangeRefused, match="Nothing to do"):
-        await kind.plan(context(hub), plan.params)
+        await kind.plan(context(hub), kind.load(plan.params))
 
 
 async def test_partial_failure_fails_the_request_with_what_was_done(
-    hub: HubClient, policy_path: Path, emulator_state: EmulatorState, store: SqlRequestStore
+    hub: HubClient,
+    policy_path: Path,
+    emulator_state: EmulatorState,
+    store: SqlRequestStore,
+    context: Callable[..., HandlerContext],
 ) -> None:
-    kind = KINDS["policy_apply"]
-    plan = await kind.plan(context(hub), {"path": str(policy_path)})
+    kind = kinds.named("policy_apply")
+    plan = await kind.plan(context(hub), kind.load({"path": str(policy_path)}))
 
     # Creating the team fails (a POST is not retried); the rest of the policy still runs.
     emulator_state.fail_next(1, 500, method="POST", path="/v2/orgs/acme/groups")
-    with pytest.raises(ChangeRefused, match=r"Applied \d of \d change\(s\); not applied"):
-        await kind.execute(context(hub, store=store), plan.params)
+    with pytest.raises(PartlyApplied, match=r"\d of \d change\(s\) applied\)"):
+        await kind.execute(context(hub, store=store), kind.load(plan.params))
     # the team's member and grant were skipped; security's revoke was done
     assert (
         emulator_state.org(DEMO.org).groups["security"].id
         not in emulator_state.org(DEMO.org).repositories["api"].grants
     )
-    await kind.execute(context(hub, store=store), plan.params)  # the Retry finishes the job
+    await kind.execute(context(hub, store=store), kind.load(plan.params))  # the Retry finishes the job
     assert "release-eng" in emulator_state.org(DEMO.org).groups
 
 
-async def test_policy_for_another_instance_is_refused(hub: HubClient) -> None:
+async def test_policy_for_another_instance_is_refused(hub: HubClient, context: Callable[..., HandlerContext]) -> None:
     with pytest.raises(ChangeRefused, match="is for instance"):
-        await PolicyApply().plan(context(hub), {"text": "instance: prod\n", "source": "p.yml"})
+        await PolicyApply().plan(context(hub), PolicyApply().load({"text": "instance: prod\n", "source": "p.yml"}))
+
+
+async def test_plan_reply_names_the_rule_and_warns_of_empty_patterns(
+    hub: HubClient, tmp_path: Path, context: Callable[..., HandlerContext]
+) -> None:
+    path = tmp_path / "patterns.yml"
+    path.write_text("repositories:\n  acme/*:\n    security: read\n  acme/old-*:\n    security: write\n", "utf-8")
+    reply = await policy_plan_reply(context(hub), str(path))
+    shown = str(reply.blocks)
+    assert "grant read on acme/docs to team security · rule `acme/*`" in shown
+    assert "acme/old-*: matches no repository" in shown
+    assert [b["action_id"] for b in buttons(reply)] == [APPLY_ACTION]

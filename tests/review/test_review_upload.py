@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -16,19 +18,23 @@ from handlers.context import HandlerContext
 from handlers.review import COLUMNS, review
 from hub.client import HubClient, HubConnection
 from hub.emulator import EmulatorServer, EmulatorState
-from tests.conftest import FAST_RETRIES
+from tests.conftest import FAST_RETRIES, MakeContext
 
 from .conftest import BOT_TOKEN
 
 ALICE = "U0ALICE01"
 
 
-def context(hub: HubClient, actor: str = ALICE) -> HandlerContext:
-    return HandlerContext(hub=hub, instance="acme", actor=actor, instances=("acme",))
+@pytest.fixture
+def context(make_context: MakeContext) -> Callable[..., HandlerContext]:
+    def make(hub: HubClient, actor: str = ALICE) -> HandlerContext:
+        return make_context(actor, hub=hub)
+
+    return make
 
 
 async def test_review_dms_the_csv_to_the_requester(
-    hub: HubClient, emulator_state: EmulatorState, standin: SlackStandIn
+    hub: HubClient, emulator_state: EmulatorState, standin: SlackStandIn, context: Callable[..., HandlerContext]
 ) -> None:
     client = AsyncWebClient(token=BOT_TOKEN, base_url=standin.api_url)
     reply = await review(context(hub), upload=bot_upload(client), stale_after_days=90)
@@ -57,14 +63,18 @@ async def test_review_dms_the_csv_to_the_requester(
     assert "@acme.example" not in reply.text
 
 
-async def test_a_refused_upload_is_reported_not_raised(hub: HubClient, standin: SlackStandIn) -> None:
+async def test_a_refused_upload_is_reported_not_raised(
+    hub: HubClient, standin: SlackStandIn, context: Callable[..., HandlerContext]
+) -> None:
     client = AsyncWebClient(token=BOT_TOKEN, base_url=standin.api_url)
     reply = await review(context(hub, actor="U0NOBODY99"), upload=bot_upload(client))
     assert "could not be sent to you" in reply.text and "user_not_found" in reply.text
     assert standin.files == []
 
 
-async def test_a_docker_hub_failure_is_an_error_reply_and_nothing_is_uploaded(emulator: EmulatorServer) -> None:
+async def test_a_docker_hub_failure_is_an_error_reply_and_nothing_is_uploaded(
+    emulator: EmulatorServer, context: Callable[..., HandlerContext]
+) -> None:
     uploads: list[tuple[str, str, bytes | Path, str]] = []
 
     async def upload(user: str, filename: str, content: bytes | Path, comment: str) -> None:
@@ -77,7 +87,9 @@ async def test_a_docker_hub_failure_is_an_error_reply_and_nothing_is_uploaded(em
     assert "access token" in reply.text.lower()
 
 
-async def test_the_uploaded_path_is_gone_after_the_review(hub: HubClient) -> None:
+async def test_the_uploaded_path_is_gone_after_the_review(
+    hub: HubClient, context: Callable[..., HandlerContext]
+) -> None:
     seen: list[tuple[Path, str]] = []
 
     def read(path: Path) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from handlers.lifecycle import NewRequest
+from handlers.requests.lifecycle import NewRequest
 from tests.databases import OpenReplicas, database_url, open_replicas, store
 
 __all__ = ["NOW", "OpenReplicas", "database_url", "draft", "open_replicas", "store"]

@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import timedelta
 
 from bot.store import SqlRequestStore
-from handlers.lifecycle import ApprovalOutcome, Status
+from handlers.requests.lifecycle import ApprovalOutcome, Status
 from tests.store.conftest import NOW, OpenReplicas, draft
 
 LATER = NOW + timedelta(minutes=5)

@@ -7,7 +7,7 @@ import inspect
 from datetime import UTC, datetime, timedelta
 
 from bot.store import SqlRequestStore
-from handlers.lifecycle import AuditEvent, RequestStore
+from handlers.requests.lifecycle import AuditEvent, RequestStore
 from tests.store.conftest import NOW, OpenReplicas, draft
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from bot.store import SqlRequestStore
-from handlers.lifecycle import ChangeRequest, RequestStore, Status
+from handlers.requests.lifecycle import ChangeRequest, RequestStore, Status
 from tests.store.conftest import NOW, draft
 
 

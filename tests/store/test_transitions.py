@@ -9,7 +9,7 @@ from itertools import product
 import pytest
 
 from bot.store import SqlRequestStore
-from handlers.lifecycle import ALLOWED_TRANSITIONS, ChangeRequest, Status
+from handlers.requests.lifecycle import ALLOWED_TRANSITIONS, ChangeRequest, Status
 from tests.store.conftest import NOW, OpenReplicas, draft
 
 LATER = NOW + timedelta(minutes=5)

@@ -18,6 +18,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+SYSTEM = "hubkeeper"
+"""The actor of what hubkeeper does by itself (expiries, the sweep, scheduled digests) in the audit log."""
+
 
 class Status(StrEnum):
     PENDING = "pending"
@@ -43,6 +46,8 @@ ALLOWED_TRANSITIONS: frozenset[tuple[Status, Status]] = frozenset(
     }
 )
 FINAL = frozenset({Status.DONE, Status.DENIED, Status.EXPIRED, Status.CANCELLED})
+DECIDED = FINAL | {Status.FAILED}
+"""What the request log shows: someone (or the clock) said yes or no, and it is not waiting on anything."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,7 @@ class AuditEvent:
     event: str
     """e.g. "request.created", "request.approved", "change.done", "grant.expired"."""
     actor: str
-    """A Slack user ID, or "hubkeeper" for the scheduler's own doing."""
+    """A Slack user ID, or SYSTEM for the scheduler's own doing."""
     instance: str
     request_id: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
@@ -206,6 +211,12 @@ class RequestStore(Protocol):
         limit: int = 20,
     ) -> list[ChangeRequest]:
         """Newest first."""
+        ...
+
+    async def decided_since(
+        self, since: datetime, *, instance: str | None = None, limit: int = 5000
+    ) -> list[ChangeRequest]:
+        """Requests in a DECIDED state last changed at or after `since`, newest change first (the request log)."""
         ...
 
     async def append_audit(self, event: AuditEvent) -> None: ...

@@ -1,6 +1,6 @@
 """The digest as Slack messages: a main message of summaries, and thread replies with the long lists
-and their buttons. Every message stays within Slack's limits (NOTES §4) however big the org is; what
-does not fit is counted, never dropped silently.
+and their buttons. Every message stays within Slack's Block Kit limits (handlers/blocks.py) however
+big the org is; what does not fit is counted, never dropped silently.
 
 Button `action_id`s are fixed (`digest_keep`, …); the state is in the `value` (compact JSON), and each
 item's buttons have an actions block of their own, because an action_id must be unique within a block.
@@ -15,7 +15,7 @@ from datetime import datetime
 
 from handlers import blocks as bk
 from handlers.context import Block, Reply
-from handlers.digest_model import Digest, RosterChanges, StaleMember
+from handlers.digest.model import Digest, RosterChanges, StaleMember
 from hub.models import Invite
 
 INVITE_RESEND = "digest_invite_resend"

@@ -13,11 +13,9 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from handlers.stale import STALE_AFTER_DAYS
 from handlers.teams import OWNERS_TEAM
 from hub.models import Invite, OrgGroup, OrgMember
-
-STALE_AFTER_DAYS = 90
-"""`HUBKEEPER_STALE_AFTER_DAYS`'s default."""
 
 # Invite age groups, oldest first: the ones most worth a look come first.
 OVER_30_DAYS = "Over 30 days"

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from handlers.blocks import actions, button, context, escape, header, message, reply, section
-from handlers.changes import KINDS, ChangeRefused
+from handlers.blocks import escape, message
 from handlers.context import Directory, HandlerContext, Messenger, Reply
-from handlers.lifecycle import (
+from handlers.requests import kinds
+from handlers.requests.kind import ChangeKind, ChangeRefused, Params, PartlyApplied
+from handlers.requests.lifecycle import (
+    SYSTEM,
     ApprovalOutcome,
     AuditEvent,
     ChangeRequest,
@@ -25,14 +27,11 @@ from handlers.lifecycle import (
     RequestStore,
     Status,
 )
-from handlers.permissions import is_allowed
+from handlers.requests.permissions import is_allowed
+from handlers.requests.render import already_decided, render_approval, render_status_line
 from hub.errors import HubError
 
 logger = logging.getLogger("hubkeeper.approvals")
-
-APPROVE, DENY, RETRY = "approval_approve", "approval_deny", "approval_retry"
-CANCEL = "request_cancel"
-SYSTEM = "hubkeeper"
 
 
 @dataclass(frozen=True)
@@ -56,13 +55,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def approvals_required(kind: ChangeKind[Any], params: Params, policy: ApprovalPolicy) -> int:
+    """How many distinct approvers a change needs: the kind says whether it is destructive (every
+    removal, every new owner), the instance's policy how many approvers that takes."""
+    return policy.destructive_approvals if kind.destructive(kind.load(params)) else 1
+
+
 class Approvals:
     def __init__(
         self,
         *,
         store: RequestStore,
         messenger: Messenger,
-        directory: Directory | None,
+        directory: Directory,
         policies: Mapping[str, ApprovalPolicy],
         contexts: ContextFactory,
         clock: Callable[[], datetime] = utcnow,
@@ -76,18 +81,15 @@ class Approvals:
 
     # -- asking ------------------------------------------------------------------------------------
 
-    async def submit(self, ctx: HandlerContext, kind_name: str, params: Mapping[str, Any], reason: str | None) -> Reply:
+    async def submit(self, ctx: HandlerContext, kind: ChangeKind[Any], params: Params, reason: str | None) -> Reply:
         """Plan the change, store it as pending and post its approval message. Nothing is changed yet."""
         policy = self.policies.get(ctx.instance)
-        kind = KINDS.get(kind_name)
         if policy is None or not policy.channel:
             return message(
                 "Changes are turned off here: no approval channel is configured (HUBKEEPER_APPROVAL_CHANNEL)."
             )
-        if kind is None:
-            return message(f"hubkeeper cannot make changes of the kind {escape(kind_name)}.")
         try:
-            plan = await kind.plan(ctx, dict(params))
+            plan = await kind.plan(ctx, kind.load(params))
         except ChangeRefused as refused:
             return message(refused.message)
         except HubError as error:
@@ -97,13 +99,13 @@ class Approvals:
         request = await self.store.create(
             NewRequest(
                 instance=ctx.instance,
-                kind=kind_name,
-                params=plan.params,
+                kind=kind.name,
+                params=kind.dump(plan.params),
                 requester=ctx.actor,
                 reason=reason or "",
                 summary=summary,
-                destructive=plan.destructive,
-                approvals_required=policy.destructive_approvals if plan.destructive else 1,
+                destructive=kind.destructive(kind.load(plan.params)),
+                approvals_required=approvals_required(kind, plan.params, policy),
                 expires_at=now + policy.request_ttl,
             ),
             now=now,
@@ -245,18 +247,21 @@ class Approvals:
             return await self.store.get(request.id) or request
         await self._refresh(executing)
         ctx = self.contexts(executing.instance, actor, executing.id)
-        kind = KINDS.get(executing.kind)
+        kind = kinds.by_name(executing.kind)
         error: str | None = None
         result: dict[str, Any] = {}
+        partly: dict[str, list[str]] | None = None
         summary = ""
         if ctx is None or kind is None:
             error = f"instance {executing.instance!r} or change kind {executing.kind!r} is not configured here"
         else:
             try:
-                outcome = await kind.execute(ctx, executing.params)
+                outcome = await kind.execute(ctx, kind.load(executing.params))
                 summary, result = outcome.summary, outcome.result
             except ChangeRefused as refused:
                 error = refused.message
+            except PartlyApplied as partial:
+                error, partly = partial.message, partial.record()
             except HubError as failure:
                 error = failure.message
             except Exception as bug:  # recorded as failed, never as done
@@ -269,12 +274,14 @@ class Approvals:
             )
             event = "change.done"
         else:
+            # A partly applied change says what was and was not done in its error, in words; the
+            # audit row keeps the two lists as they are.
             finished = await self.store.transition(
                 executing.id, Status.EXECUTING, Status.FAILED, actor=actor, now=now, error=error
             )
             event = "change.failed"
         final = finished or await self.store.get(executing.id) or executing
-        await self._audit(event, actor, final, error=error, summary=summary or None)
+        await self._audit(event, actor, final, error=error, summary=summary or None, partly_applied=partly)
         await self._finish(final)
         return final
 
@@ -337,106 +344,3 @@ class Approvals:
                 at=self.clock(),
             )
         )
-
-
-# -- rendering --------------------------------------------------------------------------------------
-
-_STATUS_WORDS = {
-    Status.PENDING: ":hourglass_flowing_sand: Waiting for approval",
-    Status.APPROVED: ":white_check_mark: Approved",
-    Status.EXECUTING: ":gear: Applying the change…",
-    Status.DONE: ":white_check_mark: Done",
-    Status.FAILED: ":x: Failed",
-    Status.DENIED: ":no_entry: Denied",
-    Status.EXPIRED: ":zzz: Expired",
-    Status.CANCELLED: ":leftwards_arrow_with_hook: Cancelled",
-}
-
-
-def already_decided(request: ChangeRequest) -> str:
-    """What the loser of a race is told: who got there first, and where the request stands now."""
-    if request.status in (Status.APPROVED, Status.EXECUTING, Status.DONE, Status.FAILED):
-        approvers = ", ".join(f"<@{a}>" for a in request.approvers) or "someone"
-        return (
-            f"This request was already approved by {approvers} (now {request.status.value}). Nothing more was changed."
-        )
-    who = f" by <@{request.decided_by}>" if request.decided_by and request.decided_by != SYSTEM else ""
-    return f"This request was already {request.status.value}{who}. Nothing more was changed."
-
-
-def render_status_line(request: ChangeRequest) -> str:
-    line = _STATUS_WORDS[request.status]
-    if request.status in (Status.DONE, Status.APPROVED, Status.EXECUTING) and request.approvers:
-        line += " by " + ", ".join(f"<@{approver}>" for approver in request.approvers)
-    elif request.status in (Status.DENIED, Status.CANCELLED) and request.decided_by:
-        line += f" by <@{request.decided_by}>"
-    if request.status is Status.DONE and request.result and request.result.get("summary"):
-        line += f": {request.result['summary']}"
-    if request.status is Status.FAILED and request.error:
-        line += f": {escape(request.error)}"
-    if request.status is Status.DENIED and request.decision_note:
-        line += f" — “{escape(request.decision_note)}”"
-    return line
-
-
-DENY_MODAL = "deny_reason"
-
-
-def deny_modal(request_id: str) -> dict[str, Any]:
-    """Asks an approver why (optional) before denying; the request id rides in private_metadata."""
-    return {
-        "type": "modal",
-        "callback_id": DENY_MODAL,
-        "private_metadata": request_id,
-        "title": {"type": "plain_text", "text": "Deny request"},
-        "submit": {"type": "plain_text", "text": "Deny"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "reason",
-                "optional": True,
-                "label": {"type": "plain_text", "text": "Why? (the requester sees this)"},
-                "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True, "max_length": 500},
-            }
-        ],
-    }
-
-
-def render_approval(request: ChangeRequest) -> Reply:
-    """The approval message, entirely from the stored request (so any replica renders the same)."""
-    blocks = [
-        header(f"Change request for {request.instance}"),
-        section(f"<@{request.requester}> asks to:\n{request.summary}"),
-        section(
-            "*Details*",
-            fields=[
-                f"*Why*\n{escape(request.reason) or '_no reason given_'}",
-                f"*Approvals*\n{len(request.approvals)} of {request.approvals_required}"
-                + ("".join(f" <@{a}>" for a in request.approvers) if request.approvers else ""),
-                f"*Requested*\n{request.created_at:%Y-%m-%d %H:%M} UTC",
-                f"*Expires*\n{request.expires_at:%Y-%m-%d %H:%M} UTC",
-            ],
-        ),
-    ]
-    if request.destructive:
-        blocks.append(
-            context(f":warning: *Destructive change* · needs {request.approvals_required} distinct approver(s)")
-        )
-    blocks.append(section(render_status_line(request)))
-    if request.status is Status.PENDING:
-        blocks.append(
-            actions(
-                [
-                    button("Approve", APPROVE, request.id, style="primary"),
-                    button("Deny", DENY, request.id, style="danger"),
-                ],
-                block_id=f"decide-{request.id}",
-            )
-        )
-    elif request.status is Status.FAILED:
-        blocks.append(actions([button("Retry", RETRY, request.id, style="primary")], block_id=f"retry-{request.id}"))
-    blocks.append(context(f"request `{request.id}` · {request.kind}"))
-    rendered = reply(blocks)
-    rendered.ephemeral = False
-    return rendered

@@ -7,7 +7,7 @@ few seconds apart agree on it.
 
 The main message holds the summaries; the long lists and their buttons go to thread replies, each within
 Slack's limits. The store's interface lives here, where the behaviour is; `bot/store/digest_store.py`
-implements it. Content and rendering are in `digest_model` and `digest_render`, re-exported here.
+implements it. Content and rendering are in `handlers.digest.model` and `handlers.digest.render`.
 """
 
 from __future__ import annotations
@@ -15,69 +15,33 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from handlers import blocks as bk
+from handlers.changes.invite_cancel import InviteCancelParams
+from handlers.changes.member_remove import MemberRemoveParams
 from handlers.context import HandlerContext, Reply
-from handlers.digest_model import (
-    STALE_AFTER_DAYS,
+from handlers.digest.model import (
     Digest,
     RosterSnapshot,
     build_digest,
     period_key,
-    zone,
 )
-from handlers.digest_render import (
-    ACTIONS,
-    INVITE_CANCEL,
-    INVITE_RESEND,
-    KEEP,
-    KEEP_DAYS,
-    REMOVE,
+from handlers.digest.render import (
     InviteButton,
     MemberButton,
-    parse_invite_value,
-    parse_member_value,
     render_digest,
     snooze_note,
 )
-from handlers.lifecycle import AuditEvent
+from handlers.requests import kinds
+from handlers.requests.kind import ChangeKind, Params
+from handlers.requests.lifecycle import AuditEvent
+from handlers.stale import STALE_AFTER_DAYS
+from hub.client import HubClient
 from hub.errors import HubError
 from hub.models import OrgMember
-
-__all__ = [
-    "ACTIONS",
-    "DEFAULT_SCHEDULE",
-    "INVITE_CANCEL",
-    "INVITE_RESEND",
-    "KEEP",
-    "KEEP_DAYS",
-    "ON_DEMAND",
-    "REMOVE",
-    "SCHEDULED",
-    "STALE_AFTER_DAYS",
-    "Digest",
-    "DigestStore",
-    "InviteButton",
-    "MemberButton",
-    "RosterSnapshot",
-    "ThreadPoster",
-    "build_digest",
-    "cancel_invite_request",
-    "digest_text",
-    "gather_digest",
-    "keep",
-    "on_demand_period",
-    "parse_invite_value",
-    "parse_member_value",
-    "period_key",
-    "post_digest",
-    "remove_member_request",
-    "render_digest",
-    "resend_invite",
-    "zone",
-]
 
 logger = logging.getLogger("hubkeeper.digest")
 
@@ -89,7 +53,7 @@ ON_DEMAND = "on_demand"
 REQUEST_REASON = "From the digest"
 MAX_KEEP_DAYS = 365
 PACE_SECONDS = 1.0
-"""chat.postMessage allows about one message a second per channel (NOTES §4): thread replies wait this long."""
+"""Slack's chat.postMessage allows about one message a second per channel: thread replies wait this long."""
 
 
 class DigestStore(Protocol):
@@ -114,6 +78,23 @@ class DigestStore(Protocol):
         ...
 
 
+class OrgView(Protocol):
+    """What building and posting a digest reads: the instance and its Docker Hub client. A handler
+    context is one; the CLI, which has no Slack, passes an `Org`."""
+
+    @property
+    def hub(self) -> HubClient: ...
+
+    @property
+    def instance(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Org:
+    hub: HubClient
+    instance: str
+
+
 class ThreadPoster(Protocol):
     """Posting with an optional thread: what `Messenger.post` becomes with a `thread_ts` parameter."""
 
@@ -126,7 +107,7 @@ class ThreadPoster(Protocol):
 
 
 async def gather_digest(
-    ctx: HandlerContext, store: DigestStore, *, now: datetime, stale_after_days: int, period: str
+    ctx: OrgView, store: DigestStore, *, now: datetime, stale_after_days: int, period: str
 ) -> Digest:
     """Read the org from Docker Hub and the last snapshot and Keeps from the store, and build the digest."""
     members, invites, groups = await asyncio.gather(_members(ctx), ctx.hub.list_invites(), ctx.hub.list_groups())
@@ -146,7 +127,7 @@ async def gather_digest(
     )
 
 
-async def _members(ctx: HandlerContext) -> list[OrgMember]:
+async def _members(ctx: OrgView) -> list[OrgMember]:
     return [member async for member in ctx.hub.iter_members()]
 
 
@@ -163,7 +144,7 @@ def digest_text(main: Reply, thread: list[Reply]) -> str:
 
 
 async def post_digest(
-    ctx: HandlerContext,
+    ctx: OrgView,
     store: DigestStore,
     poster: ThreadPoster | None,
     channel: str,
@@ -230,16 +211,15 @@ async def keep(ctx: HandlerContext, store: DigestStore, username: str, days: int
     now = datetime.now(UTC)
     until = now + timedelta(days=days)
     await store.snooze(ctx.instance, username, until, actor, now)
-    if ctx.store is not None:
-        await ctx.store.append_audit(
-            AuditEvent(
-                event="digest.kept",
-                actor=actor,
-                instance=ctx.instance,
-                detail={"username": username, "until": until.isoformat(), "days": days},
-                at=now,
-            )
+    await ctx.store.append_audit(
+        AuditEvent(
+            event="digest.kept",
+            actor=actor,
+            instance=ctx.instance,
+            detail={"username": username, "until": until.isoformat(), "days": days},
+            at=now,
         )
+    )
     return bk.message(snooze_note(username, until))
 
 
@@ -252,11 +232,11 @@ async def resend_invite(ctx: HandlerContext, invite_id: str) -> Reply:
     return bk.message(f"Invite resent in *{bk.escape(ctx.instance)}*.")
 
 
-def cancel_invite_request(button: InviteButton) -> tuple[str, dict[str, Any], str]:
+def cancel_invite_request(button: InviteButton) -> tuple[ChangeKind[Any], Params, str]:
     """(kind, params, reason) for `Approvals.submit`: cancelling goes through approval."""
-    return "invite_cancel", {"invitee": button.invitee}, REQUEST_REASON
+    return kinds.named("invite_cancel"), InviteCancelParams(invitee=button.invitee), REQUEST_REASON
 
 
-def remove_member_request(button: MemberButton) -> tuple[str, dict[str, Any], str]:
+def remove_member_request(button: MemberButton) -> tuple[ChangeKind[Any], Params, str]:
     """(kind, params, reason) for `Approvals.submit`: removing goes through approval."""
-    return "member_remove", {"username": button.username}, REQUEST_REASON
+    return kinds.named("member_remove"), MemberRemoveParams(username=button.username), REQUEST_REASON

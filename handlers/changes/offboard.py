@@ -3,24 +3,44 @@
 The approval message lists everything found for the person (membership with role and teams, pending
 invites); on approval hubkeeper removes them from the org, which removes them from every team too,
 then cancels each invite, and reports exactly what it did. A failure part-way never hides what was
-already done: every step is tried, and the error lists what was and was not done. A Retry (which
-plans nothing, it re-reads the org) finishes whatever is left.
+already done: every step is tried, and PartlyApplied lists what was and was not done. A Retry
+(which plans nothing, it re-reads the org) finishes whatever is left.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import Field, field_validator
+
 from handlers import blocks as bk
-from handlers.changes import ChangeRefused, Outcome, Plan, register
+from handlers.changes.preconditions import refuse_last_owner
 from handlers.context import HandlerContext
-from hub import paths
+from handlers.grammar import member_ref, positional, reject_unknown_options
+from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, PartlyApplied, Plan, Refusal
 from hub.errors import BadRequest, HubError, InvalidInput, NotFound
 from hub.models import Invite, OrgMember
 
-KIND = "offboard"
+
+class OffboardParams(Params):
+    who: str = ""
+    """The email or Docker ID as asked."""
+    username: str | None = None
+    """The org member the plan found (None: pending invites only)."""
+    teams: list[str] = Field(default_factory=list)
+    invite_ids: list[str] = Field(default_factory=list)
+
+    @field_validator("who")
+    @classmethod
+    def _who(cls, value: str) -> str:
+        who = value.strip()
+        if not who:
+            raise Refusal("Say who to offboard: `/hub offboard email-or-username`.")
+        try:
+            return member_ref(who)
+        except InvalidInput as error:
+            raise Refusal(bk.escape(error.message)) from None
 
 
 @dataclass(frozen=True)
@@ -30,17 +50,6 @@ class Found:
     who: str
     member: OrgMember | None
     invites: list[Invite]
-
-
-def _who(params: Mapping[str, Any]) -> str:
-    raw = params.get("who")
-    who = raw.strip() if isinstance(raw, str) else ""
-    if not who:
-        raise ChangeRefused("Say who to offboard: `/hub offboard email-or-username`.")
-    try:
-        return paths.email(who) if "@" in who else paths.username(who)
-    except InvalidInput as error:
-        raise ChangeRefused(bk.escape(error.message)) from None
 
 
 async def _find(ctx: HandlerContext, who: str, member: OrgMember | None = None) -> Found:
@@ -56,18 +65,6 @@ async def _find(ctx: HandlerContext, who: str, member: OrgMember | None = None) 
         names |= {name.lower() for name in (member.username, member.email) if name}
     invites = [invite for invite in await ctx.hub.list_invites() if invite.invitee.lower() in names]
     return Found(who, member, invites)
-
-
-async def _refuse_last_owner(ctx: HandlerContext, member: OrgMember) -> None:
-    """Docker Hub refuses to remove the last owner (400); say so before anything is changed."""
-    if member.role_key != "owner":
-        return
-    owners = await ctx.hub.list_members(role="owner")
-    if all(owner.username.lower() == member.username.lower() for owner in owners):
-        raise ChangeRefused(
-            f"*{bk.escape(member.username)}* is the last owner of *{bk.escape(ctx.hub.org)}*, and Docker Hub does "
-            "not let an org lose its last owner. Make someone else an owner first. Nothing was changed."
-        )
 
 
 def _teams(member: OrgMember) -> str:
@@ -111,37 +108,49 @@ def _summary(org: str, found: Found) -> str:
     return f"Offboard {bk.code(found.who)} from *{bk.escape(org)}*: {' and '.join(parts)}"
 
 
-class Offboard:
+class Offboard(ChangeKind[OffboardParams]):
     """`offboard`: remove someone from the org and cancel their pending invites."""
 
-    name = KIND
+    name = "offboard"
+    command = "offboard"
+    usage = "offboard <email|username> --reason <text…>"
+    description = "Remove a leaver: org, teams, invites"
+    examples = ("/hub offboard ivanpetrov --reason last day today",)
+    reason_required = True
+    params_model = OffboardParams
 
-    async def plan(self, ctx: HandlerContext, params: Mapping[str, Any]) -> Plan:
-        who = _who(params)
+    def parse(self, args: list[str]) -> OffboardParams:
+        reject_unknown_options(self.syntax, args)
+        (who,) = positional(self.syntax, args, 1, "one email or username")
+        return OffboardParams(who=member_ref(who))
+
+    def destructive(self, params: OffboardParams) -> bool:
+        return True
+
+    async def plan(self, ctx: HandlerContext, params: OffboardParams) -> Plan:
+        who = params.who
         found = await _find(ctx, who)
         if found.member is None and not found.invites:
             raise ChangeRefused(
                 f"Nobody in *{bk.escape(ctx.hub.org)}* matches {bk.code(who)}: no org member and no pending invite. "
                 "Check the spelling; `/hub members` and `/hub invites` list who is there."
             )
-        if found.member is not None:
-            await _refuse_last_owner(ctx, found.member)
+        if found.member is not None and found.member.role_key == "owner":
+            await refuse_last_owner(ctx, found.member.username, "be offboarded")
         return Plan(
             summary=_summary(ctx.hub.org, found),
-            destructive=True,
             details=_details(ctx, found),
-            params={
-                "who": who,
-                "username": found.member.username if found.member is not None else None,
-                "teams": list(found.member.groups) if found.member is not None else [],
-                "invite_ids": [invite.id for invite in found.invites],
-            },
+            params=OffboardParams(
+                who=who,
+                username=found.member.username if found.member is not None else None,
+                teams=list(found.member.groups) if found.member is not None else [],
+                invite_ids=[invite.id for invite in found.invites],
+            ),
         )
 
-    async def execute(self, ctx: HandlerContext, params: Mapping[str, Any]) -> Outcome:
-        who = _who(params)
-        raw = params.get("username")
-        planned = raw if isinstance(raw, str) and raw else None
+    async def execute(self, ctx: HandlerContext, params: OffboardParams) -> Outcome:
+        who = params.who
+        planned = params.username or None
         found = await _find(ctx, who)
         if planned is not None and found.member is None and "@" in who:
             # The approved account may have changed its email since: look it up by username as well.
@@ -155,8 +164,8 @@ class Offboard:
                 f"This was approved for {'*' + bk.escape(planned) + '*' if planned else 'pending invites only'}, "
                 f"but {bk.code(who)} is now org member *{bk.escape(member.username)}*. Nothing was changed; ask again."
             )
-        if member is not None:
-            await _refuse_last_owner(ctx, member)
+        if member is not None and member.role_key == "owner":
+            await refuse_last_owner(ctx, member.username, "be offboarded")
         done: list[str] = []
         failed: list[str] = []
         result: dict[str, Any] = {"who": who, "removed": None, "cancelled": [], "failed": []}
@@ -171,10 +180,8 @@ class Offboard:
                 done.append(f"{name} was no longer an org member")
             except BadRequest as error:
                 failed.append(f"removing {name} from the org: Docker Hub refused ({bk.escape(error.message)})")
-                result["failed"].append({"step": "remove", "error": error.message})
             except HubError as error:
                 failed.append(f"removing {name} from the org: {bk.escape(error.message)}")
-                result["failed"].append({"step": "remove", "error": error.message})
         elif planned is not None:
             done.append(f"*{bk.escape(planned)}* was no longer an org member")
         for invite in found.invites:
@@ -187,20 +194,12 @@ class Offboard:
                 done.append(f"{line} was already gone")
             except HubError as error:
                 failed.append(f"cancelling {line}: {bk.escape(error.message)}")
-                result["failed"].append({"step": "cancel_invite", "invite": invite.id, "error": error.message})
         if failed:
-            # Every step was tried; the message keeps what did happen next to what did not.
-            did = "; ".join(done) if done else "nothing"
-            raise ChangeRefused(
-                f"Offboarding {bk.code(who)} is incomplete. Done: {did}. Not done: {'; '.join(failed)}. "
-                "Retry finishes what is left."
-            )
+            # Every step was tried; the error keeps what did happen next to what did not.
+            raise PartlyApplied(f"Offboarding {bk.code(who)}", done, failed)
         if not done:
             return Outcome(
                 summary=f"Nothing left to do: {bk.code(who)} is neither an org member nor invited any more.",
                 result=result,
             )
         return Outcome(summary=f"Offboarded {bk.code(who)}: {'; '.join(done)}.", result=result)
-
-
-OFFBOARD = register(Offboard())

@@ -11,11 +11,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from handlers import digest, digest_render
-from handlers.approvals import Approvals, ContextFactory
 from handlers.blocks import error_reply, message
 from handlers.context import HandlerContext, Reply
-from handlers.digest_render import INVITE_CANCEL, INVITE_RESEND, parse_invite_value, parse_member_value
+from handlers.digest import post as digest
+from handlers.digest import render as digest_render
+from handlers.digest.render import INVITE_CANCEL, INVITE_RESEND, parse_invite_value, parse_member_value
+from handlers.grammar import Syntax
+from handlers.lookup import without_arguments
+from handlers.requests.approvals import Approvals, ContextFactory
+from handlers.requests.lifecycle import SYSTEM
+from handlers.stale import STALE_AFTER_DAYS
 from hub.errors import HubError
 
 logger = logging.getLogger("hubkeeper.digest")
@@ -30,8 +35,8 @@ class DigestSettings:
     """Instance label → the channel its scheduled digest goes to (no entry: no scheduled digest)."""
     schedule: str = digest.DEFAULT_SCHEDULE
     timezone: str = "UTC"
-    stale_after_days: int = 90
-    claimed_by: str = "hubkeeper"
+    stale_after_days: int = STALE_AFTER_DAYS
+    claimed_by: str = SYSTEM
     """Names this replica in the claim (host and pid)."""
 
 
@@ -43,7 +48,7 @@ class Digests:
         poster: digest.ThreadPoster,
         settings: DigestSettings,
         contexts: ContextFactory,
-        approvals: Approvals | None,
+        approvals: Approvals,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
@@ -55,7 +60,7 @@ class Digests:
 
     async def scheduled(self, instance: str) -> bool:
         """The cron job: every replica may run it; the claim makes exactly one post."""
-        ctx = self.contexts(instance, "hubkeeper", None)
+        ctx = self.contexts(instance, SYSTEM, None)
         channel = self.settings.channels.get(instance)
         if ctx is None or not channel:
             return False
@@ -109,8 +114,6 @@ class Digests:
                     return message("Only approvers can keep a stale member.")
                 member = parse_member_value(value)
                 return await digest.keep(ctx, self.store, member.username, member.days, actor)
-            if self.approvals is None:
-                return message("Changes are not enabled on this hubkeeper.")
             request = (
                 digest.cancel_invite_request(parse_invite_value(value))
                 if action_id == CANCEL
@@ -121,4 +124,22 @@ class Digests:
             return error_reply(error)
 
     async def _approver(self, actor: str) -> bool:
-        return self.approvals is not None and await self.approvals.is_approver(actor)
+        return await self.approvals.is_approver(actor)
+
+
+@dataclass(frozen=True)
+class DigestNow:
+    pass
+
+
+async def _run_digest(ctx: HandlerContext) -> Reply:
+    if ctx.digests is None or not ctx.channel:
+        return Reply("The digest is not set up on this hubkeeper.")
+    return await ctx.digests.now(ctx, ctx.channel)
+
+
+DIGEST = without_arguments(
+    Syntax("digest", "digest", "Post the digest (invites, stale members, changes) in this channel", ("/hub digest",)),
+    DigestNow,
+    _run_digest,
+)

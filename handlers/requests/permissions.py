@@ -7,13 +7,11 @@ from collections.abc import Iterable
 from handlers.context import Directory
 
 
-async def is_allowed(actor: str, allowed: Iterable[str], directory: Directory | None) -> bool:
+async def is_allowed(actor: str, allowed: Iterable[str], directory: Directory) -> bool:
     """True when `allowed` is empty (no restriction), names the actor, or names a group they are in."""
     allowed = frozenset(allowed)
     if not allowed or actor in allowed:
         return True
-    if directory is None:
-        return False
     for group in sorted(slack_id for slack_id in allowed if slack_id.startswith("S")):
         if actor in await directory.user_group_members(group):
             return True

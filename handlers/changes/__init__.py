@@ -1,0 +1,1 @@
+"""The change kinds, one module each; `handlers/requests/kinds.py` lists them."""

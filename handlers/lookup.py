@@ -1,0 +1,47 @@
+"""A lookup command (`/hub whois`, `/hub teams`…): its syntax, its parser and its handler, declared together.
+
+Each lookup is one `Lookup` in the module of its handler and one line in `handlers/lookups.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from handlers.context import HandlerContext, Reply
+from handlers.grammar import Syntax, no_arguments
+
+Q = TypeVar("Q")
+
+
+@dataclass(frozen=True)
+class Lookup(Generic[Q]):
+    syntax: Syntax
+    query: type[Q]
+    """What `parse` returns: a frozen dataclass of the lookup's checked arguments."""
+    parse: Callable[[Syntax, list[str]], Q]
+    """The words after the command's own (`--org` taken out) → the query; UsageError or InvalidInput."""
+    run: Callable[[HandlerContext, Q], Awaitable[Reply]] | None
+    """The handler; None for `help`, which the router answers for anyone, with no instance and no Docker Hub."""
+
+    def answers(self, query: object) -> bool:
+        return isinstance(query, self.query)
+
+
+AnyLookup = Lookup[Any]
+
+
+def without_arguments(
+    syntax: Syntax, query: type[Q], answer: Callable[[HandlerContext], Awaitable[Reply]]
+) -> Lookup[Q]:
+    """A lookup typed as its words alone (`/hub teams`): anything more is a usage error."""
+
+    def parse(spec: Syntax, args: list[str]) -> Q:
+        no_arguments(spec, args)
+        return query()
+
+    async def run(ctx: HandlerContext, _: Q) -> Reply:
+        return await answer(ctx)
+
+    return Lookup(syntax, query, parse, run)

@@ -1,0 +1,116 @@
+"""The approval message and what people are told about a request, rendered from the stored request only.
+
+Any replica renders the same message for the same stored state, so a restart or another replica
+shows the same thing. The action ids here are the buttons' interface with the Slack listeners.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.blocks import actions, button, context, escape, header, reply, section
+from handlers.context import Reply
+from handlers.requests.lifecycle import SYSTEM, ChangeRequest, Status
+
+APPROVE, DENY, RETRY = "approval_approve", "approval_deny", "approval_retry"
+CANCEL = "request_cancel"
+
+_STATUS_WORDS = {
+    Status.PENDING: ":hourglass_flowing_sand: Waiting for approval",
+    Status.APPROVED: ":white_check_mark: Approved",
+    Status.EXECUTING: ":gear: Applying the change…",
+    Status.DONE: ":white_check_mark: Done",
+    Status.FAILED: ":x: Failed",
+    Status.DENIED: ":no_entry: Denied",
+    Status.EXPIRED: ":zzz: Expired",
+    Status.CANCELLED: ":leftwards_arrow_with_hook: Cancelled",
+}
+
+
+def already_decided(request: ChangeRequest) -> str:
+    """What the loser of a race is told: who got there first, and where the request stands now."""
+    if request.status in (Status.APPROVED, Status.EXECUTING, Status.DONE, Status.FAILED):
+        approvers = ", ".join(f"<@{a}>" for a in request.approvers) or "someone"
+        return (
+            f"This request was already approved by {approvers} (now {request.status.value}). Nothing more was changed."
+        )
+    who = f" by <@{request.decided_by}>" if request.decided_by and request.decided_by != SYSTEM else ""
+    return f"This request was already {request.status.value}{who}. Nothing more was changed."
+
+
+def render_status_line(request: ChangeRequest) -> str:
+    line = _STATUS_WORDS[request.status]
+    if request.status in (Status.DONE, Status.APPROVED, Status.EXECUTING) and request.approvers:
+        line += " by " + ", ".join(f"<@{approver}>" for approver in request.approvers)
+    elif request.status in (Status.DENIED, Status.CANCELLED) and request.decided_by:
+        line += f" by <@{request.decided_by}>"
+    if request.status is Status.DONE and request.result and request.result.get("summary"):
+        line += f": {request.result['summary']}"
+    if request.status is Status.FAILED and request.error:
+        line += f": {escape(request.error)}"
+    if request.status is Status.DENIED and request.decision_note:
+        line += f" — “{escape(request.decision_note)}”"
+    return line
+
+
+DENY_MODAL = "deny_reason"
+
+
+def deny_modal(request_id: str) -> dict[str, Any]:
+    """Asks an approver why (optional) before denying; the request id rides in private_metadata."""
+    return {
+        "type": "modal",
+        "callback_id": DENY_MODAL,
+        "private_metadata": request_id,
+        "title": {"type": "plain_text", "text": "Deny request"},
+        "submit": {"type": "plain_text", "text": "Deny"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "reason",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Why? (the requester sees this)"},
+                "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True, "max_length": 500},
+            }
+        ],
+    }
+
+
+def render_approval(request: ChangeRequest) -> Reply:
+    """The approval message, entirely from the stored request (so any replica renders the same)."""
+    blocks = [
+        header(f"Change request for {request.instance}"),
+        section(f"<@{request.requester}> asks to:\n{request.summary}"),
+        section(
+            "*Details*",
+            fields=[
+                f"*Why*\n{escape(request.reason) or '_no reason given_'}",
+                f"*Approvals*\n{len(request.approvals)} of {request.approvals_required}"
+                + ("".join(f" <@{a}>" for a in request.approvers) if request.approvers else ""),
+                f"*Requested*\n{request.created_at:%Y-%m-%d %H:%M} UTC",
+                f"*Expires*\n{request.expires_at:%Y-%m-%d %H:%M} UTC",
+            ],
+        ),
+    ]
+    if request.destructive:
+        blocks.append(
+            context(f":warning: *Destructive change* · needs {request.approvals_required} distinct approver(s)")
+        )
+    blocks.append(section(render_status_line(request)))
+    if request.status is Status.PENDING:
+        blocks.append(
+            actions(
+                [
+                    button("Approve", APPROVE, request.id, style="primary"),
+                    button("Deny", DENY, request.id, style="danger"),
+                ],
+                block_id=f"decide-{request.id}",
+            )
+        )
+    elif request.status is Status.FAILED:
+        blocks.append(actions([button("Retry", RETRY, request.id, style="primary")], block_id=f"retry-{request.id}"))
+    blocks.append(context(f"request `{request.id}` · {request.kind}"))
+    rendered = reply(blocks)
+    rendered.ephemeral = False
+    return rendered
