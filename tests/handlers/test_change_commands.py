@@ -214,6 +214,10 @@ def test_org_combines_with_changes(text: str, org: str | None, expected: Change)
         ("team update backend --name", "--name needs a value", "team update"),
         ("team update backend --description", "--description needs a value", "team update"),
         ("team update backend --name a/b", "team name 'a/b' is not valid", "team update"),
+        # A new name follows Docker Hub's rule for new names (3 to 30 characters); addressing does not.
+        ("team update backend --name a", "team name 'a' is not valid", "team update"),
+        ("team update qa --name a", "team name 'a' is not valid", "team update"),
+        ("team create qa", "team name 'qa' is not valid", "team create"),
         ("team delete", "team delete needs one team name", "team delete"),
         ("team delete a b", "team delete needs one team name", "team delete"),
         ("team add backend", "team add needs a team and a username or email", "team add"),
