@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack_io import respond
+from bot.wait_notices import wait_notices
 from handlers.context import Reply
 from handlers.digest import service as digest_service
 from handlers.requests import render
@@ -30,7 +31,9 @@ def register(app: AsyncApp, router: Router, track: Callable[[], AbstractAsyncCon
         await ack()
         async with track():
             text, actor, channel = str(command.get("text") or ""), str(command["user_id"]), command.get("channel_id")
-            reply = await router.command(text, actor, channel)
+            # If Docker Hub makes the lookup wait, the asker hears why before the answer comes.
+            async with wait_notices(str(command["response_url"])):
+                reply = await router.command(text, actor, channel)
             await respond(str(command["response_url"]), reply)
 
     @app.action("policy_apply")

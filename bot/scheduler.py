@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.app import Bot
+from bot.app import Bot, InFlight
 
 SWEEP_JOB = "sweep"
 POLICY_DRIFT_JOB = "policy-drift"
@@ -72,3 +72,14 @@ def start_scheduler(bot: Bot) -> AsyncIOScheduler:
         )
     scheduler.start()
     return scheduler
+
+
+async def stop_scheduler(scheduler: AsyncIOScheduler, work: InFlight, grace: float) -> None:
+    """Stop starting jobs, let a job under way finish (up to `grace`), then shut the scheduler down.
+
+    `shutdown()` cancels the jobs still running: a sweep cancelled in the middle of a database call
+    leaves its connection neither returned nor closed, and marks nothing it meant to.
+    """
+    scheduler.pause()
+    await work.wait_idle(grace)
+    scheduler.shutdown(wait=False)

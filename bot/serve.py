@@ -18,7 +18,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from bot.app import Bot
 from bot.logs import AccessLogger
 from bot.metrics import CONTENT_TYPE
-from bot.scheduler import start_scheduler
+from bot.scheduler import start_scheduler, stop_scheduler
 from bot.store.sql_store import count_requests_by_status
 
 logger = logging.getLogger("hubkeeper.serve")
@@ -119,9 +119,8 @@ async def serve_http(bot: Bot, host: str, port: int, *, stop: asyncio.Event | No
         await stop.wait()
     finally:
         logger.info("hubkeeper: shutting down")
-        scheduler.shutdown(wait=False)
         await _stop_task(checks)
-        await bot.work.wait_idle(SHUTDOWN_GRACE)
+        await stop_scheduler(scheduler, bot.work, SHUTDOWN_GRACE)
         await runner.cleanup()
         await bot.aclose()
 
@@ -149,8 +148,8 @@ async def serve_socket_mode(
         await stop.wait()
     finally:
         logger.info("hubkeeper: shutting down")
-        scheduler.shutdown(wait=False)
         await _stop_task(checks)
+        await stop_scheduler(scheduler, bot.work, SHUTDOWN_GRACE)
         await handler.close_async()  # type: ignore[no-untyped-call]
         await admin.cleanup()
         await bot.aclose()

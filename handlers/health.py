@@ -14,6 +14,7 @@ from handlers import blocks
 from handlers.context import HandlerContext, Reply
 from handlers.grammar import Syntax
 from handlers.lookup import without_arguments
+from hub.auth import ExchangeCheck
 from hub.client import HubClient
 from hub.errors import HubError
 
@@ -32,10 +33,16 @@ async def _check(name: str, run: Callable[[], Awaitable[str]]) -> CheckResult:
         return CheckResult(name, False, error.message)
 
 
+def _when(check: ExchangeCheck) -> str:
+    # Exchanges are limited to one a minute (anyone may ask for a health check): say when this one was.
+    if check.fresh:
+        return ""
+    return f" (checked {check.age:.0f} s ago; next exchange in {check.next_check_in:.0f} s)"
+
+
 async def run_health_checks(hub: HubClient) -> list[CheckResult]:
     async def exchange() -> str:
-        await hub.check_token()
-        return f"organization access token accepted for {hub.org}"
+        return f"organization access token accepted for {hub.org}" + _when(await hub.check_token())
 
     async def one_member() -> str:
         members = await hub.list_members_page(page_size=1)
@@ -46,8 +53,7 @@ async def run_health_checks(hub: HubClient) -> list[CheckResult]:
         return f"read {len(teams)} team" + ("" if len(teams) == 1 else "s")
 
     async def pat_exchange() -> str:
-        await hub.check_pat_token()
-        return "personal access token accepted (used for repository permissions)"
+        return "personal access token accepted (used for repository permissions)" + _when(await hub.check_pat_token())
 
     results = [
         await _check("exchange the OAT", exchange),

@@ -5,6 +5,11 @@ An access token (OAT, or a PAT for the repository connection) is exchanged once 
 and shared by every request on the connection. Docker Hub locks a login out for ten minutes once
 it is rate-limited, so the exchange must never happen per request: one exchange is in flight at a
 time, whatever number of requests wait for it.
+
+The health check forces an exchange to prove the secret still works. Anyone may ask for a health
+check, so a forced exchange happens at most once a minute (in between, the check reports what the
+last one found), never makes requests that can use the cached JWT wait, and, when it fails, leaves
+that JWT in place for them.
 """
 
 from __future__ import annotations
@@ -22,13 +27,22 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from hub import paths
-from hub.errors import AuthenticationFailed, UnexpectedResponse, WrongTokenType, error_from_response, is_json
+from hub.errors import (
+    AuthenticationFailed,
+    HubError,
+    UnexpectedResponse,
+    WrongTokenType,
+    error_from_response,
+    is_json,
+)
 from hub.models import AuthCreateTokenResponse
 
 DEFAULT_LIFETIME = 600.0
 """The spec: "This expires in 10 minutes." Used when a token carries no `exp` claim."""
 
 REFRESH_MARGIN = 60.0
+FORCED_EXCHANGE_INTERVAL = 60.0
+"""At most one forced (health check) exchange this often, per connection."""
 
 TokenKind = Literal["oat", "pat"]
 
@@ -41,6 +55,24 @@ class CachedToken:
 
     def __repr__(self) -> str:
         return f"CachedToken(refresh_at={self.refresh_at:.0f})"
+
+
+@dataclass(frozen=True)
+class ExchangeCheck:
+    """What a forced exchange proved: the secret was accepted `age` seconds ago."""
+
+    fresh: bool
+    """True when the exchange happened now; False when this repeats a check from the last minute."""
+    age: float
+    next_check_in: float
+    """Seconds until a health check may exchange again."""
+
+
+@dataclass(frozen=True)
+class _ForcedAttempt:
+    at: float
+    """time.monotonic() when it started."""
+    error: HubError | None = None
 
 
 def refresh_time(jwt: str, now: float) -> float:
@@ -80,13 +112,18 @@ class TokenExchangeAuth(httpx.Auth):
         *,
         kind: TokenKind,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.identifier = identifier
         self.kind = kind
         self._secret = secret
         self._clock = clock
+        self._monotonic = monotonic
         self._token: CachedToken | None = None
         self._lock = asyncio.Lock()
+        """Held only while a request's exchange is in flight: requests with a usable token never wait on it."""
+        self._forced_lock = asyncio.Lock()
+        self._last_forced: _ForcedAttempt | None = None
         self.exchanges = 0
         """How many exchanges succeeded, for health checks and benchmarks."""
 
@@ -106,14 +143,16 @@ class TokenExchangeAuth(httpx.Auth):
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         stale: CachedToken | None = None
         for attempt in range(2):
-            # The lock is held across the exchange, so the exchange is single-flight: the other
-            # requests wait here and then find the fresh token in the cache. `async with` releases
-            # it even when httpx closes this flow because the exchange request failed.
-            async with self._lock:
-                token = self._cached(stale)
-                if token is None:
-                    exchange_response = yield self._exchange_request(request)
-                    token = await self._store(exchange_response)
+            token = self._cached(stale)
+            if token is None:
+                # The lock is held across the exchange, so the exchange is single-flight: the other
+                # requests that need one wait here and then find the fresh token in the cache.
+                # `async with` releases it even when httpx closes this flow because the exchange failed.
+                async with self._lock:
+                    token = self._cached(stale)
+                    if token is None:
+                        exchange_response = yield self._exchange_request(request)
+                        token = await self._store(exchange_response)
             request.headers["Authorization"] = f"Bearer {token.jwt}"
             response = yield request
             if response.status_code != 401 or attempt == 1:
@@ -122,13 +161,49 @@ class TokenExchangeAuth(httpx.Auth):
             await response.aread()
             stale = token
 
-    async def exchange(self, http: httpx.AsyncClient) -> None:
-        """Exchange now, whatever the cache holds (the health check proves the secret still works)."""
-        async with self._lock:
+    async def exchange(self, http: httpx.AsyncClient) -> ExchangeCheck:
+        """Exchange now, whatever the cache holds (the health check proves the secret still works).
+
+        Within a minute of the last forced exchange this repeats what that one found instead: its
+        success, or its error (raised again, saying when it happened). Requests go on with the cached
+        JWT meanwhile; a failed exchange does not discard it.
+        """
+        async with self._forced_lock:
+            now = self._monotonic()
+            last = self._last_forced
+            if last is not None and now - last.at < FORCED_EXCHANGE_INTERVAL:
+                return self._repeat(last, now)
+            self._last_forced = _ForcedAttempt(at=now)
             request = self._exchange_request(http.build_request("POST", paths.AUTH_TOKEN))
-            # auth=None: this request carries the secret itself and must not enter this flow.
-            response = await http.send(request, auth=None)
-            await self._store(response)
+            try:
+                # auth=None: this request carries the secret itself and must not enter this flow.
+                response = await http.send(request, auth=None)
+                await self._store(response, keep_valid=True)
+            except HubError as error:
+                self._last_forced = _ForcedAttempt(at=now, error=error)
+                raise
+            except httpx.TransportError:
+                self._last_forced = _ForcedAttempt(
+                    at=now, error=HubError("could not reach Docker Hub for the token exchange")
+                )
+                raise
+            return ExchangeCheck(fresh=True, age=0.0, next_check_in=FORCED_EXCHANGE_INTERVAL)
+
+    def _repeat(self, last: _ForcedAttempt, now: float) -> ExchangeCheck:
+        age = now - last.at
+        next_check_in = FORCED_EXCHANGE_INTERVAL - age
+        if last.error is not None:
+            raise HubError(
+                f"{last.error.message} (checked {age:.0f} s ago; next check in {next_check_in:.0f} s)",
+                status=last.error.status,
+            )
+        return ExchangeCheck(fresh=False, age=age, next_check_in=next_check_in)
+
+    @property
+    def token_valid_for(self) -> float | None:
+        """Seconds the cached JWT will still be used, or None when none is cached."""
+        token = self._token
+        return None if token is None else max(token.refresh_at - self._clock(), 0.0)
 
     def _cached(self, stale: CachedToken | None) -> CachedToken | None:
         token = self._token
@@ -145,10 +220,16 @@ class TokenExchangeAuth(httpx.Auth):
             extensions={**request.extensions, "hubkeeper_idempotent": True},
         )
 
-    async def _store(self, response: httpx.Response) -> CachedToken:
+    async def _store(self, response: httpx.Response, *, keep_valid: bool = False) -> CachedToken:
+        """Cache the JWT from an exchange's answer, or raise what went wrong.
+
+        A failed exchange drops the cached JWT unless `keep_valid` and it has not reached its refresh
+        time: a refused health check must not take the working token away from every lookup.
+        """
         await response.aread()
         if response.status_code != 200:
-            self._token = None
+            if not (keep_valid and self._cached(None) is not None):
+                self._token = None
             error = error_from_response(response, now=self._clock(), secrets=self.secrets)
             if self.kind == "oat" and self._secret.get_secret_value().startswith("dckr_pat_"):
                 # Docker Hub only says "unauthorized"; the prefix tells what really went wrong.

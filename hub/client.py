@@ -9,8 +9,8 @@ PAT connection when one is configured, else the OAT (docs/docker-hub.md, "Tokens
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, TypeVar
@@ -19,7 +19,7 @@ import httpx
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from hub import paths
-from hub.auth import TokenExchangeAuth
+from hub.auth import ExchangeCheck, TokenExchangeAuth
 from hub.errors import (
     HubError,
     HubUnavailable,
@@ -46,7 +46,7 @@ from hub.models import (
 )
 from hub.observe import HubObserver, ObservedTransport
 from hub.paging import DEFAULT_CONCURRENCY, PAGE_SIZE, PageResult, iter_items
-from hub.retries import RetryingTransport, RetryPolicy
+from hub.retries import MAYBE_APPLIED, RetryingTransport, RetryPolicy
 
 DEFAULT_BASE_URL = "https://hub.docker.com"
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
@@ -201,7 +201,32 @@ class HubClient:
             response = await client.request(method, path, params=query, json=json)
         if response.is_success:
             return response
-        raise error_from_response(response, not_found=not_found, now=time.time(), secrets=self._secrets())
+        error = error_from_response(response, not_found=not_found, now=time.time(), secrets=self._secrets())
+        if isinstance(error, NotFound):
+            error.maybe_applied = bool(response.extensions.get(MAYBE_APPLIED))
+        raise error
+
+    async def _delete(
+        self,
+        path: str,
+        *,
+        gone: Callable[[], Awaitable[bool]],
+        not_found: str | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> bool:
+        """DELETE `path`; True when it removed something.
+
+        When the answer to an attempt was lost (connection dropped, timeout, 5xx) the retry may find
+        the thing already gone and answer 404. That is success if a read (`gone`) confirms the desired
+        state; otherwise the 404 stands.
+        """
+        try:
+            await self._send("DELETE", path, http=http, not_found=not_found)
+        except NotFound as missing:
+            if missing.maybe_applied and await gone():
+                return True
+            raise
+        return True
 
     @asynccontextmanager
     async def _reaching(self, what: str) -> AsyncIterator[None]:
@@ -267,7 +292,7 @@ class HubClient:
         http: httpx.AsyncClient | None = None,
         not_found: str | None = None,
         page_size: int = PAGE_SIZE,
-    ) -> AsyncIterator[ModelT]:
+    ) -> AsyncGenerator[ModelT, None]:
         async def fetch(page: int, size: int) -> PageResult[ModelT]:
             response = await self._send(
                 "GET",
@@ -286,10 +311,10 @@ class HubClient:
 
     # -- auth ------------------------------------------------------------------------------------
 
-    async def check_token(self) -> None:
-        """Exchange the OAT now (not from the cache): raises AuthenticationFailed when refused."""
+    async def check_token(self) -> ExchangeCheck:
+        """Exchange the OAT now (at most once a minute, see hub.auth): raises AuthenticationFailed when refused."""
         async with self._reaching("the token exchange"):
-            await self.oat_auth.exchange(self._oat_http)
+            return await self.oat_auth.exchange(self._oat_http)
 
     async def ensure_token(self) -> None:
         """Make sure the OAT connection holds a valid JWT: the cached one, else one fresh exchange.
@@ -309,11 +334,11 @@ class HubClient:
             finally:
                 await flow.aclose()
 
-    async def check_pat_token(self) -> None:
+    async def check_pat_token(self) -> ExchangeCheck:
         if self.pat_auth is None or self._pat_http is None:
             raise InvalidInput("PAT", "", "no PAT is configured for this instance")
         async with self._reaching("the token exchange"):
-            await self.pat_auth.exchange(self._pat_http)
+            return await self.pat_auth.exchange(self._pat_http)
 
     # -- members ---------------------------------------------------------------------------------
 
@@ -324,7 +349,7 @@ class HubClient:
         role: Role | str | None = None,
         type: MemberType | None = None,
         invites: bool | None = None,
-    ) -> AsyncIterator[OrgMember]:
+    ) -> AsyncGenerator[OrgMember, None]:
         """Every org member matching the filters, page by page (memory: a few pages)."""
         if type is not None and type not in ("all", "invitee", "member"):
             raise InvalidInput("member type", type, "expected all, invitee or member")
@@ -384,10 +409,12 @@ class HubClient:
         """The member with exactly this username or email (case-insensitive), or None."""
         kind, value = _member_ref(username_or_email)
         wanted = value.lower()
-        async for member in self.iter_members(search=value):
-            found = member.email if kind == "email" else member.username
-            if found is not None and found.lower() == wanted:
-                return member
+        # Closed on the way out: pages still being fetched when the member turns up are cancelled now.
+        async with aclosing(self.iter_members(search=value)) as members:
+            async for member in members:
+                found = member.email if kind == "email" else member.username
+                if found is not None and found.lower() == wanted:
+                    return member
         return None
 
     async def get_member(self, username_or_email: str) -> OrgMember:
@@ -408,15 +435,19 @@ class HubClient:
 
     async def remove_member(self, username: str) -> None:
         """Removes the user from the org and so from every team (Docker Hub refuses the last owner)."""
-        await self._send(
-            "DELETE",
+
+        async def gone() -> bool:
+            return await self.find_member(username) is None
+
+        await self._delete(
             paths.org_member(self.org, username),
+            gone=gone,
             not_found=f"{echo(username)} is not a member of {echo(self.org)}",
         )
 
     # -- groups (teams) --------------------------------------------------------------------------
 
-    def iter_groups(self, *, search: str | None = None, username: str | None = None) -> AsyncIterator[OrgGroup]:
+    def iter_groups(self, *, search: str | None = None, username: str | None = None) -> AsyncGenerator[OrgGroup, None]:
         params = {"search": search, "username": paths.username(username) if username else None}
         return self._pages(OrgGroup, paths.org_groups(self.org), params)
 
@@ -433,7 +464,7 @@ class HubClient:
 
     async def create_group(self, name: str, description: str = "") -> OrgGroup:
         response = await self._send(
-            "POST", paths.org_groups(self.org), json={"name": paths.team(name), "description": description}
+            "POST", paths.org_groups(self.org), json={"name": paths.new_team_name(name), "description": description}
         )
         return self._model(OrgGroup, response)
 
@@ -441,7 +472,7 @@ class HubClient:
         """PATCH: only the fields given change."""
         body: dict[str, str] = {}
         if new_name is not None:
-            body["name"] = paths.team(new_name)
+            body["name"] = paths.new_team_name(new_name)
         if description is not None:
             body["description"] = description
         if not body:
@@ -452,9 +483,16 @@ class HubClient:
         return self._model(OrgGroup, response)
 
     async def delete_group(self, name: str) -> None:
-        await self._send("DELETE", paths.org_group(self.org, name), not_found=self._team_not_found(name))
+        async def gone() -> bool:
+            try:
+                await self.get_group(name)
+            except NotFound:
+                return True
+            return False
 
-    def iter_group_members(self, team: str, *, search: str | None = None) -> AsyncIterator[GroupMember]:
+        await self._delete(paths.org_group(self.org, name), gone=gone, not_found=self._team_not_found(name))
+
+    def iter_group_members(self, team: str, *, search: str | None = None) -> AsyncGenerator[GroupMember, None]:
         path = paths.org_group_members(self.org, team)
         return self._pages(GroupMember, path, {"search": search}, not_found=self._team_not_found(team))
 
@@ -485,9 +523,14 @@ class HubClient:
         return NotAnOrgMember(username, self.org)
 
     async def remove_group_member(self, team: str, username: str) -> None:
-        await self._send(
-            "DELETE",
+        async def gone() -> bool:
+            # A missing team raises NotFound here: that 404 was about the team, and it stands.
+            members = await self.list_group_members(team, search=username)
+            return all(member.username.lower() != username.lower() for member in members)
+
+        await self._delete(
             paths.org_group_member(self.org, team, username),
+            gone=gone,
             not_found=f"{echo(username)} is not in team {echo(team)} (or the team does not exist)",
         )
 
@@ -532,7 +575,10 @@ class HubClient:
             raise UnexpectedResponse("Docker Hub's bulk invite answer does not match the spec") from None
 
     async def cancel_invite(self, invite_id: str) -> None:
-        await self._send("DELETE", paths.invite(invite_id), not_found=f"invite {echo(invite_id)} not found")
+        async def gone() -> bool:
+            return all(invite.id != invite_id for invite in await self.list_invites())
+
+        await self._delete(paths.invite(invite_id), gone=gone, not_found=f"invite {echo(invite_id)} not found")
 
     async def resend_invite(self, invite_id: str) -> None:
         await self._send("PATCH", paths.invite_resend(invite_id), not_found=f"invite {echo(invite_id)} not found")
@@ -541,7 +587,7 @@ class HubClient:
 
     def iter_repositories(
         self, namespace: str | None = None, *, name: str | None = None, ordering: str | None = None
-    ) -> AsyncIterator[RepositoryListEntry]:
+    ) -> AsyncGenerator[RepositoryListEntry, None]:
         ns = namespace or self.org
         return self._pages(
             RepositoryListEntry,
@@ -610,11 +656,16 @@ class HubClient:
         ns = namespace or self.org
         paths.repository(repository)
         group = await self._group_id(team)
+
+        async def gone() -> bool:
+            return await self.get_team_access(group, repository, ns) is None
+
         try:
-            await self._send("DELETE", paths.repository_group(ns, repository, group.id), http=self._repository_http)
+            return await self._delete(
+                paths.repository_group(ns, repository, group.id), gone=gone, http=self._repository_http
+            )
         except NotFound:
             return False
-        return True
 
 
 __all__ = ["DEFAULT_BASE_URL", "HubClient", "HubConnection"]

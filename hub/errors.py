@@ -64,6 +64,8 @@ class NotFound(HubError):
         super().__init__(message, status=status)
         self.kind = kind
         self.name = name
+        self.maybe_applied = False
+        """The 404 answered a retry, and an earlier attempt may itself have made the thing go away."""
 
 
 class NotAnOrgMember(NotFound):

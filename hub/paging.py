@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -46,27 +47,32 @@ async def iter_pages(
     *,
     page_size: int = PAGE_SIZE,
     concurrency: int = DEFAULT_CONCURRENCY,
-) -> AsyncIterator[list[T]]:
+) -> AsyncGenerator[list[T], None]:
     """Yield each page's items in order."""
     first = await fetch(1, page_size)
     yield first.items
     if not first.paginated or _is_last(first, page_size):
         return
+    # Each inner generator is closed as soon as this one stops, early or not, so the page requests
+    # still in flight are cancelled then, not whenever the garbage collector finds them.
     if first.count is None:
-        async for items in _sequential(fetch, 2, page_size):
-            yield items
+        async with aclosing(_sequential(fetch, 2, page_size)) as rest:
+            async for items in rest:
+                yield items
         return
     last_page = pages_needed(first.count, page_size)
     last: PageResult[T] | None = None
-    async for page in _concurrent(fetch, range(2, last_page + 1), page_size, concurrency):
-        if page is None:
-            return  # The listing shrank while we read it; what was there has been yielded.
-        last = page
-        yield page.items
+    async with aclosing(_concurrent(fetch, range(2, last_page + 1), page_size, concurrency)) as pages:
+        async for page in pages:
+            if page is None:
+                return  # The listing shrank while we read it; what was there has been yielded.
+            last = page
+            yield page.items
     # It grew while we read it: carry on one page at a time until Docker Hub says it is done.
     if last is not None and not _is_last(last, page_size):
-        async for items in _sequential(fetch, last_page + 1, page_size):
-            yield items
+        async with aclosing(_sequential(fetch, last_page + 1, page_size)) as more:
+            async for items in more:
+                yield items
 
 
 async def iter_items(
@@ -74,10 +80,12 @@ async def iter_items(
     *,
     page_size: int = PAGE_SIZE,
     concurrency: int = DEFAULT_CONCURRENCY,
-) -> AsyncIterator[T]:
-    async for items in iter_pages(fetch, page_size=page_size, concurrency=concurrency):
-        for item in items:
-            yield item
+) -> AsyncGenerator[T, None]:
+    """Every item, page after page. A caller that may stop early should close it (`contextlib.aclosing`)."""
+    async with aclosing(iter_pages(fetch, page_size=page_size, concurrency=concurrency)) as pages:
+        async for items in pages:
+            for item in items:
+                yield item
 
 
 async def fetch_all(
@@ -93,7 +101,7 @@ def _is_last(page: PageResult[T], page_size: int) -> bool:
     return not page.has_next or len(page.items) < page_size
 
 
-async def _sequential(fetch: FetchPage[T], start: int, page_size: int) -> AsyncIterator[list[T]]:
+async def _sequential(fetch: FetchPage[T], start: int, page_size: int) -> AsyncGenerator[list[T], None]:
     number = start
     while True:
         page = await _fetch_or_end(fetch, number, page_size)
@@ -115,7 +123,7 @@ async def _fetch_or_end(fetch: FetchPage[T], number: int, page_size: int) -> Pag
 
 async def _concurrent(
     fetch: FetchPage[T], numbers: range, page_size: int, concurrency: int
-) -> AsyncIterator[PageResult[T] | None]:
+) -> AsyncGenerator[PageResult[T] | None, None]:
     """A sliding window of `concurrency` requests, results handed back in page order."""
     pending: list[asyncio.Task[PageResult[T] | None]] = []
     upcoming = iter(numbers)

@@ -18,7 +18,10 @@ from hub.errors import InvalidInput
 _USERNAME = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
 _NAMESPACE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
 _REPOSITORY = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
-_TEAM = re.compile(r"[A-Za-z0-9_-]{3,30}")
+# Team names: Docker Hub's rule for new names (3-30 letters, digits, `_`, `-`; API-NOTES §14) is not
+# what older teams follow (`qa`), so addressing a team checks path safety alone, like usernames.
+_TEAM = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+_NEW_TEAM = re.compile(r"[A-Za-z0-9_-]{3,30}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
 _EMAIL = re.compile(r"[^\s@/%]+@[^\s@/%]+\.[^\s@/%]+")
 
@@ -60,7 +63,13 @@ def repository(value: str) -> str:
 
 
 def team(value: str) -> str:
-    return _check("team name", value, _TEAM, "use 3-30 letters, digits, '-' or '_'", max_len=30)
+    """A team to address (read, change, delete): any name Docker Hub may return that is safe in a path."""
+    return _check("team name", value, _TEAM, "use letters, digits, '-' or '_', joined by single '.'")
+
+
+def new_team_name(value: str) -> str:
+    """A name to create a team with or rename one to: Docker Hub's rule for new names."""
+    return _check("team name", value, _NEW_TEAM, "a new team name must be 3-30 letters, digits, '-' or '_'")
 
 
 def invite_id(value: str) -> str:

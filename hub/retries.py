@@ -28,14 +28,23 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from hub import paths
 from hub.errors import parse_retry_after
-from hub.throttling import RateLimitThrottle
+from hub.throttling import RateLimitThrottle, announce_wait, seconds_text
 
 logger = logging.getLogger("hub.http")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 NOTHING_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 REDACTED = "[redacted]"
+MAYBE_APPLIED = "hubkeeper_maybe_applied"
+"""Set in a response's extensions when an earlier attempt of the same request may have reached Docker
+Hub and been applied (it timed out, lost its connection or got a 5xx) before this answer came."""
+
+
+@dataclass
+class _Attempts:
+    maybe_applied: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,23 +96,34 @@ class RetryingTransport(httpx.AsyncBaseTransport):
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
             reraise=True,
         )
-        response: httpx.Response = await retrying(self._send_once, request)
+        earlier = _Attempts()
+        response: httpx.Response = await retrying(self._send_once, request, earlier)
+        if earlier.maybe_applied:
+            response.extensions[MAYBE_APPLIED] = True
         return response
 
-    async def _send_once(self, request: httpx.Request) -> httpx.Response:
-        await self.throttle.acquire()
+    async def _send_once(self, request: httpx.Request, earlier: _Attempts) -> httpx.Response:
+        # The token exchange is limited apart from the API calls the JWT makes: its 429 (a health check
+        # asked too often, say) must not hold lookups that still have a valid JWT, nor its headers
+        # stand for their window. Its own retries still wait what it is told.
+        paced = request.url.path != paths.AUTH_TOKEN
+        if paced:
+            await self.throttle.acquire()
         started = time.monotonic()
         self.sent += 1
         try:
             response = await self._inner.handle_async_request(request)
         except httpx.TransportError as exc:
             logger.debug("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
+            earlier.maybe_applied |= not isinstance(exc, NOTHING_SENT)
             raise
-        self.throttle.observe(response)
-        if response.status_code == 429:
+        earlier.maybe_applied |= response.status_code >= 500
+        if paced:
+            self.throttle.observe(response)
+        if paced and response.status_code == 429:
             wait = parse_retry_after(response.headers, self._clock())
             if wait is not None:
-                self.throttle.hold_until(self._clock() + wait)
+                self.throttle.hold_for(wait)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %s in %.0f ms headers=%s",
@@ -141,6 +161,7 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         outcome = state.outcome
         if outcome is None:
             return
+        seconds = state.upcoming_sleep
         if outcome.failed:
             reason = type(outcome.exception()).__name__
         else:
@@ -148,10 +169,14 @@ class RetryingTransport(httpx.AsyncBaseTransport):
             reason = f"HTTP {response.status_code}"
             # The answer is dropped for a fresh attempt; its connection goes back to the pool.
             await response.aclose()
+            if response.status_code == 429:
+                # Only Docker Hub's own "wait" is told to the asker: backoff after an error is short and
+                # random, and the error itself is what they will hear about if it lasts.
+                announce_wait(seconds, f"Docker Hub asked us to wait {seconds_text(seconds)}")
         logger.info(
             "Docker Hub: retrying after %s in %.1f s (attempt %d)",
             reason,
-            state.upcoming_sleep,
+            seconds,
             state.attempt_number + 1,
         )
 

@@ -20,7 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.app import Bot, open_bot
 from bot.sandbox.console import build_console_app
 from bot.sandbox.slack_api import SlackStandIn
-from bot.scheduler import start_scheduler
+from bot.scheduler import start_scheduler, stop_scheduler
 from bot.serve import EVENTS_PATH, SHUTDOWN_GRACE, start_http
 from bot.settings import load_settings
 from hub.emulator import DEMO, EmulatorConfig, EmulatorServer, EmulatorState, seed_demo
@@ -116,8 +116,8 @@ class Sandbox:
         return self
 
     async def stop(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
+        if self.scheduler is not None and self.bot is not None:
+            await stop_scheduler(self.scheduler, self.bot.work, SHUTDOWN_GRACE)
             self.scheduler = None
         if self.bot is not None:
             await self.bot.work.wait_idle(SHUTDOWN_GRACE)

@@ -24,6 +24,9 @@ from .slack_state import Message, RateLimit, RecordedCall, SlackState, StoredFil
 from .socket_mode import SocketModeServer
 
 T = TypeVar("T")
+WAIT_TIMEOUT = 30.0
+"""How long `wait_for` polls by default: what is awaited usually comes in milliseconds, but on a loaded
+CI machine a bot's answer can take seconds, and a wait that gives up early fails a sound test."""
 
 
 class SlackStandIn:
@@ -194,7 +197,7 @@ class SlackStandIn:
         seen = ", ".join(c.method for c in self.calls[-10:]) or "none"
         return TimeoutError(f"gave up waiting for {what!r} after {timeout}s; last calls: {seen}")
 
-    def wait_for(self, what: str | Callable[[], T], count: int = 1, timeout: float = 5.0) -> Any:
+    def wait_for(self, what: str | Callable[[], T], count: int = 1, timeout: float = WAIT_TIMEOUT) -> Any:
         """Poll until `count` successful calls to a method were made, or a predicate returns something truthy.
 
         Returns the calls, or the predicate's value. Blocks the thread: on the stand-in's own loop use
@@ -209,7 +212,7 @@ class SlackStandIn:
                 raise self._timeout(what, timeout)
             time.sleep(0.01)
 
-    async def wait_for_async(self, what: str | Callable[[], T], count: int = 1, timeout: float = 5.0) -> Any:  # noqa: ASYNC109 - mirrors wait_for
+    async def wait_for_async(self, what: str | Callable[[], T], count: int = 1, timeout: float = WAIT_TIMEOUT) -> Any:  # noqa: ASYNC109 - mirrors wait_for
         deadline = time.monotonic() + timeout
         while True:
             result = self._check(what, count)

@@ -15,6 +15,9 @@ from handlers import grammar
 from hub import paths
 
 Team = Annotated[str, AfterValidator(paths.team)]
+"""A team as Docker Hub names it (legacy names included): checked for path safety only."""
+NewTeam = Annotated[str, AfterValidator(paths.new_team_name)]
+"""A name a team is created or renamed to: Docker Hub's rule for new names applies."""
 Username = Annotated[str, AfterValidator(paths.username)]
 Namespace = Annotated[str, AfterValidator(paths.namespace)]
 Repository = Annotated[str, AfterValidator(paths.repository)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers import blocks as bk
-from handlers.changes.fields import Team
+from handlers.changes.fields import NewTeam
 from handlers.changes.preconditions import description_line, refuse_if_taken, team_ref
 from handlers.context import HandlerContext
 from handlers.grammar import reject_unknown_options, show_hint
@@ -12,7 +12,7 @@ from hub import paths
 
 
 class TeamCreateParams(Params):
-    name: Team
+    name: NewTeam
     description: str = ""
 
 
@@ -28,7 +28,7 @@ class TeamCreate(ChangeKind[TeamCreateParams]):
         reject_unknown_options(self.syntax, args)
         if not args:
             raise self.usage_error(f"team create needs a team name{show_hint('create')}")
-        return TeamCreateParams(name=paths.team(args[0]), description=" ".join(args[1:]))
+        return TeamCreateParams(name=paths.new_team_name(args[0]), description=" ".join(args[1:]))
 
     async def plan(self, ctx: HandlerContext, params: TeamCreateParams) -> Plan:
         await refuse_if_taken(ctx, params.name)

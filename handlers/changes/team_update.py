@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.changes.fields import Team
+from handlers.changes.fields import NewTeam, Team
 from handlers.changes.preconditions import (
     description_line,
     existing_team,
@@ -19,7 +19,7 @@ from hub.models import OrgGroup
 
 class TeamUpdateParams(Params):
     name: Team
-    new_name: Team | None = None
+    new_name: NewTeam | None = None
     description: str | None = None
 
 
@@ -41,7 +41,7 @@ class TeamUpdate(ChangeKind[TeamUpdateParams]):
             raise self.usage_error("team update needs --name or --description (or both)")
         return TeamUpdateParams(
             name=paths.team(name),
-            new_name=paths.team(new_name) if new_name is not None else None,
+            new_name=paths.new_team_name(new_name) if new_name is not None else None,
             description=new_description,
         )
 

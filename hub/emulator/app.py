@@ -95,6 +95,8 @@ async def emulate(request: web.Request, handler: Handler) -> web.StreamResponse:
     latency = state.config.latency_ms
     if latency > 0:
         await asyncio.sleep(latency / 1000)
+    if fault is not None and fault.kind == "delay":
+        await asyncio.sleep(fault.seconds)
 
     decision = None
     if is_api:
@@ -116,6 +118,12 @@ async def emulate(request: web.Request, handler: Handler) -> web.StreamResponse:
     else:
         response = await _dispatch(request, handler)
 
+    if fault is not None and fault.kind == "drop_after":
+        # Docker Hub applied it; the answer is lost on the way back.
+        state.record(request.method, path, query, None, token_kind)
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
     if decision is not None:
         response.headers.update(decision.headers())
     state.record(request.method, path, query, response.status, token_kind)

@@ -42,9 +42,13 @@ class Principal:
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    kind: Literal["drop", "fail", "rate_limit"]
+    kind: Literal["drop", "drop_after", "fail", "rate_limit", "delay"]
+    """drop: the connection is cut before the request is handled; drop_after: the request is handled
+    (a change is applied) and then the connection is cut before the answer; delay: handled after
+    `seconds`."""
     status: int = 0
     retry_after: int = 0
+    seconds: float = 0.0
     method: str | None = None
     """Only requests with this method (None: any)."""
     path: str | None = None
@@ -98,13 +102,27 @@ class EmulatorState:
                 Fault("fail", status=status, method=method, path=path, detail=detail) for _ in range(n)
             )
 
-    def rate_limit_next(self, n: int, retry_after: int = 1) -> None:
+    def rate_limit_next(
+        self, n: int, retry_after: int = 1, *, method: str | None = None, path: str | None = None
+    ) -> None:
         with self._lock:
-            self._faults.extend(Fault("rate_limit", retry_after=retry_after) for _ in range(n))
+            self._faults.extend(
+                Fault("rate_limit", retry_after=retry_after, method=method, path=path) for _ in range(n)
+            )
 
-    def drop_next(self, n: int) -> None:
+    def drop_next(self, n: int, *, method: str | None = None, path: str | None = None) -> None:
         with self._lock:
-            self._faults.extend(Fault("drop") for _ in range(n))
+            self._faults.extend(Fault("drop", method=method, path=path) for _ in range(n))
+
+    def drop_after_next(self, n: int, *, method: str | None = None, path: str | None = None) -> None:
+        """The next n matching requests take effect, then lose their connection before the answer."""
+        with self._lock:
+            self._faults.extend(Fault("drop_after", method=method, path=path) for _ in range(n))
+
+    def delay_next(self, n: int, seconds: float, *, method: str | None = None, path: str | None = None) -> None:
+        """The next n matching requests are answered `seconds` late (the others are not slowed)."""
+        with self._lock:
+            self._faults.extend(Fault("delay", seconds=seconds, method=method, path=path) for _ in range(n))
 
     def set_latency(self, ms: float) -> None:
         self.config.latency_ms = ms
@@ -180,8 +198,16 @@ class EmulatorState:
         return member
 
     def add_group(
-        self, org: str, name: str, description: str = "", *, members: Iterable[str] = (), group_uuid: str | None = None
+        self,
+        org: str,
+        name: str,
+        description: str = "",
+        *,
+        members: Iterable[str] = (),
+        group_uuid: str | None = None,
+        legacy_name: bool = False,
     ) -> Group:
+        """`legacy_name`: a team from before the 3-30 character rule, which the API no longer creates."""
         with self._lock:
             target = self._orgs[org]
             group = org_ops.create_group(
@@ -189,6 +215,7 @@ class EmulatorState:
                 {"name": name, "description": description},
                 next(self._group_ids),
                 group_uuid or str(uuid.uuid4()),
+                legacy_name=legacy_name,
             )
             for username in members:
                 org_ops.add_group_member(target, name, username)

@@ -47,8 +47,10 @@ def test_http_mode_starts_serves_and_stops_on_sigterm(emulator: EmulatorServer, 
                 assert httpx.get(found.group(1) + "/healthz", timeout=5).json() == {"status": "ok"}
                 started = time.monotonic()
                 process.send_signal(signal.SIGTERM)
-                assert process.wait(timeout=10) == 0
-                assert time.monotonic() - started < 5
+                assert process.wait(timeout=30) == 0
+                # Promptly: nothing was running, so no 20 s grace was waited out (a loaded machine
+                # takes several seconds to wind an interpreter down, hence the margin).
+                assert time.monotonic() - started < 15
             finally:
                 if process.poll() is None:
                     process.kill()

@@ -19,7 +19,8 @@ async def test_no_rate_limit_headers_without_a_limit(client: httpx.AsyncClient, 
 
 
 async def test_rate_limit_headers_and_429(client: httpx.AsyncClient, state: EmulatorState) -> None:
-    state.set_rate_limit(3, window_seconds=1.0)
+    # A window a loaded machine cannot outlast between two requests, so the count is the count.
+    state.set_rate_limit(3, window_seconds=4.0)
     headers = await exchange(client, DEMO.org, DEMO.oat)  # the token route counts per client, not per token
     seen = []
     for _ in range(3):
@@ -28,13 +29,13 @@ async def test_rate_limit_headers_and_429(client: httpx.AsyncClient, state: Emul
         seen.append(int(response.headers["X-RateLimit-Remaining"]))
         assert response.headers["X-RateLimit-Limit"] == "3"
         reset = int(response.headers["X-RateLimit-Reset"])
-        assert time.time() <= reset <= time.time() + 3
+        assert time.time() <= reset <= time.time() + 5
     assert seen == [2, 1, 0]
 
     limited = await client.get(MEMBERS, headers=headers)
     assert limited.status_code == 429
     assert limited.json() == {"detail": "Rate limit exceeded", "error": False}
-    assert limited.headers["Retry-After"] == "1"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 4
     assert limited.headers["X-RateLimit-Remaining"] == "0"
     # Rejected requests count too: a bad path still uses up the window.
     assert (await client.get(f"{MEMBERS}/", headers=headers)).status_code == 429
@@ -82,16 +83,18 @@ async def test_drop_next(client: httpx.AsyncClient, state: EmulatorState, oat: d
 
 async def test_latency_does_not_serialize_requests(client: httpx.AsyncClient, state: EmulatorState) -> None:
     headers = await exchange(client, DEMO.org, DEMO.oat)
-    state.set_latency(200)
+    state.set_latency(500)
     started = time.monotonic()
     responses = await asyncio.gather(*(client.get(MEMBERS, headers=headers) for _ in range(20)))
     elapsed = time.monotonic() - started
     assert all(r.status_code == 200 for r in responses)
-    assert 0.2 <= elapsed < 1.0
+    # Served one after the other, 20 requests would take 10 s; the margin is for a loaded machine.
+    assert 0.5 <= elapsed < 5.0
     state.set_latency(0)
     started = time.monotonic()
-    await client.get(MEMBERS, headers=headers)
-    assert time.monotonic() - started < 0.2
+    for _ in range(5):
+        await client.get(MEMBERS, headers=headers)
+    assert time.monotonic() - started < 2.5  # with the latency still on, at least 2.5 s
 
 
 async def test_a_targeted_fault_waits_for_its_request(client: httpx.AsyncClient, state: EmulatorState) -> None:

@@ -7,6 +7,8 @@ import httpx
 
 from hub.emulator import DEMO, LARGE_OAT, EmulatorServer, EmulatorState, seed_demo, seed_large
 
+SANITY_SECONDS = 15.0
+
 
 def test_demo_org_shape() -> None:
     state = EmulatorState()
@@ -47,7 +49,9 @@ def test_seed_large_is_fast_and_spread_over_teams() -> None:
     state = EmulatorState()
     started = time.perf_counter()
     secret = seed_large(state, members=5000, teams=300, repositories=20)
-    assert time.perf_counter() - started < 1.0
+    # A bound a loaded CI machine still meets (a quadratic slip would take minutes); the speed itself
+    # is measured by benchmarks/members_listing.py, which seeds 50,000 members.
+    assert time.perf_counter() - started < SANITY_SECONDS
     assert secret == LARGE_OAT
     org = state.org("bigcorp")
     assert len(org.members) == 5000 and len(org.groups) == 300 and len(org.repositories) == 20
@@ -73,4 +77,5 @@ async def test_large_org_pages_quickly() -> None:
                     )
                 ).json()
                 assert body["count"] == 50_000 and len(body["results"]) == 100
-            assert time.perf_counter() - started < 1.0
+            # Paging by slicing, not by walking 50,000 members: a bound that survives a loaded machine.
+            assert time.perf_counter() - started < SANITY_SECONDS

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from urllib.parse import parse_qs
 
 import httpx
@@ -11,7 +13,7 @@ from pydantic import SecretStr
 
 from hub.client import HubClient, HubConnection
 from hub.emulator import EmulatorServer, EmulatorState, seed_large
-from hub.paging import PageResult, fetch_all
+from hub.paging import PageResult, fetch_all, iter_items
 from tests.conftest import FAST_RETRIES
 
 ORG = "bigcorp"
@@ -107,3 +109,28 @@ async def test_a_bare_array_is_accepted_as_the_whole_listing() -> None:
     async with HubClient(connection, transport=httpx.MockTransport(answer)) as hub:
         members = await hub.list_group_members("backend")
     assert [m.username for m in members] == ["alicechen", "bobokafor"]
+
+
+async def test_stopping_early_cancels_the_pages_in_flight_at_once() -> None:
+    """Pages fetched ahead are cancelled when the caller closes the listing, not whenever the garbage
+    collector reaches the suspended generators (by then the test, or the loop, may be long gone)."""
+    in_flight: set[int] = set()
+    cancelled: set[int] = set()
+
+    async def fetch(page: int, size: int) -> PageResult[int]:
+        if page > 2:
+            in_flight.add(page)
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                cancelled.add(page)
+                raise
+        return PageResult(items=list(range((page - 1) * size, page * size)), count=size * 6, has_next=True)
+
+    async with aclosing(iter_items(fetch, page_size=2, concurrency=3)) as items:
+        async for item in items:
+            if item == 2:  # the first item of page 2: pages 3 and 4 are being fetched
+                break
+    assert in_flight == {3, 4}
+    assert cancelled == in_flight
+    assert not [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]

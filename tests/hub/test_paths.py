@@ -70,7 +70,9 @@ async def test_bad_roles_and_permissions_send_nothing(hub: HubClient, emulator_s
 def test_the_message_names_the_value_and_why() -> None:
     with pytest.raises(InvalidInput) as caught:
         paths.team("../owners")
-    assert caught.value.message == "team name '../owners' is not valid: use 3-30 letters, digits, '-' or '_'"
+    assert caught.value.message == (
+        "team name '../owners' is not valid: use letters, digits, '-' or '_', joined by single '.'"
+    )
 
 
 def test_a_long_value_is_cut_in_the_message() -> None:

@@ -83,7 +83,7 @@ async def test_a_wait_beyond_the_budget_is_reported_with_the_wait(
     started = time.monotonic()
     with pytest.raises(RateLimited) as caught:
         await hub.list_members_page()
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 10  # gave up at once rather than wait 120 s
     assert caught.value.retry_after == pytest.approx(120, abs=1)
     assert "retry in 120 s" in caught.value.message
 

@@ -120,7 +120,7 @@ async def test_a_broken_policy_or_unknown_instance_posts_nothing(
     drift: PolicyDrift, slack: SlackStandIn, policy_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.ERROR, logger="hubkeeper.policy_drift"):
-        await asyncio.to_thread(policy_path.write_text, "teams:\n  x:\n", "utf-8")
+        await asyncio.to_thread(policy_path.write_text, "teams:\n  x y:\n", "utf-8")
         assert await drift.check() is DriftOutcome.FAILED
         await asyncio.to_thread(policy_path.write_text, "instance: globex\n" + POLICY, "utf-8")
         assert await drift.check() is DriftOutcome.FAILED

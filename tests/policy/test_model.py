@@ -53,7 +53,7 @@ def test_empty_policies(text: str) -> None:
         ),
         ("repositories:\n  acme/api:\n    backend: [write]\n", "p.yml:3: repositories.acme/api.backend: permission"),
         ("teams:\n  'a b':\n", "p.yml:2: teams.a b: 'a b' is not a valid team name"),
-        ("repositories:\n  acme/api:\n    x: read\n", "p.yml:3: repositories.acme/api.x: 'x' is not a valid team name"),
+        ("repositories:\n  acme/api:\n    x/y: read\n", "p.yml:3: repositories.acme/api.x/y: 'x/y' is not a valid"),
         ("repositories:\n  api:\n    backend: read\n", "p.yml:2: repositories.api: 'api' is not a valid repository"),
         ("repositories:\n  Acme/API: {}\n", "p.yml:2: repositories.Acme/API: 'Acme/API' is not a valid namespace"),
         (

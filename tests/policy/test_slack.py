@@ -116,8 +116,8 @@ async def test_plan_reply_reports_problems(
 ) -> None:
     assert "HUBKEEPER_POLICY_FILE" in (await policy_plan_reply(context(hub), None)).text
     path = tmp_path / "bad.yml"
-    path.write_text("teams:\n  x:\n", encoding="utf-8")
-    assert f"{path}:2: teams.x" in (await policy_plan_reply(context(hub), str(path))).text
+    path.write_text("teams:\n  x y:\n", encoding="utf-8")
+    assert f"{path}:2: teams.x y" in (await policy_plan_reply(context(hub), str(path))).text
 
 
 async def test_kind_plans_then_executes(
