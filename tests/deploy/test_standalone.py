@@ -10,7 +10,19 @@ from .conftest import ROOT
 
 # Spelt in pieces so that this file does not match itself.
 OUTSIDE = re.compile("|".join([r"\.\./" + "shared", "API-" + "NOTES", r"\bNOTES " + "§", "HUBKEEPER_" + "SHARED"]))
-CHECKED = ["hub", "handlers", "bot", "tests", "benchmarks", "deploy", "docs", "Makefile", ".ci", "README.md", "pyproject.toml"]
+CHECKED = [
+    "hub",
+    "handlers",
+    "bot",
+    "tests",
+    "benchmarks",
+    "deploy",
+    "docs",
+    "Makefile",
+    ".ci",
+    "README.md",
+    "pyproject.toml",
+]
 
 
 @pytest.mark.parametrize("top", CHECKED)
