@@ -18,7 +18,7 @@ from hub.errors import InvalidInput
 _USERNAME = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
 _NAMESPACE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
 _REPOSITORY = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
-# Team names: Docker Hub's rule for new names (3-30 letters, digits, `_`, `-`; API-NOTES §14) is not
+# Team names: the rule for new names (3-30 letters, digits, `_`, `-`; docs/docker-hub.md, "Names") is not
 # what older teams follow (`qa`), so addressing a team checks path safety alone, like usernames.
 _TEAM = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 _NEW_TEAM = re.compile(r"[A-Za-z0-9_-]{3,30}")
