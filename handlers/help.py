@@ -48,8 +48,12 @@ def help_reply(topic: str | None, instances: Sequence[str]) -> Reply:
             suggestion = commands.suggest(topic)
             hint = f" Did you mean `{suggestion}`?" if suggestion else ""
             out.append(bk.section(f"There is no command {bk.code(topic, 40)}.{hint} These are the commands:"))
-        out.append(bk.section("\n\n".join(_command_line(s) for s in commands.syntaxes())))
-        out.append(bk.context("`/hub help &lt;command&gt;` explains one command."))
+        # One section holds 3,000 characters: the list is packed into as many as it needs, never cut.
+        tail = [bk.context("`/hub help &lt;command&gt;` explains one command.")]
+        if note:
+            tail.append(bk.context(note))
+        lines = [_command_line(s) + "\n" for s in commands.syntaxes()]
+        return bk.reply(bk.list_blocks(out, lines, tail, not_shown="{n} more commands: `/hub help <command>`"))
     if note:
         out.append(bk.context(note))
     return bk.reply(out)

@@ -83,3 +83,4 @@ def test_usage_reply_cuts_a_long_echo() -> None:
     reply = usage_reply(UsageError("unknown option '--" + "y" * 5000 + "'"))
     assert_valid_message(reply)
     assert len(reply.text) < 500
+
