@@ -146,3 +146,11 @@ def repository_groups(ns: str, repo: str) -> str:
 
 def repository_group(ns: str, repo: str, group: int) -> str:
     return _join("v2", "repositories", namespace(ns), repository(repo), "groups", group_id(group))
+
+
+def audit_logs(account: str) -> str:
+    return _join("v2", "auditlogs", namespace(account))
+
+
+def audit_log_actions(account: str) -> str:
+    return _join("v2", "auditlogs", namespace(account), "actions")
