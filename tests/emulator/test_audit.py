@@ -70,7 +70,11 @@ async def test_web_ui_route_makes_the_change_under_its_actor(client: httpx.Async
     assert response.status_code == 200, response.text
     assert state.org(DEMO.org).members["ivanpetrov"].role == "owner"
     last = state.audit_events(DEMO.org)[-1]
-    assert (last["action"], last["actor"], last["data"]["username"]) == ("org.member.role.change", "carolsmith", "ivanpetrov")
+    assert (last["action"], last["actor"], last["data"]["username"]) == (
+        "org.member.role.change",
+        "carolsmith",
+        "ivanpetrov",
+    )
     refused = await client.post(f"/emulator/web-ui/{DEMO.org}", json={"actor": "x", "action": "plan.upgrade"})
     assert refused.status_code == 400
 
