@@ -15,6 +15,7 @@ import click
 from pydantic import SecretStr
 
 from bot.app import open_bot
+from bot.index_cli import index
 from bot.policy_cli import policy
 from bot.review_cli import review
 from bot.sandbox.run import run_sandbox
@@ -250,6 +251,7 @@ async def _digest(
 
 main.add_command(review)
 main.add_command(policy)
+main.add_command(index)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -113,6 +113,19 @@ class Settings(BaseSettings):
     hubkeeper_digest_schedule: str = "0 9 * * MON"
     hubkeeper_timezone: str = "UTC"
     hubkeeper_policy_file: str = ""
+    hubkeeper_index_rate_share: float = Field(default=0.5, gt=0, le=1)
+    hubkeeper_index_schedule: str = "0 2 * * *"
+    hubkeeper_activity_seconds: int = Field(default=300, ge=5, le=86400)
+
+    def index_schedule(self) -> str:
+        try:
+            CronTrigger.from_crontab(self.hubkeeper_index_schedule, timezone="UTC")
+        except ValueError as error:
+            raise ConfigError(
+                f"HUBKEEPER_INDEX_SCHEDULE: {self.hubkeeper_index_schedule[:40]!r} is not a cron line "
+                f"such as '0 2 * * *' ({error})"
+            ) from None
+        return self.hubkeeper_index_schedule
 
     def digest_timezone(self) -> str:
         try:

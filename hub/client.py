@@ -538,6 +538,28 @@ class HubClient:
     ) -> list[RepositoryListEntry]:
         return [repo async for repo in self.iter_repositories(namespace, name=name, ordering=ordering)]
 
+    async def repositories_page(
+        self, page: int = 1, page_size: int = 20, *, name: str | None = None, namespace: str | None = None
+    ) -> PageResult[RepositoryListEntry]:
+        """One page of the namespace's repositories (by name) with the total `count`; past the end: empty."""
+        if page < 1 or not 1 <= page_size <= PAGE_SIZE:
+            raise InvalidInput("page", f"{page}/{page_size}", f"page from 1, page size from 1 to {PAGE_SIZE}")
+        ns = namespace or self.org
+        params = {"name": name, "ordering": "name", "page": page, "page_size": page_size}
+        try:
+            response = await self._send(
+                "GET",
+                paths.namespace_repositories(ns),
+                http=self._repository_http,
+                params=params,
+                not_found=f"namespace {echo(ns)} not found",
+            )
+        except NotFound:
+            if page == 1:
+                raise
+            return PageResult(items=[], count=None, has_next=False)  # Docker Hub: 404 past the last page
+        return self._page(RepositoryListEntry, response)
+
     async def get_repository(self, repository: str, namespace: str | None = None) -> RepositoryInfo:
         ns = namespace or self.org
         response = await self._send(

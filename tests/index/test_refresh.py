@@ -12,7 +12,7 @@ from bot.store import SqlRequestStore
 from bot.store.access_store import SqlAccessIndexStore
 from handlers.access_index import RatePacer, apply_own_change, refresh_index
 from hub.client import HubClient
-from hub.emulator import DEMO, EmulatorServer, EmulatorState
+from hub.emulator import DEMO, EmulatorServer
 from hub.errors import HubError
 from tests.conftest import FAST_RETRIES, demo_connection
 
