@@ -19,9 +19,12 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import listeners
+from bot.access_jobs import AccessJobs
 from bot.review_cli import bot_upload
 from bot.settings import InstanceConfig, Settings, SlackConfig
 from bot.slack_io import SlackDirectory, SlackMessenger, web_client
+from bot.store.access_store import SqlAccessIndexStore
+from bot.store.activity_store import SqlActivityStore
 from bot.store.db import default_database_url
 from bot.store.digest_store import SqlDigestStore
 from bot.store.sql_store import SqlRequestStore
@@ -82,6 +85,7 @@ class Bot:
     digests: Digests | None = None
     digest_schedule: str = DEFAULT_SCHEDULE
     digest_timezone: str = "UTC"
+    access_jobs: AccessJobs | None = None
 
     async def sweep(self) -> None:
         """What the scheduler runs: request expiries (and re-announcing) and time-bound grants ending.
@@ -223,6 +227,18 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         policy_file=settings.hubkeeper_policy_file or None,
     )
     work = InFlight()
+    access_jobs = AccessJobs(
+        hubs=hubs,
+        index=SqlAccessIndexStore(store.engine),
+        activity=SqlActivityStore(store.engine),
+        messenger=messenger,
+        audit_channel=settings.hubkeeper_audit_channel,
+        claimed_by=f"{socket.gethostname()}:{os.getpid()}",
+        track=work.track,
+        rate_share=settings.hubkeeper_index_rate_share,
+        index_schedule=settings.index_schedule(),
+        activity_seconds=settings.hubkeeper_activity_seconds,
+    )
     return Bot(
         app=build_app(slack, router, client, work),
         router=router,
@@ -235,4 +251,5 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         digests=digests,
         digest_schedule=settings.digest_schedule(),
         digest_timezone=settings.digest_timezone(),
+        access_jobs=access_jobs,
     )

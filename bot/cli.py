@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import click
 from pydantic import SecretStr
 
+from bot.activity_cli import activity, emulator_web_ui
 from bot.app import open_bot
 from bot.index_cli import index
 from bot.policy_cli import policy
@@ -252,6 +253,8 @@ async def _digest(
 main.add_command(review)
 main.add_command(policy)
 main.add_command(index)
+main.add_command(activity)
+main.add_command(emulator_web_ui)
 
 
 if __name__ == "__main__":  # pragma: no cover
