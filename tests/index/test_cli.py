@@ -86,7 +86,10 @@ def test_activity_lists_outside_changes(emulator: EmulatorServer, tmp_path: Path
     # The seeded history: a week back shows the older outside changes too, one line each.
     week = hubkeeper("activity", "--since", "7d", "--all", env=env)
     assert week.returncode == 0 and len(week.stdout.splitlines()) > len(lines)
-    wrong = hubkeeper("activity", "--since", "soon", env=env)
+
+
+def test_activity_bad_input_is_one_line(emulator: EmulatorServer, tmp_path: Path) -> None:
+    wrong = hubkeeper("activity", "--since", "soon", env=demo_env(emulator.base_url, tmp_path))
     assert wrong.returncode == 2 and "--since" in wrong.stderr
     refused = hubkeeper("emulator-web-ui", "--url", emulator.base_url, "plan.upgrade")
     assert refused.returncode == 1 and "cannot do" in refused.stderr
