@@ -110,7 +110,13 @@ async def access(
     if not who.strip():
         return bk.message(":warning: Say whose access: `/hub access username`, an email or an @mention.")
     try:
-        member = await ctx.hub.find_member(await _resolve(ctx, who.strip()))
+        wanted = await _resolve(ctx, who.strip())
+        # The index's status is read while Docker Hub looks the member up.
+        status_task = asyncio.ensure_future(_status(index, ctx.instance))
+        try:
+            member = await ctx.hub.find_member(wanted)
+        finally:
+            status = await status_task
     except InvalidInput as error:
         return bk.message(f":warning: {bk.escape(error.message)}.")
     except HubError as error:
@@ -118,7 +124,6 @@ async def access(
     if member is None:
         return bk.message(f":warning: {bk.code(who.strip())} is not a member of {bk.code(ctx.hub.org)}.")
     teams = [team for team in member.groups if team != OWNERS_TEAM]
-    status = await index.index_status(ctx.instance) if index is not None else None
     try:
         if index is not None and is_fresh(status, now, INDEX_MAX_AGE):
             grants = await index.grants_of_teams(ctx.instance, teams)
@@ -145,6 +150,10 @@ async def access(
         "reads to answer live, and the access index has not been built yet. Run `hubkeeper index` (or wait "
         "for the scheduled refresh) and ask again."
     )
+
+
+async def _status(index: AccessIndexStore | None, instance: str) -> IndexStatus | None:
+    return None if index is None else await index.index_status(instance)
 
 
 def _why_not_index(status: IndexStatus | None, now: datetime) -> str:

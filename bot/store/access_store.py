@@ -12,12 +12,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import Row, and_, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.db import READ_ONLY
-from bot.store.schema import access_grants, index_refreshes
+from bot.store.schema import UtcDateTime, access_grants, index_refreshes
 from handlers.access_index import IndexedGrant, IndexStatus, RefreshClaim
 
 _IN_CHUNK = 500
@@ -47,7 +47,7 @@ class SqlAccessIndexStore:
                 .values(
                     claimed_by=claimed_by,
                     heartbeat_at=now,
-                    started_at=case((fresh_run, now), else_=index_refreshes.c.started_at),
+                    started_at=case((fresh_run, literal(now, UtcDateTime)), else_=index_refreshes.c.started_at),
                     repositories_done=case((fresh_run, 0), else_=index_refreshes.c.repositories_done),
                     pairs_read=case((fresh_run, 0), else_=index_refreshes.c.pairs_read),
                 )

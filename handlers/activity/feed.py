@@ -205,16 +205,23 @@ async def activity_report(
     Only member, invite and team events hubkeeper did not make, unless `everything`: then every
     event, each of hubkeeper's marked with the request that made it.
     """
+    return [
+        _line(event, made)
+        for event, made in await classified_events(hub, store, instance, since=since, now=now)
+        if everything or (made is None and is_watched(event))
+    ]
+
+
+async def classified_events(
+    hub: HubClient, store: ActivityStore, instance: str, *, since: datetime, now: datetime | None = None
+) -> list[tuple[AuditLog, ExecutedChange | None]]:
+    """Every audit-log event since `since`, oldest first, each with the hubkeeper change that made it
+    (None: made outside hubkeeper, or not a member/invite/team event). For the digest's "changed
+    outside hubkeeper since the last digest": the watched events whose change is None."""
     now = now or datetime.now(UTC)
     events = await read_events(hub, since)
     changes = await store.executed_changes(instance, since - MATCH_WINDOW, now + MATCH_WINDOW)
-    lines = []
-    for event in events:
-        made = own_change(event, changes) if is_watched(event) else None
-        if not everything and (made is not None or not is_watched(event)):
-            continue
-        lines.append(_line(event, made))
-    return lines
+    return [(event, own_change(event, changes) if is_watched(event) else None) for event in events]
 
 
 def _line(event: AuditLog, made: ExecutedChange | None) -> str:
