@@ -3,7 +3,7 @@
 Auth (`hub.auth`), retries and pacing (`hub.retries`), paging (`hub.paging`) and paths
 (`hub.paths`) each live in their own module; this one maps endpoints to models and Docker Hub's
 answers to `hub.errors`. Org endpoints go over the OAT connection; repository endpoints over the
-PAT connection when one is configured, else the OAT (API-NOTES §18).
+PAT connection when one is configured, else the OAT (docs/docker-hub.md, "Tokens").
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ class UnexpectedResponse(HubError):
 
 
 def _body_message(response: httpx.Response) -> str:
-    """The error text Docker Hub gave: `message`, else `detail`, else `text` (API-NOTES §3)."""
+    """The error text Docker Hub gave: `message`, else `detail`, else `text` (the three error body shapes)."""
     try:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -145,7 +145,7 @@ def parse_retry_after(headers: httpx.Headers, now: float) -> float | None:
             value = float(raw)
         except ValueError:
             continue
-        # Values this large are epoch times whatever header carried them (API-NOTES §4).
+        # Older Docker Hub docs gave X-Retry-After as a unix time: values this large are epoch times.
         if value > 1e9:
             value = value - now
         return max(value, 0.0)

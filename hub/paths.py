@@ -13,7 +13,7 @@ from urllib.parse import quote
 from hub.errors import InvalidInput
 
 # Docker IDs are 4-30 lowercase letters and digits for new accounts, but older accounts and orgs
-# do not all follow that rule (API-NOTES §14), so usernames are checked loosely: letters and
+# do not all follow that rule (docs/docker-hub.md, "Names"), so usernames are checked loosely: letters and
 # digits joined by single `.`, `_` or `-`, which still rules out `/`, `%`, `..`, spaces and controls.
 _USERNAME = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
 _NAMESPACE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")

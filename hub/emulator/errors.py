@@ -41,5 +41,5 @@ def conflict(detail: str) -> HubError:
 
 
 def pat_not_allowed() -> HubError:
-    # Wording observed on Docker Hub for PAT-derived JWTs on org-level routes (API-NOTES §1.4).
+    # The wording Docker Hub uses when it refuses a JWT exchanged from a personal access token.
     return HubError(403, "forbidden", "token issued from personal access token is not allowed")

@@ -13,7 +13,7 @@ from .errors import bad_request, conflict, not_found
 from .models import OWNERS_TEAM, ROLES, Group, Invite, Member, Org, Role
 from .paging import PageRequest, paginate
 
-# Terraform's validator for team names; Docker Hub's own rule is not published (API-NOTES §14).
+# Docker's Terraform provider's validator for team names; Docker Hub's own rule is not published.
 TEAM_NAME = re.compile(r"^[a-zA-Z0-9_-]{3,30}$")
 DOCKER_ID = re.compile(r"^[a-z0-9]{4,30}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

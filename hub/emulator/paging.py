@@ -17,7 +17,7 @@ MAX_PAGE_SIZE = 100
 class PageRequest:
     page: int
     page_size: int
-    # "http://host/path": Docker Hub hands out http:// links (API-NOTES §2), even behind https.
+    # "http://host/path": Docker Hub has handed out http:// `next` links, even behind https.
     link_base: str
 
 

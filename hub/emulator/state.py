@@ -404,8 +404,8 @@ class EmulatorState:
             if principal.subject != org.name:
                 raise permission_denied(f"token does not grant access to organization {org.name}")
             return
-        # PAT on repository routes: Docker requires the PAT's user to be an owner or editor (API-NOTES §10);
-        # the audit log is for owners only.
+        # PAT on repository routes: Docker requires the PAT's user to be an org owner or editor; the audit
+        # log is for owners only.
         member = org.members.get(principal.subject)
         allowed = ("owner",) if owners_only else ("owner", "editor")
         if member is None or member.role not in allowed:

@@ -1,4 +1,4 @@
-"""Every digest message within Slack's limits (NOTES §4), for a 5,000-member org, and every name escaped."""
+"""Every digest message within Slack's limits, for a 5,000-member org, and every name escaped."""
 
 from __future__ import annotations
 

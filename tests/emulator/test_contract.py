@@ -1,14 +1,15 @@
 """The emulator's real responses checked against Docker Hub's official OpenAPI spec.
 
-Only the two spec bugs named in API-NOTES are patched (in memory). Further real spec bugs are not
-patched: the validated calls avoid them where the data allows, and `test_known_spec_bugs` pins each
-one down so a fixed spec shows up as a failing test.
+The spec is vendored at docs/dockerhub/hub-openapi.yaml (source and licence in SOURCE.md beside it).
+Only two spec bugs are patched, in memory, because every real reply trips them (see `openapi`).
+Further real spec bugs are not patched: the validated calls avoid them where the data allows, and
+`test_known_spec_bugs` pins each one down so a fixed spec shows up as a failing test.
 """
 
 from __future__ import annotations
 
 import copy
-import os
+import hashlib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -16,7 +17,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
@@ -26,19 +26,15 @@ from hub.emulator import DEMO, EmulatorState
 
 from .conftest import exchange
 
-SPEC_NAME = Path("dockerhub") / "hub-openapi.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[2] / "docs" / "dockerhub" / "hub-openapi.yaml"
+# The digest recorded in docs/dockerhub/SOURCE.md: the vendored copy is the upstream file, unmodified.
+SPEC_SHA256 = "13855546562c7ea757f40409da8ab3f42dcfbff6c70d68a418202df1a7f34e8d"
 # openapi-core matches paths against the spec's `servers`; the emulator stands in for this host.
 SPEC_HOST = "https://hub.docker.com"
 
 
-def spec_path() -> Path:
-    beside_repo = Path(__file__).resolve().parents[2].parent / "shared" / SPEC_NAME
-    if beside_repo.is_file():
-        return beside_repo
-    shared = os.environ.get("HUBKEEPER_SHARED_DIR")
-    if shared and (Path(shared) / SPEC_NAME).is_file():
-        return Path(shared) / SPEC_NAME
-    pytest.fail(f"Docker Hub spec not found at {beside_repo} nor under $HUBKEEPER_SHARED_DIR/{SPEC_NAME}")
+def test_vendored_spec_is_unmodified() -> None:
+    assert hashlib.sha256(SPEC_PATH.read_bytes()).hexdigest() == SPEC_SHA256
 
 
 def _string_status_codes(node: Any) -> Any:
@@ -52,17 +48,18 @@ def _string_status_codes(node: Any) -> Any:
 
 @cache
 def raw_spec() -> dict[str, Any]:
-    loaded: dict[str, Any] = _string_status_codes(yaml.safe_load(spec_path().read_text(encoding="utf-8")))
+    loaded: dict[str, Any] = _string_status_codes(yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8")))
     return loaded
 
 
 @cache
 def openapi() -> OpenAPI:
     spec = copy.deepcopy(raw_spec())
-    # API-NOTES §2: the members list answers one paginated object, not an array of them.
+    # The spec declares the members list's 200 body an array of pages; Docker Hub (and Docker's own
+    # Terraform provider, which decodes it) answers one paginated object. The newer spec agrees.
     members = spec["paths"]["/v2/orgs/{org_name}/members"]["get"]["responses"]["200"]["content"]
     members["application/json"]["schema"] = {"$ref": "#/components/schemas/org_member_paginated"}
-    # API-NOTES §6: `search` is a search term, not an integer.
+    # The spec types `search` as an integer; it is a search term (a username, a name), sent as a string.
     spec["components"]["parameters"]["search"]["schema"] = {"type": "string"}
     # The saved document fails openapi-spec-validator (e.g. GetRepository's responses have no
     # `description`), which says nothing about payloads, so the document check is skipped.
@@ -281,7 +278,7 @@ def _errors(response: httpx.Response, body: Any = None) -> list[str]:
 
 
 async def test_known_spec_bugs(client: httpx.AsyncClient, oat: dict[str, str]) -> None:
-    """Real Docker Hub behaviour the saved spec rejects; the newer spec fixes each (API-NOTES §2, §6, §9, §15).
+    """Real Docker Hub behaviour the vendored spec rejects; the newer upstream spec (OpenAPI 3.2) fixes each.
 
     Each case shows that the real body is rejected and that changing only the disputed field makes it valid.
     """

@@ -1,4 +1,4 @@
-"""One check for every reply: Slack's Block Kit limits (NOTES §4) and our escaping rule.
+"""One check for every reply: Slack's Block Kit limits and our escaping rule.
 
 slack_sdk's own models validate each block as a second opinion; they do not know the message-wide
 limits (50 blocks, ~11k characters of text), which are checked here.
