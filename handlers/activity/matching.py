@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from handlers.activity.events import canonical, subjects
+from handlers.activity.events import TEAM_MEMBER_ACTIONS, canonical, subjects, team_of
 from hub.models import AuditLog
 
 MATCH_WINDOW = timedelta(minutes=5)
@@ -105,8 +105,18 @@ def own_change(
         return None
     action, about = canonical(event.action), subjects(event)
     for change in sorted(changes, key=lambda c: abs(c.at - when)):
-        if abs(change.at - when) > window:
+        if abs(change.at - when) > window or not _same_team(event, change):
             continue
         if any(expected_action == action and subject in about for expected_action, subject in expected_events(change)):
             return change
     return None
+
+
+def _same_team(event: AuditLog, change: ExecutedChange) -> bool:
+    """A team-member event and a single-team change must name the same team (when both name one):
+    adding someone to `data` in the web UI right after hubkeeper added them to `backend` is news."""
+    if canonical(event.action) not in TEAM_MEMBER_ACTIONS or change.kind in ("policy.change", "policy_apply"):
+        return True
+    theirs = team_of(event)
+    ours = _text(change.params.get("team")) or _text((change.result or {}).get("team"))
+    return theirs is None or ours is None or theirs.lower() == ours

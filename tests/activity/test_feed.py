@@ -12,6 +12,7 @@ from bot.store import SqlRequestStore, create_engine
 from bot.store.activity_store import SqlActivityStore
 from handlers.activity.events import canonical, is_highlighted, subjects
 from handlers.activity.feed import activity_report, poll_activity
+from handlers.activity.matching import ExecutedChange, own_change
 from handlers.lifecycle import NewRequest, Status
 from hub.client import HubClient
 from hub.emulator import DEMO, EmulatorServer
@@ -151,3 +152,24 @@ async def test_a_failed_post_is_tried_again(
     retried = await poll_activity(hub, activity_store, DEMO.org, messenger=messenger, channel=CHANNEL, claimed_by="r1")
     assert [event.action for event in retried.posted] == ["org.member.remove"]
     assert len(posted(standin)) == 1 and ":rotating_light:" in posted(standin)[0]
+
+
+def test_matching_needs_the_same_action_subject_team_and_time() -> None:
+    now = datetime.now(UTC)
+    change = ExecutedChange(
+        kind="team_add", at=now, params={"team": "backend", "member": "ivanpetrov"}, request_id="r1"
+    )
+    added = AuditLog(action="org.team.member.add", name="ivanpetrov", data={"team": "backend"}, timestamp=now)
+    assert own_change(added, [change]) is change
+    assert own_change(added.model_copy(update={"data": {"team": "data"}}), [change]) is None
+    assert own_change(added.model_copy(update={"name": "kenjisato"}), [change]) is None
+    assert own_change(added.model_copy(update={"action": "team.member.remove"}), [change]) is None
+    assert own_change(added.model_copy(update={"timestamp": now + timedelta(minutes=6)}), [change]) is None
+    renamed = ExecutedChange(kind="team_update", at=now, params={"name": "data", "new_name": "analytics"})
+    update = AuditLog(
+        action="team.update", name="acme", data={"team": "analytics", "previous_name": "data"}, timestamp=now
+    )
+    assert own_change(update, [renamed]) is renamed
+    policy = ExecutedChange(kind="policy.change", at=now, params={"action": "create_team", "team": "release-eng"})
+    created = AuditLog(action="org.team.create", name="acme", data={"team": "release-eng"}, timestamp=now)
+    assert own_change(created, [policy]) is policy
