@@ -10,16 +10,20 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import listeners
+from bot import listeners, logs
 from bot.access_jobs import AccessJobs
+from bot.metrics import Metrics, bounded, slack_event_labels
+from bot.readiness import Readiness
 from bot.review_cli import bot_upload
 from bot.settings import InstanceConfig, Settings, SlackConfig
 from bot.slack_io import SlackDirectory, SlackMessenger, web_client
@@ -28,15 +32,19 @@ from bot.store.activity_store import SqlActivityStore
 from bot.store.db import default_database_url
 from bot.store.digest_store import SqlDigestStore
 from bot.store.sql_store import SqlRequestStore
-from handlers.approvals import SYSTEM, ApprovalPolicy, Approvals
+from handlers.approvals import DENY_MODAL, SYSTEM, ApprovalPolicy, Approvals
 from handlers.context import HandlerContext
 from handlers.digest import DEFAULT_SCHEDULE
 from handlers.digest_service import Digests, DigestSettings
+from handlers.health import run_health_checks
+from handlers.lifecycle import Status
 from handlers.router import Router
 from handlers.self_service import sweep_timed_grants
 from hub.client import HubClient
 
 logger = logging.getLogger("hubkeeper.app")
+
+APPROVAL_ACTION_PREFIX = "approval_"
 
 
 class InFlight:
@@ -86,6 +94,25 @@ class Bot:
     digest_schedule: str = DEFAULT_SCHEDULE
     digest_timezone: str = "UTC"
     access_jobs: AccessJobs | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    readiness: Readiness | None = None
+    readiness_seconds: int = 30
+
+    async def startup_checks(self) -> None:
+        """The three health checks per instance, logged; readiness starts from their outcome."""
+        for label, hub in self.hubs.items():
+            results = await run_health_checks(hub)
+            for result in results:
+                level = logging.INFO if result.ok else logging.WARNING
+                outcome = "passed" if result.ok else "FAILED"
+                logger.log(level, "health check %s %s for %s: %s", result.name, outcome, label, result.detail)
+            if self.readiness is not None:
+                self.readiness.record_checks(label, results)
+
+    async def refresh_readiness(self) -> None:
+        """What the scheduler runs between probes (see bot.readiness)."""
+        if self.readiness is not None:
+            await self.readiness.refresh()
 
     async def sweep(self) -> None:
         """What the scheduler runs: request expiries (and re-announcing) and time-bound grants ending.
@@ -110,6 +137,7 @@ class Bot:
         """The digest job of one instance (the claim makes it post once across replicas)."""
         if self.digests is None:
             return
+        logs.bind(instance=instance)
         async with self.work.track():
             try:
                 await self.digests.scheduled(instance)
@@ -139,7 +167,9 @@ class _SameTokenWarning(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
-def build_app(slack: SlackConfig, router: Router, client: AsyncWebClient, work: InFlight) -> AsyncApp:
+def build_app(
+    slack: SlackConfig, router: Router, client: AsyncWebClient, work: InFlight, metrics: Metrics | None = None
+) -> AsyncApp:
     bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
     if not any(isinstance(f, _SameTokenWarning) for f in bolt_logger.filters):
         bolt_logger.addFilter(_SameTokenWarning())
@@ -150,8 +180,49 @@ def build_app(slack: SlackConfig, router: Router, client: AsyncWebClient, work: 
         installation_store=None,
         raise_error_for_unhandled_request=False,
     )
+    app.use(_observing(metrics or Metrics()))
     listeners.register(app, router, work.track)
     return app
+
+
+def _observing(metrics: Metrics) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """A global middleware: counts each verified request and binds who and what it is to the log context.
+
+    The listener's work runs in a task started inside `next()`, so it inherits the binding.
+    """
+
+    async def observe_slack_request(body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+        kind, command = slack_event_labels(body)
+        metrics.slack_event(body)
+        logs.bind(slack_user=_slack_user(body), command=command or kind, request_id=_request_id(body))
+        return await next()
+
+    return observe_slack_request
+
+
+def _slack_user(body: Mapping[str, Any]) -> str | None:
+    user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
+    return str(user) if user else None
+
+
+def _request_id(body: Mapping[str, Any]) -> str | None:
+    """The change request an approval button or the deny modal is about (their value is its id)."""
+    for action in body.get("actions") or ():
+        if str(action.get("action_id", "")).startswith(APPROVAL_ACTION_PREFIX):
+            return bounded(action.get("value"))
+    view = body.get("view") or {}
+    if view.get("callback_id") == DENY_MODAL:
+        return bounded(view.get("private_metadata"))
+    return None
+
+
+def _executed(metrics: Metrics) -> Callable[[str, Status], None]:
+    def executed(kind: str, status: Status) -> None:
+        # Logged from the executing task, so the line carries its instance and request id.
+        logger.info("change %s finished: %s", kind, status.value)
+        metrics.change_executed(kind, status.value)
+
+    return executed
 
 
 def approval_policies(settings: Settings, instances: Mapping[str, InstanceConfig]) -> dict[str, ApprovalPolicy]:
@@ -176,7 +247,12 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
     access_teams = settings.access_teams()
     policies = approval_policies(settings, instances)
     store = await SqlRequestStore.open(settings.hubkeeper_database_url or default_database_url())
-    hubs = {label: HubClient(instance.connection()) for label, instance in instances.items()}
+    metrics = Metrics()
+    store.on_executed = _executed(metrics)
+    hubs = {
+        label: HubClient(instance.connection(), observer=metrics.hub_observer(label))
+        for label, instance in instances.items()
+    }
     client = web_client(slack)
     messenger, directory = SlackMessenger(client), SlackDirectory(client)
     labels = tuple(hubs)
@@ -184,6 +260,10 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
     def contexts(instance: str, actor: str, request_id: str | None) -> HandlerContext | None:
         if instance not in hubs:
             return None
+        # Whatever the handler logs from here on names the instance (and the request it acts on).
+        logs.bind(instance=instance)
+        if request_id is not None:
+            logs.bind(request_id=request_id)
         return HandlerContext(
             hub=hubs[instance],
             instance=instance,
@@ -198,7 +278,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
 
     approvals = Approvals(store=store, messenger=messenger, directory=directory, policies=policies, contexts=contexts)
     digests = Digests(
-        store=SqlDigestStore(store.engine),
+        store=SqlDigestStore(store.engine, on_post=metrics.digest_post),
         poster=messenger,
         settings=DigestSettings(
             channels={
@@ -240,7 +320,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         activity_seconds=settings.hubkeeper_activity_seconds,
     )
     return Bot(
-        app=build_app(slack, router, client, work),
+        app=build_app(slack, router, client, work, metrics),
         router=router,
         approvals=approvals,
         store=store,
@@ -252,4 +332,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         digest_schedule=settings.digest_schedule(),
         digest_timezone=settings.digest_timezone(),
         access_jobs=access_jobs,
+        metrics=metrics,
+        readiness=Readiness(hubs, store),
+        readiness_seconds=settings.hubkeeper_readiness_seconds,
     )

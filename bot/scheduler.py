@@ -18,6 +18,7 @@ from bot.access_jobs import schedule_access_jobs
 from bot.app import Bot
 
 SWEEP_JOB = "sweep"
+READINESS_JOB = "readiness"
 
 
 def start_scheduler(bot: Bot) -> AsyncIOScheduler:
@@ -34,6 +35,16 @@ def start_scheduler(bot: Bot) -> AsyncIOScheduler:
         # A stalled loop should still sweep late rather than skip a round.
         misfire_grace_time=bot.sweep_seconds,
         next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        bot.refresh_readiness,
+        "interval",
+        seconds=bot.readiness_seconds,
+        id=READINESS_JOB,
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=bot.readiness_seconds,
     )
     if bot.digests is not None:
         for instance in bot.digests.settings.channels:

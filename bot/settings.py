@@ -2,8 +2,9 @@
 
 One instance: `DOCKERHUB_ORG`, `DOCKERHUB_OAT` (and optionally `DOCKERHUB_INSTANCE`,
 `DOCKERHUB_API_URL`, `DOCKERHUB_PAT_USERNAME`, `DOCKERHUB_PAT`). Several: `HUBKEEPER_CONFIG` names a
-TOML file with one `[instances.<label>]` table each. Whatever is wrong is reported as one line that
-names the setting, and never shows a secret.
+TOML file with one `[instances.<label>]` table each. Every secret can instead come from a file, as
+Docker and Kubernetes mount secrets (`DOCKERHUB_OAT_FILE`, `organization_access_token_file`, …).
+Whatever is wrong is reported as one line that names the setting, and never shows a secret.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from hub import paths
 from hub.client import DEFAULT_BASE_URL, HubConnection
@@ -40,6 +43,56 @@ class SlackConfig(BaseModel):
     signing_secret: SecretStr
     app_token: SecretStr | None = None
     api_url: str = DEFAULT_SLACK_API_URL
+
+
+FILE_SUFFIX = "_FILE"
+SECRET_SETTINGS = ("dockerhub_oat", "dockerhub_pat", "slack_bot_token", "slack_signing_secret", "slack_app_token")
+
+
+def read_secret_file(name: str, path: Path) -> str:
+    """The secret a file holds, less the trailing newline `echo` and editors leave; ConfigError otherwise."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{name} ({path}): no such file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name} ({path}): not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{name} ({path}): cannot be read ({exc.strerror})") from None
+    secret = text.rstrip("\r\n")
+    if not secret.strip():
+        raise ConfigError(f"{name} ({path}) is empty")
+    return secret
+
+
+class SecretFilesSource(PydanticBaseSettingsSource):
+    """`<SETTING>_FILE` for every secret setting: the value is read from the file that variable names.
+
+    pydantic-settings' own `secrets_dir` reads a file named after the setting in one folder; platforms
+    mount secrets wherever they are told, and the `_FILE` variable says where (the convention of the
+    official Docker images). Setting both forms is refused rather than one silently winning.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str] | None = None) -> None:
+        super().__init__(settings_cls)
+        self._environ = {key.lower(): value for key, value in (os.environ if environ is None else environ).items()}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        path = self._environ.get(f"{field_name}{FILE_SUFFIX}".lower())
+        if not path:
+            return None, field_name, False
+        name = field_name.upper()
+        if self._environ.get(field_name.lower()):
+            raise ConfigError(f"{name} and {name}{FILE_SUFFIX} are both set: give one of them")
+        return read_secret_file(f"{name}{FILE_SUFFIX}", Path(path)), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for field_name in SECRET_SETTINGS:
+            value, key, _ = self.get_field_value(self.settings_cls.model_fields[field_name], field_name)
+            if value is not None:
+                values[key] = value
+        return values
 
 
 def _secret(value: SecretStr | None) -> str:
@@ -113,9 +166,18 @@ class Settings(BaseSettings):
     hubkeeper_digest_schedule: str = "0 9 * * MON"
     hubkeeper_timezone: str = "UTC"
     hubkeeper_policy_file: str = ""
+    hubkeeper_admin_port: int = Field(default=8080, ge=0, le=65535)
+    """Socket Mode only: where /healthz, /readyz and /metrics are served (HTTP mode uses the Slack port)."""
+    hubkeeper_log_format: Literal["text", "json"] = "text"
+    """`serve`'s log lines: text, or one JSON object a line (bot.logs)."""
+    hubkeeper_readiness_seconds: int = Field(default=30, ge=1, le=240)
+    """How often the readiness state is refreshed (a token check per instance, never a forced exchange)."""
     hubkeeper_index_rate_share: float = Field(default=0.5, gt=0, le=1)
+    """The share of Docker Hub's announced rate limit an access index refresh may use."""
     hubkeeper_index_schedule: str = "0 2 * * *"
+    """When the bot refreshes the access index (cron, UTC)."""
     hubkeeper_activity_seconds: int = Field(default=300, ge=5, le=86400)
+    """How often the bot reads the audit log for changes made outside hubkeeper."""
 
     def index_schedule(self) -> str:
         try:
@@ -126,6 +188,18 @@ class Settings(BaseSettings):
                 f"such as '0 2 * * *' ({error})"
             ) from None
         return self.hubkeeper_index_schedule
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Values given in code first (tests, the sandbox), then the `_FILE` forms, then the environment.
+        return init_settings, SecretFilesSource(settings_cls), env_settings, dotenv_settings, file_secret_settings
 
     def digest_timezone(self) -> str:
         try:
@@ -285,10 +359,32 @@ def load_config_file(path: Path) -> dict[str, InstanceConfig]:
     for label, table in tables.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: instances.{label} must be a table")
-        instances[label] = _instance(
-            {"label": label, **table}, lambda key, label=label: f"{where} [instances.{label}] {key}"
-        )
+
+        def name_of(key: str, label: str = label) -> str:
+            return f"{where} [instances.{label}] {key}"
+
+        table = _secrets_from_files(table, path.parent, name_of)
+        instances[label] = _instance({"label": label, **table}, name_of)
     return instances
+
+
+TOML_SECRET_KEYS = ("organization_access_token", "pat")
+
+
+def _secrets_from_files(table: dict[str, Any], folder: Path, name_of: Any) -> dict[str, Any]:
+    """`<key>_file` in an instance table in place of the secret itself (a relative path is from the file's folder)."""
+    table = dict(table)
+    for key in TOML_SECRET_KEYS:
+        file_key = f"{key}_file"
+        if file_key not in table:
+            continue
+        file_name = table.pop(file_key)
+        if not isinstance(file_name, str) or not file_name:
+            raise ConfigError(f"{name_of(file_key)} must be a file path")
+        if key in table:
+            raise ConfigError(f"{name_of(key)} and {file_key} are both set: give one of them")
+        table[key] = read_secret_file(name_of(file_key), folder / file_name)
+    return table
 
 
 def _instance(fields: dict[str, Any], name_of: Any) -> InstanceConfig:

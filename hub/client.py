@@ -48,6 +48,7 @@ from hub.models import (
     RepositoryListEntry,
     Role,
 )
+from hub.observe import HubObserver, ObservedTransport
 from hub.paging import DEFAULT_CONCURRENCY, PAGE_SIZE, PageResult, iter_items
 from hub.retries import RetryingTransport, RetryPolicy
 
@@ -121,8 +122,10 @@ class HubClient:
         retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         page_concurrency: int = DEFAULT_CONCURRENCY,
+        observer: HubObserver | None = None,
     ) -> None:
         self.connection = connection
+        self._observer = observer
         self.org = connection.org
         self.page_concurrency = page_concurrency
         self._transports: list[RetryingTransport] = []
@@ -143,10 +146,11 @@ class HubClient:
     ) -> httpx.AsyncClient:
         retrying = RetryingTransport(transport or httpx.AsyncHTTPTransport(), policy=policy)
         self._transports.append(retrying)
+        outer = ObservedTransport(retrying, self._observer) if self._observer is not None else retrying
         return httpx.AsyncClient(
             base_url=self.connection.base_url,
             auth=auth,
-            transport=retrying,
+            transport=outer,
             timeout=timeout,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
@@ -290,6 +294,24 @@ class HubClient:
         """Exchange the OAT now (not from the cache): raises AuthenticationFailed when refused."""
         async with self._reaching("the token exchange"):
             await self.oat_auth.exchange(self._oat_http)
+
+    async def ensure_token(self) -> None:
+        """Make sure the OAT connection holds a valid JWT: the cached one, else one fresh exchange.
+
+        Unlike `check_token` this never forces an exchange (Docker Hub rate-limits them), so it is
+        cheap enough to call every few seconds: it runs the connection's own auth flow up to the
+        point where a request would carry the token, and sends nothing but a needed exchange.
+        """
+        probe = self._oat_http.build_request("GET", paths.org_members(self.org))
+        flow = self.oat_auth.async_auth_flow(probe)
+        async with self._reaching("the token exchange"):
+            try:
+                request = await anext(flow)
+                while request is not probe:
+                    response = await self._oat_http.send(request, auth=None)
+                    request = await flow.asend(response)
+            finally:
+                await flow.aclose()
 
     async def check_pat_token(self) -> None:
         if self.pat_auth is None or self._pat_http is None:

@@ -154,3 +154,53 @@ def audit_logs(account: str) -> str:
 
 def audit_log_actions(account: str) -> str:
     return _join("v2", "auditlogs", namespace(account), "actions")
+
+
+ROUTES = (
+    AUTH_TOKEN,
+    INVITES_BULK,
+    "/v2/orgs/{org}/members",
+    "/v2/orgs/{org}/members/{username}",
+    "/v2/orgs/{org}/groups",
+    "/v2/orgs/{org}/groups/{group_name}",
+    "/v2/orgs/{org}/groups/{group_name}/members",
+    "/v2/orgs/{org}/groups/{group_name}/members/{username}",
+    "/v2/orgs/{org}/invites",
+    "/v2/invites/{id}",
+    "/v2/invites/{id}/resend",
+    "/v2/namespaces/{namespace}/repositories",
+    "/v2/namespaces/{namespace}/repositories/{repository}",
+    "/v2/repositories/{namespace}/{repository}/groups",
+    "/v2/repositories/{namespace}/{repository}/groups/{group_id}",
+    "/v2/auditlogs/{account}",
+    "/v2/auditlogs/{account}/actions",
+)
+"""The template of every path built above, in the spec's shape: what metrics may name (a raw path could
+carry a username or an email)."""
+
+OTHER_ROUTE = "other"
+
+_ROUTE_SEGMENTS = tuple((template, template.strip("/").split("/")) for template in ROUTES)
+
+
+def route(path: str) -> str:
+    """The template `path` was built from, e.g. `/v2/orgs/{org}/members/{username}`; `other` for none.
+
+    A literal segment beats a placeholder, so `/v2/invites/bulk` is not taken for an invite id.
+    """
+    segments = path.strip("/").split("/")
+    best, best_literals = OTHER_ROUTE, -1
+    for template, parts in _ROUTE_SEGMENTS:
+        if len(parts) != len(segments):
+            continue
+        literals = 0
+        for part, segment in zip(parts, segments, strict=True):
+            if part.startswith("{"):
+                continue
+            if part != segment:
+                break
+            literals += 1
+        else:
+            if literals > best_literals:
+                best, best_literals = template, literals
+    return best

@@ -17,6 +17,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -133,6 +134,17 @@ def alembic_config(url: str | None = None) -> Config:
     if url is not None:
         config.set_main_option("sqlalchemy.url", database_url(url).replace("%", "%%"))
     return config
+
+
+def head_revision() -> str | None:
+    """The newest migration this code knows: what `migrate` brings a database to."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def schema_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at (None before the first migration)."""
+    async with engine.execution_options(**{READ_ONLY: True}).begin() as connection:
+        return (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
 
 
 async def migrate(url: str) -> None:

@@ -7,7 +7,7 @@ then decides, so it holds with any number of replicas.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,10 +26,19 @@ SNAPSHOTS_KEPT = 8
 class SqlDigestStore:
     """Implements `handlers.digest.DigestStore`; shares the engine (and database) of `SqlRequestStore`."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        """Use the engine of a migrated database, e.g. `SqlRequestStore.engine`."""
+    def __init__(self, engine: AsyncEngine, *, on_post: Callable[[str, str], None] | None = None) -> None:
+        """Use the engine of a migrated database, e.g. `SqlRequestStore.engine`.
+
+        `on_post(instance, outcome)` hears of each post: `posted`, `failed` (the claim given back after
+        a failed run) or `skipped` (the period was claimed already); the metrics count them.
+        """
         self._engine = engine
         self._reader = engine.execution_options(**{READ_ONLY: True})
+        self._on_post = on_post
+
+    def _told(self, instance: str, outcome: str) -> None:
+        if self._on_post is not None:
+            self._on_post(instance, outcome)
 
     async def claim(self, instance: str, digest: str, period_key: str, claimed_by: str, now: datetime) -> bool:
         """True for exactly one caller per (instance, digest, period_key), on every replica together."""
@@ -47,6 +56,7 @@ class SqlDigestStore:
                 )
         except IntegrityError:
             # The unique key: another replica (or an earlier run of this one) has it.
+            self._told(instance, "skipped")
             return False
         return True
 
@@ -62,6 +72,7 @@ class SqlDigestStore:
                     digest_runs.c.ts.is_(None),
                 )
             )
+        self._told(instance, "failed")
         return result.rowcount == 1
 
     async def record_post(self, instance: str, digest: str, period_key: str, *, channel: str, ts: str) -> None:
@@ -76,6 +87,7 @@ class SqlDigestStore:
                 )
                 .values(channel=channel, ts=ts)
             )
+        self._told(instance, "posted")
 
     async def posted(self, instance: str, digest: str, period_key: str) -> tuple[str, str] | None:
         """(channel, ts) of a run that got as far as posting."""

@@ -30,7 +30,9 @@ async def test_a_command_over_socket_mode(emulator: EmulatorServer, tmp_path: Pa
         )
         bot = await open_bot(settings, http=False)
         stop = asyncio.Event()
-        serving = asyncio.create_task(serve_socket_mode(bot, APP_TOKEN, stop=stop))
+        serving = asyncio.create_task(
+            serve_socket_mode(bot, APP_TOKEN, stop=stop, admin_host="127.0.0.1", admin_port=0)
+        )
         await slack.wait_for_async(lambda: slack.socket_mode.connections == 1)
 
         command = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hub import paths
 from hub.client import HubClient
 from hub.emulator import DEMO, EmulatorServer, EmulatorState
 
@@ -38,3 +39,8 @@ async def test_actions(hub: HubClient) -> None:
     actions = await hub.list_audit_log_actions()
     names = {f"{group}.{action.name}" for group, listing in actions.actions.items() for action in listing.actions}
     assert {"org.member.role.change", "org.team.member.add", "repo.tag.push"} <= names
+
+
+def test_audit_paths_are_named_by_their_template() -> None:
+    assert paths.route(paths.audit_logs("acme")) == "/v2/auditlogs/{account}"
+    assert paths.route(paths.audit_log_actions("acme")) == "/v2/auditlogs/{account}/actions"
