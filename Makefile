@@ -32,3 +32,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/members_listing.py
 	$(BIN)/python benchmarks/ack_latency.py
 	$(BIN)/python benchmarks/review.py
+	$(BIN)/python benchmarks/startup.py

@@ -68,10 +68,10 @@ def _report():
 atexit.register(_report)
 sys.argv = ["hubkeeper review", *sys.argv[1:]]
 if sys.argv[1:]:
-    from bot.review_cli import review
+    from bot.cli.review import review
     review()
 else:
-    import bot.review_cli
+    import bot.cli.review
 """
 
 

@@ -24,12 +24,10 @@ from bot import listeners, logs
 from bot.access_jobs import AccessJobs
 from bot.metrics import Metrics, bounded, slack_event_labels
 from bot.readiness import Readiness
-from bot.review_cli import bot_upload
 from bot.settings import InstanceConfig, Settings, SlackConfig
-from bot.slack_io import SlackDirectory, SlackMessenger, web_client
+from bot.slack_io import SlackDirectory, SlackMessenger, bot_upload, web_client
 from bot.store.access_store import SqlAccessIndexStore
 from bot.store.activity_store import SqlActivityStore
-from bot.store.db import default_database_url
 from bot.store.digest_store import SqlDigestStore
 from bot.store.sql_store import SqlRequestStore
 from handlers.approvals import DENY_MODAL, SYSTEM, ApprovalPolicy, Approvals
@@ -230,7 +228,7 @@ def approval_policies(settings: Settings, instances: Mapping[str, InstanceConfig
     ttl = settings.request_ttl()
     return {
         label: ApprovalPolicy(
-            channel=instance.approval_channel or settings.hubkeeper_approval_channel,
+            channel=settings.approval_channel(instance),
             approvers=approvers,
             destructive_approvals=settings.hubkeeper_destructive_approvals,
             request_ttl=ttl,
@@ -246,7 +244,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
     instances = settings.instances()
     access_teams = settings.access_teams()
     policies = approval_policies(settings, instances)
-    store = await SqlRequestStore.open(settings.hubkeeper_database_url or default_database_url())
+    store = await SqlRequestStore.open(settings.database_url())
     metrics = Metrics()
     store.on_executed = _executed(metrics)
     hubs = {
@@ -284,7 +282,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
             channels={
                 label: channel
                 for label, instance in instances.items()
-                if (channel := instance.digest_channel or settings.hubkeeper_digest_channel)
+                if (channel := settings.digest_channel(instance))
             },
             schedule=settings.digest_schedule(),
             timezone=settings.digest_timezone(),

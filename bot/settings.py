@@ -19,7 +19,6 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -180,6 +179,8 @@ class Settings(BaseSettings):
     """How often the bot reads the audit log for changes made outside hubkeeper."""
 
     def index_schedule(self) -> str:
+        from apscheduler.triggers.cron import CronTrigger  # only the bot needs it; the CLI starts faster
+
         try:
             CronTrigger.from_crontab(self.hubkeeper_index_schedule, timezone="UTC")
         except ValueError as error:
@@ -211,6 +212,9 @@ class Settings(BaseSettings):
         return self.hubkeeper_timezone
 
     def digest_schedule(self) -> str:
+        # Here, not at the top: commands that schedule nothing do not pay for importing APScheduler.
+        from apscheduler.triggers.cron import CronTrigger
+
         try:
             CronTrigger.from_crontab(self.hubkeeper_digest_schedule, timezone=self.digest_timezone())
         except ValueError as error:
@@ -291,6 +295,42 @@ class Settings(BaseSettings):
         if self.hubkeeper_config is not None:
             return load_config_file(self.hubkeeper_config)
         return {self._env_instance().label: self._env_instance()}
+
+    def select_instances(self, label: str | None, *, named_by: str = "--instance") -> list[InstanceConfig]:
+        """Every instance, or only the one `label` names (`named_by` says where the label came from)."""
+        instances = self.instances()
+        if label is None:
+            return list(instances.values())
+        if label not in instances:
+            known = ", ".join(sorted(instances))
+            raise ConfigError(f"{named_by} {label!r} is not configured; known instances: {known}")
+        return [instances[label]]
+
+    def one_instance(self, label: str | None, *, hint: str, named_by: str = "--instance") -> InstanceConfig:
+        """The instance `label` names, or the only one configured. With several and no label this is a
+        ConfigError ending in `hint` (how to name one): a command that acts on one org must not guess."""
+        selected = self.select_instances(label, named_by=named_by)
+        if len(selected) > 1:
+            known = ", ".join(sorted(instance.label for instance in selected))
+            raise ConfigError(f"several instances are configured ({known}): {hint}")
+        return selected[0]
+
+    def approval_channel(self, instance: InstanceConfig) -> str:
+        """Where the instance's requests go for approval: its own channel, else HUBKEEPER_APPROVAL_CHANNEL."""
+        return instance.approval_channel or self.hubkeeper_approval_channel
+
+    def digest_channel(self, instance: InstanceConfig) -> str:
+        """Where the instance's digest is posted: its own channel, else HUBKEEPER_DIGEST_CHANNEL ('' for none)."""
+        return instance.digest_channel or self.hubkeeper_digest_channel
+
+    def database_url(self) -> str:
+        """HUBKEEPER_DATABASE_URL, else the SQLite file in the user's data folder."""
+        if self.hubkeeper_database_url.strip():
+            return self.hubkeeper_database_url.strip()
+        # Here, not at the top: only commands that open the store pay for importing it.
+        from bot.store.db import default_database_url
+
+        return default_database_url()
 
     def _env_instance(self) -> InstanceConfig:
         if not self.dockerhub_org:

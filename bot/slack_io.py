@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -20,6 +22,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.settings import SlackConfig
 from handlers.context import Reply
+from handlers.review import Upload, UploadFailed
 
 logger = logging.getLogger("hubkeeper.slack")
 
@@ -85,6 +88,31 @@ class SlackMessenger:
     async def dm(self, user_id: str, reply: Reply) -> str:
         opened = await self._client.conversations_open(users=user_id)
         return await self.post(str(opened["channel"]["id"]), reply)
+
+
+def bot_upload(client: AsyncWebClient) -> Upload:
+    """The `upload` that handlers.review.review wants, over slack_sdk's files_upload_v2.
+
+    The DM channel comes from conversations.open: files_upload_v2 shares into a channel ID, and a
+    user ID is not one.
+    """
+
+    async def upload(user_id: str, filename: str, content: bytes | Path, comment: str) -> None:
+        try:
+            opened = await client.conversations_open(users=user_id)
+            channel = str(opened["channel"]["id"])
+            await client.files_upload_v2(
+                channel=channel,
+                # slack_sdk reads a path itself; a str, since it takes bytes as content, not a Path.
+                file=str(content) if isinstance(content, Path) else content,
+                filename=filename,
+                title=filename,
+                initial_comment=comment,
+            )
+        except SlackApiError as error:
+            raise UploadFailed(f"Slack refused the upload ({error.response.get('error', 'unknown error')})") from None
+
+    return upload
 
 
 class SlackDirectory:

@@ -103,3 +103,67 @@ def test_a_bad_config_file_is_one_line_naming_the_key(
 def test_a_missing_config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file"):
         settings_from(monkeypatch, HUBKEEPER_CONFIG=str(tmp_path / "absent.toml"))
+
+
+TWO_INSTANCES = """
+[instances.prod]
+organization_name = "acme"
+organization_access_token = "dckr_oat_prod"
+approval_channel = "C0PRODAPP1"
+digest_channel = "C0PRODDIG1"
+
+[instances.staging]
+organization_name = "acme-staging"
+organization_access_token = "dckr_oat_staging"
+"""
+
+
+@pytest.fixture
+def two_instances(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = tmp_path / "hubkeeper.toml"
+    config.write_text(TWO_INSTANCES, encoding="utf-8")
+    monkeypatch.setenv("HUBKEEPER_CONFIG", str(config))
+
+
+@pytest.mark.usefixtures("two_instances")
+def test_choosing_all_instances_or_the_one_named() -> None:
+    settings = load_settings()
+    assert [instance.label for instance in settings.select_instances(None)] == ["prod", "staging"]
+    assert [instance.label for instance in settings.select_instances("staging")] == ["staging"]
+    with pytest.raises(ConfigError, match=r"^--instance 'dev' is not configured; known instances: prod, staging$"):
+        settings.select_instances("dev")
+
+
+@pytest.mark.usefixtures("two_instances")
+def test_a_command_for_one_instance_refuses_to_guess_among_several() -> None:
+    settings = load_settings()
+    assert settings.one_instance("prod", hint="choose one with --instance").label == "prod"
+    with pytest.raises(ConfigError, match=r"^several instances are configured \(prod, staging\): choose one with"):
+        settings.one_instance(None, hint="choose one with --instance")
+    with pytest.raises(ConfigError, match=r"^instance 'dev' is not configured"):
+        settings.one_instance("dev", hint="", named_by="instance")
+
+
+def test_the_only_instance_needs_no_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    assert load_settings().one_instance(None, hint="choose one with --instance").label == "acme"
+
+
+@pytest.mark.usefixtures("two_instances")
+def test_channels_fall_back_to_the_global_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings()
+    prod, staging = settings.select_instances(None)
+    assert (settings.approval_channel(staging), settings.digest_channel(staging)) == ("", "")
+    monkeypatch.setenv("HUBKEEPER_APPROVAL_CHANNEL", "C0HUBOPS01")
+    monkeypatch.setenv("HUBKEEPER_DIGEST_CHANNEL", "C0DIGEST01")
+    settings = load_settings()
+    assert (settings.approval_channel(prod), settings.digest_channel(prod)) == ("C0PRODAPP1", "C0PRODDIG1")
+    assert (settings.approval_channel(staging), settings.digest_channel(staging)) == ("C0HUBOPS01", "C0DIGEST01")
+
+
+def test_the_database_url_defaults_to_the_user_data_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert load_settings().database_url() == f"sqlite:///{tmp_path / 'hubkeeper' / 'hubkeeper.db'}"
+    monkeypatch.setenv("HUBKEEPER_DATABASE_URL", " postgresql://hub@db:5432/hubkeeper ")
+    assert load_settings().database_url() == "postgresql://hub@db:5432/hubkeeper"

@@ -1,5 +1,5 @@
 """Digest fixtures: handler contexts on the emulator's demo orgs, the SQL digest store (SQLite and
-PostgreSQL), an in-memory store for content tests, and a thread-capable poster on the Slack stand-in."""
+PostgreSQL), an in-memory store for content tests, and the bot's SlackMessenger on the Slack stand-in."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from pydantic import SecretStr
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sandbox.slack_api import SlackStandIn
+from bot.slack_io import SlackMessenger
 from bot.store import SqlRequestStore
 from bot.store.digest_store import SqlDigestStore
-from handlers.context import HandlerContext, Reply
+from handlers.context import HandlerContext
 from handlers.digest import RosterSnapshot
 from hub.client import HubClient, HubConnection
 from hub.emulator import DEMO, EmulatorServer
@@ -72,18 +73,6 @@ class MemoryDigestStore:
         return active
 
 
-class SlackThreadPoster:
-    """What the lead's `Messenger.post(channel, reply, thread_ts=None)` will do, on the Slack stand-in."""
-
-    def __init__(self, client: AsyncWebClient) -> None:
-        self._client = client
-
-    async def post(self, channel: str, reply: Reply, thread_ts: str | None = None) -> str:
-        extra: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
-        response = await self._client.chat_postMessage(channel=channel, text=reply.text, blocks=reply.blocks, **extra)
-        return str(response["ts"])
-
-
 @pytest.fixture
 def memory_store() -> MemoryDigestStore:
     return MemoryDigestStore()
@@ -114,8 +103,9 @@ def slack() -> Iterator[SlackStandIn]:
 
 
 @pytest.fixture
-def poster(slack: SlackStandIn) -> SlackThreadPoster:
-    return SlackThreadPoster(AsyncWebClient(token=TOKEN, base_url=slack.api_url))
+def poster(slack: SlackStandIn) -> SlackMessenger:
+    """The bot's own messenger (it posts into threads too) on the Slack stand-in."""
+    return SlackMessenger(AsyncWebClient(token=TOKEN, base_url=slack.api_url))
 
 
 def top_level(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,8 +9,11 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sandbox.slack_api import SlackStandIn
+from bot.slack_io import SlackMessenger
 from bot.store import create_engine
 from bot.store.digest_store import SqlDigestStore
 from handlers.context import HandlerContext, Reply
@@ -27,7 +30,7 @@ from handlers.digest import (
 )
 from hub.client import HubClient
 from hub.emulator import EmulatorState
-from tests.digest.conftest import CHANNEL, MemoryDigestStore, SlackThreadPoster, top_level
+from tests.digest.conftest import CHANNEL, MemoryDigestStore, top_level
 
 MONDAY_0130_UTC = datetime(2030, 5, 20, 1, 30, tzinfo=UTC)  # a Monday
 
@@ -52,7 +55,7 @@ async def test_replicas_racing_post_the_digest_once(
     ctx: HandlerContext,
     digest_store: SqlDigestStore,
     database_url: str,
-    poster: SlackThreadPoster,
+    poster: SlackMessenger,
     slack: SlackStandIn,
     emulator_state: EmulatorState,
 ) -> None:
@@ -88,7 +91,7 @@ async def test_replicas_racing_post_the_digest_once(
 
 
 async def test_the_time_zone_decides_the_period(
-    ctx: HandlerContext, digest_store: SqlDigestStore, poster: SlackThreadPoster, slack: SlackStandIn
+    ctx: HandlerContext, digest_store: SqlDigestStore, poster: SlackMessenger, slack: SlackStandIn
 ) -> None:
     la = "America/Los_Angeles"
     sunday_evening_la = datetime(2030, 5, 20, 5, 0, tzinfo=UTC)  # Sunday 22:00 in Los Angeles
@@ -106,7 +109,7 @@ async def test_the_next_digest_shows_who_joined_left_and_changed(
     ctx: HandlerContext,
     hub: HubClient,
     digest_store: SqlDigestStore,
-    poster: SlackThreadPoster,
+    poster: SlackMessenger,
     slack: SlackStandIn,
     emulator_state: EmulatorState,
 ) -> None:
@@ -136,7 +139,7 @@ async def test_the_next_digest_shows_who_joined_left_and_changed(
 
 
 async def test_a_keep_hides_a_member_until_it_ends(
-    ctx: HandlerContext, digest_store: SqlDigestStore, poster: SlackThreadPoster, slack: SlackStandIn
+    ctx: HandlerContext, digest_store: SqlDigestStore, poster: SlackMessenger, slack: SlackStandIn
 ) -> None:
     assert await post(ctx, digest_store, poster)
     keep_values = [
@@ -163,21 +166,19 @@ async def test_a_keep_hides_a_member_until_it_ends(
 
 
 async def test_a_failed_post_gives_the_period_back(
-    ctx: HandlerContext, memory_store: MemoryDigestStore, poster: SlackThreadPoster, slack: SlackStandIn
+    ctx: HandlerContext, memory_store: MemoryDigestStore, poster: SlackMessenger, slack: SlackStandIn
 ) -> None:
-    class Refusing:
-        async def post(self, channel: str, reply: Reply, thread_ts: str | None = None) -> str:
-            raise RuntimeError("Slack is down")
-
-    with pytest.raises(RuntimeError):
-        await post(ctx, memory_store, Refusing())
+    # Slack refuses the post (a revoked token), on the wire.
+    refused = SlackMessenger(AsyncWebClient(token="xoxb-revoked", base_url=slack.api_url))
+    with pytest.raises(SlackApiError):
+        await post(ctx, memory_store, refused)
     assert memory_store.claims == {}
     assert await post(ctx, memory_store, poster, claimed_by="replica-2")
     assert memory_store.snapshots, "a posted digest keeps its roster for the next one"
 
 
 async def test_a_dry_run_posts_and_keeps_nothing(
-    ctx: HandlerContext, memory_store: MemoryDigestStore, poster: SlackThreadPoster, slack: SlackStandIn
+    ctx: HandlerContext, memory_store: MemoryDigestStore, poster: SlackMessenger, slack: SlackStandIn
 ) -> None:
     printed: list[str] = []
     assert not await post(ctx, memory_store, None, dry_run=True, echo=printed.append, now=datetime.now(UTC))
@@ -188,7 +189,7 @@ async def test_a_dry_run_posts_and_keeps_nothing(
 
 
 async def test_an_on_demand_digest_posts_besides_the_scheduled_one_once_per_click_minute(
-    ctx: HandlerContext, memory_store: MemoryDigestStore, poster: SlackThreadPoster, slack: SlackStandIn
+    ctx: HandlerContext, memory_store: MemoryDigestStore, poster: SlackMessenger, slack: SlackStandIn
 ) -> None:
     assert await post(ctx, memory_store, poster)
     options: dict[str, Any] = {"digest": ON_DEMAND, "period": on_demand_period(MONDAY_0130_UTC, "U0ALICE01")}

@@ -44,8 +44,12 @@ class CreateTeam:
         return Outcome(summary=f"created team *{created.name}*", result={"team_id": created.id})
 
 
-if CreateTeam.name not in KINDS:
+@pytest.fixture(autouse=True)
+def create_team_kind() -> Iterator[None]:
+    """The test's kind is in the registry for these tests only."""
     register(CreateTeam())
+    yield
+    del KINDS[CreateTeam.name]
 
 
 class Clock:

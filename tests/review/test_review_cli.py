@@ -1,5 +1,4 @@
-"""`hubkeeper review`, run as a real process against the emulator (as `python -m bot.review_cli`
-until bot/cli.py registers it)."""
+"""`hubkeeper review`, run as a real process against the emulator."""
 
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ from hub.emulator import DEMO, EmulatorServer, EmulatorState
 def run_review(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKERHUB_", "HUBKEEPER_"))}
     return subprocess.run(
-        [sys.executable, "-m", "bot.review_cli", *args],
+        [sys.executable, "-m", "bot.cli", "review", *args],
         env={**clean, **(env or {})},
         capture_output=True,
         text=True,

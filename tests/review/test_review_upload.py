@@ -9,9 +9,9 @@ from pathlib import Path
 from pydantic import SecretStr
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.review_cli import bot_upload
 from bot.sandbox import SlackStandIn
 from bot.sandbox.directory import dm_channel_id
+from bot.slack_io import bot_upload
 from handlers.context import HandlerContext
 from handlers.review import COLUMNS, review
 from hub.client import HubClient, HubConnection

@@ -1,5 +1,5 @@
 """`hubkeeper index` (refresh the access index now, with a progress bar) and the `--access` half of
-`hubkeeper review`. Registered by bot/cli.py with one line."""
+`hubkeeper review`."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from typing import Any
 
 import click
 
-from bot.review_cli import _output
+from bot.cli.review import _output
 from bot.settings import ConfigError, InstanceConfig, Settings, load_settings
 from bot.store.access_store import SqlAccessIndexStore
-from bot.store.db import default_database_url
 from bot.store.sql_store import SqlRequestStore
 from handlers.access_index import RefreshResult, refresh_index
 from handlers.access_review import AccessReviewSummary, NoIndex, write_access_csv
@@ -66,7 +65,7 @@ class _Bar:
 
 
 async def _index(settings: Settings, instances: Sequence[InstanceConfig]) -> bool:
-    store = await SqlRequestStore.open(settings.hubkeeper_database_url or default_database_url())
+    store = await SqlRequestStore.open(settings.database_url())
     index = SqlAccessIndexStore(store.engine)
     all_done = True
     try:
@@ -119,7 +118,7 @@ def index(label: str | None) -> None:
 
 
 async def _access_review(settings: Settings, instance: InstanceConfig, target: str) -> AccessReviewSummary:
-    store = await SqlRequestStore.open(settings.hubkeeper_database_url or default_database_url())
+    store = await SqlRequestStore.open(settings.database_url())
     try:
         async with HubClient(instance.connection()) as hub:
             with _output(target) as out:

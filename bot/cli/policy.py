@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from bot.cli.output import printable
 from bot.settings import ConfigError, InstanceConfig, load_settings
-from bot.store import SqlRequestStore, default_database_url
 from handlers.lifecycle import AuditEvent
 from handlers.policy_diff import Change, render_plan
 from handlers.policy_engine import (
@@ -34,6 +33,9 @@ from handlers.policy_model import Policy, PolicyError, load_policy
 from hub.client import HubClient
 from hub.errors import HubError
 
+if TYPE_CHECKING:
+    from bot.store import SqlRequestStore
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
@@ -46,27 +48,20 @@ def _fail(message: str) -> NoReturn:
 
 
 def _style(text: str, colour: str) -> str:
-    return click.style(text, fg=colour)
-
-
-def select_instance(instances: dict[str, InstanceConfig], wanted: str | None) -> InstanceConfig:
-    """The instance named (by --instance or the policy's `instance:`), or the only one configured."""
-    if wanted is not None:
-        if wanted not in instances:
-            known = ", ".join(sorted(instances))
-            raise ConfigError(f"instance {wanted!r} is not configured; known instances: {known}")
-        return instances[wanted]
-    if len(instances) == 1:
-        return next(iter(instances.values()))
-    known = ", ".join(sorted(instances))
-    raise ConfigError(f"several instances are configured ({known}): name one with `instance:` or --instance")
+    # Each styled text is one line of the plan, names and descriptions from Docker Hub included.
+    return click.style(printable(text, multiline=False), fg=colour)
 
 
 def _instance_for(policy: Policy | None, option: str | None) -> InstanceConfig:
-    wanted = option or (policy.instance if policy is not None else None)
+    """The instance --instance names, else the policy's `instance:`, else the only one configured."""
     if option and policy is not None and policy.instance and option != policy.instance:
         raise ConfigError(f"--instance {option!r} differs from the policy's instance {policy.instance!r}")
-    return select_instance(load_settings().instances(), wanted)
+    from_file = policy.instance if policy is not None else None
+    return load_settings().one_instance(
+        option or from_file,
+        hint="name one with `instance:` or --instance",
+        named_by="--instance" if option else "instance",
+    )
 
 
 def _load(file: str, option: str | None) -> tuple[Policy, InstanceConfig]:
@@ -155,8 +150,10 @@ async def _apply(
 
 
 async def _open_store() -> SqlRequestStore:
-    url = os.environ.get("HUBKEEPER_DATABASE_URL", "").strip() or default_database_url()
-    return await SqlRequestStore.open(url)
+    # Imported here: only apply keeps an audit log, so plan and export never load SQLAlchemy.
+    from bot.store import SqlRequestStore
+
+    return await SqlRequestStore.open(load_settings().database_url())
 
 
 def _report_apply(result: ApplyResult, total: int, file: str) -> None:
@@ -166,7 +163,7 @@ def _report_apply(result: ApplyResult, total: int, file: str) -> None:
         return
     click.echo(click.style(f"Not applied ({len(result.failed) + len(result.skipped)}):", fg="red"))
     for change, error in [*result.failed, *result.skipped]:
-        click.echo(click.style(f"  ! {change.describe()}: {error}", fg="red"))
+        click.echo(_style(f"  ! {change.describe()}: {error}", "red"))
     click.echo(f"Run `hubkeeper policy apply {file}` again to finish; it plans only what is left.")
 
 
@@ -233,4 +230,4 @@ def export(repositories: tuple[str, ...], instance_label: str | None, concurrenc
     click.echo(text, nl=False)
 
 
-__all__ = ["policy", "select_instance"]
+__all__ = ["policy"]

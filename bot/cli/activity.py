@@ -1,7 +1,6 @@
 """`hubkeeper activity`: the org's audit log, one line per event (changes made outside hubkeeper, or
 every event with --all, hubkeeper's own marked with their request); and `hubkeeper emulator-web-ui`,
-which makes a change in the emulator as a person in Docker Hub's web UI would (for the sandbox).
-Each is registered by bot/cli.py with one line."""
+which makes a change in the emulator as a person in Docker Hub's web UI would (for the sandbox)."""
 
 from __future__ import annotations
 
@@ -12,10 +11,9 @@ from datetime import UTC, datetime
 import click
 import httpx
 
-from bot.index_cli import select_instances
+from bot.cli.index import select_instances
 from bot.settings import ConfigError, InstanceConfig, Settings, load_settings, parse_duration
 from bot.store.activity_store import SqlActivityStore
-from bot.store.db import default_database_url
 from bot.store.sql_store import SqlRequestStore
 from handlers.activity.feed import activity_report
 from hub.client import HubClient
@@ -27,7 +25,7 @@ EXIT_FAILED = 1
 
 
 async def _activity(settings: Settings, instances: list[InstanceConfig], since: datetime, everything: bool) -> bool:
-    store = await SqlRequestStore.open(settings.hubkeeper_database_url or default_database_url())
+    store = await SqlRequestStore.open(settings.database_url())
     activity = SqlActivityStore(store.engine)
     ok = True
     try:
@@ -72,8 +70,10 @@ def activity(since_text: str, label: str | None, everything: bool) -> None:
 @click.argument("action")
 @click.argument("arguments", nargs=-1, metavar="KEY=VALUE...")
 def emulator_web_ui(url: str, org: str, actor: str, action: str, arguments: tuple[str, ...]) -> None:
-    """Make a change in the emulator as a person in Docker Hub's web UI would, e.g.
-    `member.role.change username=ivanpetrov role=owner` (it shows in the audit log under --actor)."""
+    """Make a change in the emulator as a person in Docker Hub's web UI would.
+
+    For example `member.role.change username=ivanpetrov role=owner`; it shows in the audit log under --actor.
+    """
     body: dict[str, str] = {"actor": actor, "action": action}
     for argument in arguments:
         key, separator, value = argument.partition("=")
