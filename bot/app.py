@@ -29,6 +29,7 @@ from bot.slack_io import SlackDirectory, SlackMessenger, bot_upload, web_client
 from bot.store.access_store import SqlAccessIndexStore
 from bot.store.activity_store import SqlActivityStore
 from bot.store.digest_store import SqlDigestStore
+from bot.store.drift_store import SqlDriftClaims
 from bot.store.sql_store import SqlRequestStore
 from handlers.approvals import DENY_MODAL, SYSTEM, ApprovalPolicy, Approvals
 from handlers.context import HandlerContext
@@ -36,6 +37,7 @@ from handlers.digest import DEFAULT_SCHEDULE
 from handlers.digest_service import Digests, DigestSettings
 from handlers.health import run_health_checks
 from handlers.lifecycle import Status
+from handlers.policy_drift import DriftOutcome, PolicyDrift
 from handlers.router import Router
 from handlers.self_service import sweep_timed_grants
 from hub.client import HubClient
@@ -92,6 +94,10 @@ class Bot:
     digest_schedule: str = DEFAULT_SCHEDULE
     digest_timezone: str = "UTC"
     access_jobs: AccessJobs | None = None
+    drift: PolicyDrift | None = None
+    """The policy drift check (when HUBKEEPER_POLICY_FILE is set)."""
+    policy_schedule: str | None = None
+    """HUBKEEPER_POLICY_SCHEDULE: when the scheduler runs the drift check."""
     metrics: Metrics = field(default_factory=Metrics)
     readiness: Readiness | None = None
     readiness_seconds: int = 30
@@ -141,6 +147,17 @@ class Bot:
                 await self.digests.scheduled(instance)
             except Exception:
                 logger.exception("the %s digest failed", instance)
+
+    async def check_policy_drift(self) -> DriftOutcome | None:
+        """The drift check job: post the plan once per distinct drift (the store's claim keeps it to one)."""
+        if self.drift is None:
+            return None
+        async with self.work.track():
+            try:
+                return await self.drift.check()
+            except Exception:
+                logger.exception("the policy drift check failed")
+                return DriftOutcome.FAILED
 
     async def aclose(self, *, grace: float = 20.0) -> None:
         """Let running listeners finish (up to `grace` seconds), then close the clients and the store."""
@@ -304,6 +321,18 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         digests=digests,
         policy_file=settings.hubkeeper_policy_file or None,
     )
+    drift = (
+        PolicyDrift(
+            path=settings.hubkeeper_policy_file,
+            claims=SqlDriftClaims(store.engine),
+            messenger=messenger,
+            contexts=contexts,
+            channels={label: policy.channel for label, policy in policies.items() if policy.channel},
+            claimed_by=f"{socket.gethostname()}:{os.getpid()}",
+        )
+        if settings.hubkeeper_policy_file
+        else None
+    )
     work = InFlight()
     access_jobs = AccessJobs(
         hubs=hubs,
@@ -330,6 +359,8 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         digest_schedule=settings.digest_schedule(),
         digest_timezone=settings.digest_timezone(),
         access_jobs=access_jobs,
+        drift=drift,
+        policy_schedule=settings.policy_schedule(),
         metrics=metrics,
         readiness=Readiness(hubs, store),
         readiness_seconds=settings.hubkeeper_readiness_seconds,

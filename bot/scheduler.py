@@ -1,5 +1,5 @@
-"""The scheduler inside `hubkeeper serve`: the sweep (request expiries, time-bound grants) and each
-instance's digest, per process.
+"""The scheduler inside `hubkeeper serve`: the sweep (request expiries, time-bound grants), each
+instance's digest and the policy drift check (HUBKEEPER_POLICY_SCHEDULE), per process.
 
 APScheduler keeps its jobs in memory, rebuilt from settings at start: sharing a job store between
 replicas is unsupported (its FAQ), and unnecessary here because every effect of a job goes through
@@ -18,6 +18,7 @@ from bot.access_jobs import schedule_access_jobs
 from bot.app import Bot
 
 SWEEP_JOB = "sweep"
+POLICY_DRIFT_JOB = "policy-drift"
 READINESS_JOB = "readiness"
 
 
@@ -61,5 +62,16 @@ def start_scheduler(bot: Bot) -> AsyncIOScheduler:
             )
     if bot.access_jobs is not None:
         schedule_access_jobs(scheduler, bot.access_jobs)
+    if bot.drift is not None and bot.policy_schedule:
+        scheduler.add_job(
+            bot.check_policy_drift,
+            CronTrigger.from_crontab(bot.policy_schedule, timezone=ZoneInfo(bot.digest_timezone)),
+            id=POLICY_DRIFT_JOB,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            # A late check is still a check; the fingerprint claim keeps each drift to one post.
+            misfire_grace_time=3600,
+        )
     scheduler.start()
     return scheduler

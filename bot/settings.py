@@ -165,6 +165,7 @@ class Settings(BaseSettings):
     hubkeeper_digest_schedule: str = "0 9 * * MON"
     hubkeeper_timezone: str = "UTC"
     hubkeeper_policy_file: str = ""
+    hubkeeper_policy_schedule: str = ""
     hubkeeper_admin_port: int = Field(default=8080, ge=0, le=65535)
     """Socket Mode only: where /healthz, /readyz and /metrics are served (HTTP mode uses the Slack port)."""
     hubkeeper_log_format: Literal["text", "json"] = "text"
@@ -223,6 +224,25 @@ class Settings(BaseSettings):
                 f"such as '0 9 * * MON' ({error})"
             ) from None
         return self.hubkeeper_digest_schedule
+
+    def policy_schedule(self) -> str | None:
+        """The drift check's cron line (in HUBKEEPER_TIMEZONE), or None when it is off."""
+        line = self.hubkeeper_policy_schedule.strip()
+        if not line:
+            return None
+        if not self.hubkeeper_policy_file:
+            raise ConfigError(
+                "HUBKEEPER_POLICY_SCHEDULE is set but HUBKEEPER_POLICY_FILE is not: name the policy to check"
+            )
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(line, timezone=self.digest_timezone())
+        except ValueError as error:
+            raise ConfigError(
+                f"HUBKEEPER_POLICY_SCHEDULE: {line[:40]!r} is not a cron line such as '0 * * * *' ({error})"
+            ) from None
+        return line
 
     def approvers(self) -> frozenset[str]:
         return parse_slack_ids("HUBKEEPER_APPROVERS", self.hubkeeper_approvers)

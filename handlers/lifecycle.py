@@ -43,6 +43,8 @@ ALLOWED_TRANSITIONS: frozenset[tuple[Status, Status]] = frozenset(
     }
 )
 FINAL = frozenset({Status.DONE, Status.DENIED, Status.EXPIRED, Status.CANCELLED})
+DECIDED = FINAL | {Status.FAILED}
+"""What the request log shows: someone (or the clock) said yes or no, and it is not waiting on anything."""
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,12 @@ class RequestStore(Protocol):
         limit: int = 20,
     ) -> list[ChangeRequest]:
         """Newest first."""
+        ...
+
+    async def decided_since(
+        self, since: datetime, *, instance: str | None = None, limit: int = 5000
+    ) -> list[ChangeRequest]:
+        """Requests in a DECIDED state last changed at or after `since`, newest change first (the request log)."""
         ...
 
     async def append_audit(self, event: AuditEvent) -> None: ...

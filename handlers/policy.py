@@ -20,9 +20,9 @@ from handlers import blocks as bk
 from handlers.changes import ChangeRefused, Outcome, Plan, register
 from handlers.context import HandlerContext, Reply
 from handlers.lifecycle import AuditEvent
-from handlers.policy_diff import Change, is_destructive, render_plan, summary_line
+from handlers.policy_diff import Change, OrgState, is_destructive, render_plan, summary_line
 from handlers.policy_engine import apply_changes, plan_policy
-from handlers.policy_model import Policy, PolicyError, load_policy, parse_policy
+from handlers.policy_model import Policy, PolicyError, load_policy, parse_policy, resolve
 from hub.errors import HubError
 
 POLICY_FILE_SETTING = "HUBKEEPER_POLICY_FILE"
@@ -55,18 +55,26 @@ def _refusal(error: PolicyError) -> ChangeRefused:
 
 def detail_lines(changes: list[Change]) -> list[str]:
     signs = {"remove_member": "−", "revoke": "−", "update_team": "~", "change_permission": "~"}
-    lines = [f"{signs.get(change.action, '+')} {bk.escape(change.describe())}" for change in changes]
+    lines = [
+        f"{signs.get(change.action, '+')} {bk.escape(change.describe())}"
+        + (f" · rule {bk.code(change.rule)}" if change.rule else "")
+        for change in changes
+    ]
     if len(lines) > MAX_DETAIL_LINES:
         lines = [*lines[:MAX_DETAIL_LINES], f"…and {len(lines) - MAX_DETAIL_LINES} more"]
     return lines
 
 
-async def _planned(ctx: HandlerContext, policy: Policy) -> tuple[dict[str, int], list[Change]]:
+async def _planned_state(ctx: HandlerContext, policy: Policy) -> tuple[OrgState, list[Change]]:
     _check_instance(ctx, policy)
     try:
-        state, changes = await plan_policy(ctx.hub, policy)
+        return await plan_policy(ctx.hub, policy)
     except PolicyError as error:
         raise _refusal(error) from None
+
+
+async def _planned(ctx: HandlerContext, policy: Policy) -> tuple[dict[str, int], list[Change]]:
+    state, changes = await _planned_state(ctx, policy)
     return state.team_ids, changes
 
 
@@ -75,20 +83,27 @@ async def policy_plan_reply(ctx: HandlerContext, path: str | None = None) -> Rep
     try:
         source = policy_file(path)
         policy = load_policy(source)
-        _, changes = await _planned(ctx, policy)
+        state, changes = await _planned_state(ctx, policy)
     except ChangeRefused as refused:
         return bk.message(refused.message)
     except PolicyError as error:
         return bk.message(_refusal(error).message)
     except HubError as error:
         return bk.error_reply(error)
+    return plan_reply(ctx.instance, policy, state, changes)
+
+
+def plan_reply(
+    instance: str, policy: Policy, state: OrgState, changes: list[Change], title: str = "Policy plan for"
+) -> Reply:
+    """The plan with the rule behind each change, warnings, and an Apply button when there is anything to do."""
     head = [
-        bk.header(f"Policy plan for {ctx.instance}"),
+        bk.header(f"{title} {instance}"),
         bk.section(f"{bk.code(policy.source)}: {bk.escape(summary_line(changes))}"),
     ]
-    tail = []
+    tail = [bk.context(bk.escape(warning)) for warning in resolve(policy, state.repositories).warnings[:5]]
     if changes:
-        tail.append(bk.actions([bk.button("Apply", APPLY_ACTION, ctx.instance, style="primary")]))
+        tail.append(bk.actions([bk.button("Apply", APPLY_ACTION, instance, style="primary")]))
     return bk.reply(bk.list_blocks(head, detail_lines(changes), tail), text=summary_line(changes))
 
 

@@ -2,8 +2,9 @@
 
 For every team under `teams:` the team exists (with its description when one is given) and, when
 `members` is given, has exactly those members (`prune: false`: at least those). For every
-repository listed, every team named anywhere in the policy has exactly the permission given for it
-there, or no grant at all.
+repository listed, or covered by a pattern (`acme/*`), every team named anywhere in the policy has
+exactly the permission given for it by the rule that decides that repository, or no grant at all;
+each repository change remembers that rule, so the plan can say why.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from handlers.policy_model import Policy, PolicyError
+from handlers.policy_model import Policy, PolicyError, resolve
 
 ChangeAction = Literal[
     "create_team", "update_team", "add_member", "remove_member", "grant", "change_permission", "revoke"
@@ -45,6 +46,12 @@ class Change:
     previous: str | None = None
     """The permission before a change."""
     description: str | None = None
+    rule: str | None = None
+    """The repository key that decided a permission change: the repository itself or a pattern."""
+
+    def rule_note(self) -> str:
+        """`  [acme/*]`: which rule decided a repository change ("" for team changes)."""
+        return f"  [{self.rule}]" if self.rule else ""
 
     def describe(self) -> str:
         """One plain line, e.g. `grant write on acme/api to team backend`."""
@@ -74,6 +81,7 @@ class Change:
             "permission": self.permission,
             "previous": self.previous,
             "description": self.description,
+            "rule": self.rule,
         }
         return {key: value for key, value in fields.items() if value is not None}
 
@@ -90,6 +98,7 @@ class Change:
             permission=data.get("permission"),
             previous=data.get("previous"),
             description=data.get("description"),
+            rule=data.get("rule"),
         )
 
 
@@ -105,6 +114,8 @@ class OrgState:
     team_members: dict[str, set[str]] = field(default_factory=dict)
     grants: dict[tuple[str, str], str] = field(default_factory=dict)
     """(`namespace/repository`, team) → permission, for the pairs that were read and have one."""
+    repositories: list[str] = field(default_factory=list)
+    """The org's repositories (`ns/repo`) in the namespaces the policy's patterns name; read only for patterns."""
 
 
 def compute_changes(policy: Policy, state: OrgState) -> list[Change]:
@@ -123,6 +134,7 @@ def compute_changes(policy: Policy, state: OrgState) -> list[Change]:
                 )
     if problems:
         raise PolicyError(problems)
+    resolved = resolve(policy, state.repositories)
 
     changes: list[Change] = []
     for name in sorted(policy.teams):
@@ -146,19 +158,22 @@ def compute_changes(policy: Policy, state: OrgState) -> list[Change]:
                 ]
             )
         changes += team_changes
-    for repository in sorted(policy.repositories):
-        wanted_grants = policy.repositories[repository]
+    for repository in sorted(resolved.repositories):
+        wanted_grants = resolved.repositories[repository]
+        rule = resolved.rules[repository]
         for team in policy.all_teams:
             want = wanted_grants.get(team)
             have = state.grants.get((repository, team))
             if want == have:
                 continue
             if have is None:
-                changes.append(Change("grant", team, repository=repository, permission=want))
+                changes.append(Change("grant", team, repository=repository, permission=want, rule=rule))
             elif want is None:
-                changes.append(Change("revoke", team, repository=repository, permission=have))
+                changes.append(Change("revoke", team, repository=repository, permission=have, rule=rule))
             else:
-                changes.append(Change("change_permission", team, repository=repository, permission=want, previous=have))
+                changes.append(
+                    Change("change_permission", team, repository=repository, permission=want, previous=have, rule=rule)
+                )
     order = {section[0]: index for index, section in enumerate(SECTIONS)}
     return sorted(changes, key=lambda change: order[change.action])
 
@@ -200,7 +215,7 @@ def render_plan(changes: list[Change], style: Callable[[str, str], str] = lambda
         if not group:
             continue
         lines.append(style(f"{title} ({len(group)}):", colour))
-        lines.extend(style(f"  {sign} {change.describe()}", colour) for change in group)
+        lines.extend(style(f"  {sign} {change.describe()}{change.rule_note()}", colour) for change in group)
         lines.append("")
     lines.append(summary_line(changes))
     return "\n".join(lines)

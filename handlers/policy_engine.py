@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import yaml  # type: ignore[import-untyped]
 
 from handlers.policy_diff import Change, OrgState, compute_changes
-from handlers.policy_model import Policy
+from handlers.policy_model import Policy, fold_repositories, resolve
 from hub import paths
 from hub.client import HubClient
 from hub.errors import HubError
@@ -42,19 +42,28 @@ async def _bounded(concurrency: int, jobs: Iterable[Callable[[], Awaitable[T]]])
     return list(await asyncio.gather(*(run(job) for job in jobs)))
 
 
+async def list_repository_refs(hub: HubClient, namespaces: Sequence[str]) -> list[str]:
+    """`ns/repo` of every repository in `namespaces`: one listing per namespace, read once per plan."""
+    listings = await asyncio.gather(*(hub.list_repositories(namespace) for namespace in namespaces))
+    return sorted(f"{repo.namespace}/{repo.name}" for listing in listings for repo in listing)
+
+
 async def read_state(hub: HubClient, policy: Policy, *, concurrency: int = DEFAULT_CONCURRENCY) -> OrgState:
-    members, groups = await asyncio.gather(hub.list_members(), hub.list_groups())
+    members, groups, repositories = await asyncio.gather(
+        hub.list_members(), hub.list_groups(), list_repository_refs(hub, policy.pattern_namespaces)
+    )
     state = OrgState(
         teams={group.name: group.description or "" for group in groups},
         team_ids={group.name: group.id for group in groups},
         members={member.username for member in members},
+        repositories=repositories,
     )
     for member in members:
         for team in member.groups:
             state.team_members.setdefault(team, set()).add(member.username)
     pairs = [
         (repository, team)
-        for repository in sorted(policy.repositories)
+        for repository in sorted(resolve(policy, repositories).repositories)
         for team in policy.all_teams
         if team in state.team_ids
     ]
@@ -177,17 +186,25 @@ async def export_policy(
     instance: str | None = None,
     repositories: Sequence[str] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
+    fold: bool = False,
 ) -> dict[str, Any]:
-    """The org's teams, their members and, for `repositories` (default: all of the org's), team permissions."""
+    """The org's teams, their members and, for `repositories` (default: all of the org's), team permissions.
+
+    `fold`: identical grants become patterns (`acme/*`, `acme/api-*`) where that means the same.
+    """
     members, groups = await asyncio.gather(hub.list_members(), hub.list_groups())
     team_members: dict[str, list[str]] = {group.name: [] for group in groups}
     for member in members:
         for team in member.groups:
             team_members.setdefault(team, []).append(member.username)
+    universe: list[str] = []
     if repositories is None:
-        repositories = [f"{repo.namespace}/{repo.name}" for repo in await hub.list_repositories()]
+        repositories = universe = [f"{repo.namespace}/{repo.name}" for repo in await hub.list_repositories()]
     for repository in repositories:
         paths.parse_repository_ref(repository)
+    if fold and not universe:
+        # A pattern covers repositories that were not asked for too: fold only where all are known.
+        universe = await list_repository_refs(hub, sorted({repository.split("/")[0] for repository in repositories}))
     team_ids = {group.name: group.id for group in groups}
     pairs = [(repository, group.name) for repository in sorted(repositories) for group in groups]
     grants = await read_grants(hub, pairs, team_ids, concurrency=concurrency)
@@ -198,10 +215,11 @@ async def export_policy(
         group.name: {"description": group.description or "", "members": sorted(team_members.get(group.name, []))}
         for group in sorted(groups, key=lambda group: group.name)
     }
-    document["repositories"] = {
+    by_repository = {
         repository: {team: grants[(repository, team)] for team in sorted(team_ids) if (repository, team) in grants}
         for repository in sorted(repositories)
     }
+    document["repositories"] = fold_repositories(by_repository, universe) if fold else by_repository
     return document
 
 

@@ -40,6 +40,10 @@ COMMANDS = {
         "bot.cli.index:index",
         "Refresh the access index now: every (repository, team) pair, paced to HUBKEEPER_INDEX_RATE_SHARE.",
     ),
+    "log": LazyCommand(
+        "bot.cli.log:log",
+        "Decided requests (about SUBJECT: a username, team, email or namespace/repository), newest first.",
+    ),
     "policy": LazyCommand(
         "bot.cli.policy:policy", "Access policy as code: which teams exist, who is in them, and what they may do."
     ),

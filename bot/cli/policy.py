@@ -29,7 +29,7 @@ from handlers.policy_engine import (
     export_policy,
     plan_policy,
 )
-from handlers.policy_model import Policy, PolicyError, load_policy
+from handlers.policy_model import Policy, PolicyError, load_policy, resolve
 from hub.client import HubClient
 from hub.errors import HubError
 
@@ -79,6 +79,8 @@ def _load(file: str, option: str | None) -> tuple[Policy, InstanceConfig]:
 async def _plan(instance: InstanceConfig, policy: Policy, concurrency: int) -> tuple[dict[str, int], list[Change]]:
     async with HubClient(instance.connection()) as hub:
         state, changes = await plan_policy(hub, policy, concurrency=concurrency)
+    for warning in resolve(policy, state.repositories).warnings:
+        click.echo(click.style(f"warning: {warning}", fg="yellow"), err=True)
     return state.team_ids, changes
 
 
@@ -202,9 +204,13 @@ async def _apply_with_store(
         await store.close()
 
 
-async def _export(instance: InstanceConfig, repositories: Sequence[str] | None, concurrency: int) -> str:
+async def _export(
+    instance: InstanceConfig, repositories: Sequence[str] | None, concurrency: int, fold: bool = False
+) -> str:
     async with HubClient(instance.connection()) as hub:
-        document = await export_policy(hub, instance=instance.label, repositories=repositories, concurrency=concurrency)
+        document = await export_policy(
+            hub, instance=instance.label, repositories=repositories, concurrency=concurrency, fold=fold
+        )
     return dump_policy(document)
 
 
@@ -216,13 +222,18 @@ async def _export(instance: InstanceConfig, repositories: Sequence[str] | None, 
     multiple=True,
     help="namespace/repository to include (repeatable); default: every repository of the org.",
 )
+@click.option(
+    "--fold",
+    is_flag=True,
+    help="Fold identical grants into patterns (acme/*, acme/api-*) where that means exactly the same.",
+)
 @instance_option
 @concurrency_option
-def export(repositories: tuple[str, ...], instance_label: str | None, concurrency: int) -> None:
+def export(repositories: tuple[str, ...], fold: bool, instance_label: str | None, concurrency: int) -> None:
     """Print the org's teams, members and team permissions as a policy file (a starting point)."""
     try:
         instance = _instance_for(None, instance_label)
-        text = asyncio.run(_export(instance, list(repositories) or None, concurrency))
+        text = asyncio.run(_export(instance, list(repositories) or None, concurrency, fold))
     except ConfigError as error:
         _fail(str(error))
     except HubError as error:

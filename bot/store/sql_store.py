@@ -21,6 +21,7 @@ from bot.store.schema import approvals, new_id, requests, timed_grants
 from bot.store.schema import audit_log as audit_log_table
 from handlers.lifecycle import (
     ALLOWED_TRANSITIONS,
+    DECIDED,
     Approval,
     ApprovalOutcome,
     ApprovalResult,
@@ -184,6 +185,24 @@ class SqlRequestStore:
             query = query.where(requests.c.requester == requester)
         if statuses is not None:
             query = query.where(requests.c.status.in_(sorted(Status(status).value for status in statuses)))
+        if instance is not None:
+            query = query.where(requests.c.instance == instance)
+        async with self._reader.begin() as connection:
+            return await _load_requests(connection, (await connection.execute(query)).all())
+
+    async def decided_since(
+        self, since: datetime, *, instance: str | None = None, limit: int = 5000
+    ) -> list[ChangeRequest]:
+        _require_aware(since=since)
+        query = (
+            select(requests)
+            .where(
+                requests.c.status.in_(sorted(status.value for status in DECIDED)),
+                requests.c.updated_at >= since,
+            )
+            .order_by(requests.c.updated_at.desc(), requests.c.id.desc())
+            .limit(limit)
+        )
         if instance is not None:
             query = query.where(requests.c.instance == instance)
         async with self._reader.begin() as connection:

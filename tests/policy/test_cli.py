@@ -221,3 +221,25 @@ def test_partial_failure_exits_1_and_says_what_was_not_applied(env: Path, emulat
 
 def planned_count(output: str) -> int:
     return sum(line.startswith("  ") and not line.startswith("  !") for line in output.splitlines())
+
+
+def test_export_fold_then_plan_shows_no_changes(env: Path, emulator_state: EmulatorState) -> None:
+    for repository in ("api-v2", "api-v3"):
+        emulator_state.add_repository(DEMO.org, repository, is_private=True, description="")
+        emulator_state.add_grant(DEMO.org, repository, "backend", "admin")
+    exported = run("export", "--fold")
+    assert exported.exit_code == 0, exported.output
+    document = parse_policy(exported.stdout)
+    assert document.repositories["acme/api-*"] == {"backend": "admin"}
+    assert "acme/api-v2" not in document.repositories and "acme/api" in document.repositories
+    planned = run("plan", write(env, exported.stdout))
+    assert planned.exit_code == 0, planned.output
+    assert "No changes" in planned.output
+
+
+def test_plan_shows_the_rule_behind_each_grant_and_warns_of_empty_patterns(env: Path) -> None:
+    text = "repositories:\n  acme/*:\n    security: read\n  acme/legacy-*:\n    security: write\n"
+    planned = run("plan", write(env, text))
+    assert planned.exit_code == 2, planned.output
+    assert "+ grant read on acme/docs to team security  [acme/*]" in planned.stdout
+    assert "warning: " in planned.stderr and "acme/legacy-*: matches no repository" in planned.stderr

@@ -52,10 +52,12 @@ def test_every_kind_of_change() -> None:
         Change("add_member", "keepers", username="alice"),
         Change("add_member", "newteam", username="carol"),
         Change("remove_member", "backend", username="dave"),
-        Change("grant", "newteam", repository="acme/api", permission="admin"),
-        Change("grant", "testers", repository="acme/api", permission="read"),
-        Change("change_permission", "backend", repository="acme/api", permission="write", previous="read"),
-        Change("revoke", "keepers", repository="acme/api", permission="admin"),
+        Change("grant", "newteam", repository="acme/api", permission="admin", rule="acme/api"),
+        Change("grant", "testers", repository="acme/api", permission="read", rule="acme/api"),
+        Change(
+            "change_permission", "backend", repository="acme/api", permission="write", previous="read", rule="acme/api"
+        ),
+        Change("revoke", "keepers", repository="acme/api", permission="admin", rule="acme/api"),
     ]
     # `other` is not named in the policy: its grant on acme/web is left alone; `keepers` keeps dave.
     assert is_destructive(changes)
@@ -93,8 +95,8 @@ def test_render_groups_and_colours() -> None:
     assert "<green>Create team (1):" in lines
     assert "<green>  + create team newteam (Brand new)" in lines
     assert "<red>Remove member (1):" in lines
-    assert "<red>  - revoke admin on acme/api from team keepers" in lines
-    assert "<yellow>  ~ change team backend on acme/api from read to write" in lines
+    assert "<red>  - revoke admin on acme/api from team keepers  [acme/api]" in lines
+    assert "<yellow>  ~ change team backend on acme/api from read to write  [acme/api]" in lines
     assert lines[-1] == summary_line(changes)
     assert lines[-1].startswith("10 change(s): 1 team(s) to create")
 

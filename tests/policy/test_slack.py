@@ -155,3 +155,13 @@ async def test_partial_failure_fails_the_request_with_what_was_done(
 async def test_policy_for_another_instance_is_refused(hub: HubClient) -> None:
     with pytest.raises(ChangeRefused, match="is for instance"):
         await PolicyApply().plan(context(hub), {"text": "instance: prod\n", "source": "p.yml"})
+
+
+async def test_plan_reply_names_the_rule_and_warns_of_empty_patterns(hub: HubClient, tmp_path: Path) -> None:
+    path = tmp_path / "patterns.yml"
+    path.write_text("repositories:\n  acme/*:\n    security: read\n  acme/old-*:\n    security: write\n", "utf-8")
+    reply = await policy_plan_reply(context(hub), str(path))
+    shown = str(reply.blocks)
+    assert "grant read on acme/docs to team security · rule `acme/*`" in shown
+    assert "acme/old-*: matches no repository" in shown
+    assert [b["action_id"] for b in buttons(reply)] == [APPLY_ACTION]

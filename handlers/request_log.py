@@ -1,0 +1,407 @@
+"""The request log: decided requests about a person, a team or a repository, newest first.
+
+`/hub log [username|team|ns/repo] [--days N]` on Slack and `hubkeeper log` on the command line both
+read `RequestStore.decided_since` and keep the requests whose parameters (or, for a policy apply, the
+policy and what it changed) name the subject. A bare name matches a username or a team, since both
+may be spelled alike; an email matches invites and offboardings by email; `ns/repo` matches grants,
+self-service access and policy rules, a policy's `acme/*` pattern included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from handlers import blocks as bk
+from handlers.context import HandlerContext, Reply
+from handlers.lifecycle import ChangeRequest, RequestStore, Status
+from handlers.policy_model import PolicyError, parse_policy
+from hub import paths
+from hub.errors import InvalidInput
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 3650
+SHOWN_ON_SLACK = 25
+"""Slack shows the newest few; `hubkeeper log` gives auditors everything."""
+
+Permalink = Callable[[str, str], Awaitable[str | None]]
+"""(channel, ts) → the message's permalink (Slack's chat.getPermalink), or None."""
+
+SubjectKind = Literal["name", "email", "repository"]
+
+
+@dataclass(frozen=True)
+class Subject:
+    kind: SubjectKind
+    value: str
+    """Lower case: Docker Hub names, emails and repository references compare without case."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Subjects:
+    """Who and what a request is about, lower case."""
+
+    users: frozenset[str] = frozenset()
+    """Usernames and emails."""
+    teams: frozenset[str] = frozenset()
+    repositories: frozenset[str] = frozenset()
+    """`namespace/repository`, or a policy's pattern such as `acme/*`."""
+
+    def __or__(self, other: Subjects) -> Subjects:
+        return Subjects(self.users | other.users, self.teams | other.teams, self.repositories | other.repositories)
+
+    def match(self, subject: Subject) -> bool:
+        if subject.kind == "repository":
+            return any(
+                stored == subject.value or (_is_pattern(stored) and fnmatch.fnmatchcase(subject.value, stored))
+                for stored in self.repositories
+            )
+        if subject.kind == "email":
+            return subject.value in self.users
+        return subject.value in self.users or subject.value in self.teams
+
+
+def parse_subject(text: str) -> Subject:
+    """`alice` / `backend` (either), `alice@example.com`, or `acme/api`; InvalidInput otherwise."""
+    value = text.strip()
+    if "/" in value:
+        namespace, repository = paths.parse_repository_ref(value.lower())
+        return Subject("repository", f"{namespace}/{repository}")
+    if "@" in value:
+        return Subject("email", paths.email(value).lower())
+    try:
+        paths.username(value)
+    except InvalidInput:
+        try:
+            paths.team(value)
+        except InvalidInput:
+            raise InvalidInput("subject", value, "give a username, a team, an email or namespace/repository") from None
+    return Subject("name", value.lower())
+
+
+def parse_days(value: str | int) -> int:
+    """Days back, 1 to MAX_DAYS; InvalidInput otherwise."""
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("days", value, f"give a whole number of days from 1 to {MAX_DAYS}") from None
+    if not 1 <= days <= MAX_DAYS:
+        raise InvalidInput("days", value, f"give a whole number of days from 1 to {MAX_DAYS}")
+    return days
+
+
+def parse_log_args(words: Iterable[str]) -> tuple[Subject | None, int]:
+    """`[subject] [--days N]` (also `--days=N`) → (subject, days); InvalidInput naming what is wrong."""
+    subject: Subject | None = None
+    days = DEFAULT_DAYS
+    items = list(words)
+    index = 0
+    while index < len(items):
+        word = items[index]
+        if word == "--days":
+            if index + 1 >= len(items):
+                raise InvalidInput("days", "", "--days needs a number, e.g. --days 7")
+            days = parse_days(items[index + 1])
+            index += 2
+            continue
+        if word.startswith("--days="):
+            days = parse_days(word.removeprefix("--days="))
+        elif word.startswith("-"):
+            raise InvalidInput("option", word, "the only option is --days N")
+        elif subject is not None:
+            raise InvalidInput("subject", word, "give one subject: a username, a team or namespace/repository")
+        else:
+            subject = parse_subject(word)
+        index += 1
+    return subject, days
+
+
+# -- what a stored request is about ----------------------------------------------------------------
+
+_USER_KEYS = ("username", "member", "invitee", "who", "removed")
+_USER_LIST_KEYS = ("usernames", "members", "invitees")
+_TEAM_KEYS = ("team",)
+_TEAM_LIST_KEYS = ("teams",)
+
+
+def _text(value: Any) -> str | None:
+    return value.strip().lower() if isinstance(value, str) and value.strip() else None
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        found = _text(value)
+        return [found] if found else []
+    if isinstance(value, list | tuple):
+        return [text for item in value if (text := _text(item))]
+    return []
+
+
+def _from_params(params: Mapping[str, Any]) -> Subjects:
+    """The parameter names every kind uses for people, teams and repositories."""
+    users = [text for key in _USER_KEYS if (text := _text(params.get(key)))]
+    users += [text for key in _USER_LIST_KEYS for text in _texts(params.get(key))]
+    teams = [text for key in _TEAM_KEYS if (text := _text(params.get(key)))]
+    teams += [text for key in _TEAM_LIST_KEYS for text in _texts(params.get(key))]
+    repositories = _texts(params.get("repositories"))
+    namespace, repository = _text(params.get("namespace")), _text(params.get("repository"))
+    if namespace and repository:
+        repositories.append(f"{namespace}/{repository}")
+    elif repository and "/" in repository:
+        repositories.append(repository)
+    return Subjects(frozenset(users), frozenset(teams), frozenset(repositories))
+
+
+def _team_change(params: Mapping[str, Any]) -> Subjects:
+    # team_create / team_update / team_delete name the team `name` (and a rename `new_name`).
+    teams = [text for key in ("name", "new_name") if (text := _text(params.get(key)))]
+    return _from_params(params) | Subjects(teams=frozenset(teams))
+
+
+def _policy_apply(params: Mapping[str, Any], result: Mapping[str, Any] | None) -> Subjects:
+    """Everything the approved policy names, and everything the apply changed or failed to."""
+    found = Subjects()
+    text = params.get("text")
+    if isinstance(text, str):
+        try:
+            policy = parse_policy(text, str(params.get("source") or "policy.yml"))
+        except PolicyError:
+            policy = None
+        if policy is not None:
+            members = {user.lower() for spec in policy.teams.values() for user in spec.members or ()}
+            found = Subjects(
+                frozenset(members),
+                frozenset(team.lower() for team in policy.all_teams),
+                frozenset(key.lower() for key in policy.repositories),
+            )
+    for key in ("applied", "failed", "skipped"):
+        for change in (result or {}).get(key) or []:
+            if isinstance(change, Mapping):
+                found = found | _from_params(change)
+    return found
+
+
+_BY_KIND: dict[str, Callable[[Mapping[str, Any]], Subjects]] = {
+    "team_create": _team_change,
+    "team_update": _team_change,
+    "team_delete": _team_change,
+}
+
+
+def subjects_of(request: ChangeRequest) -> Subjects:
+    """Who and what `request` is about, from its stored parameters (and result, where it says more)."""
+    if request.kind == "policy_apply":
+        return _policy_apply(request.params, request.result)
+    found = _BY_KIND.get(request.kind, _from_params)(request.params)
+    if request.result:
+        # e.g. offboard's `removed`: the account the email resolved to when it ran.
+        found = found | _from_params({key: request.result.get(key) for key in _USER_KEYS})
+    return found
+
+
+def _is_pattern(text: str) -> bool:
+    return "*" in text or "?" in text
+
+
+# -- links ----------------------------------------------------------------------------------------
+
+_PERMALINK = re.compile(r"^(?P<base>https?://[^/]+)/archives/[^/]+/p\d+$")
+
+
+def message_path(channel: str, ts: str) -> str:
+    """Slack's permalink path of a top-level message: `/archives/C…/p` and the ts without its dot."""
+    return f"/archives/{channel}/p{ts.replace('.', '')}"
+
+
+class ApprovalLinks:
+    """Permalinks of approval messages for one listing: Slack is asked once; the rest follow its form."""
+
+    def __init__(self, permalink: Permalink | None) -> None:
+        self._permalink = permalink
+        self._base: str | None = None
+        self._lock = asyncio.Lock()
+
+    async def link(self, channel: str | None, ts: str | None) -> str | None:
+        if not channel or not ts:
+            return None
+        if self._base is not None:
+            return self._base + message_path(channel, ts)
+        if self._permalink is None:
+            return None
+        async with self._lock:
+            if self._base is not None:
+                return self._base + message_path(channel, ts)
+            try:
+                url = await self._permalink(channel, ts)
+            except Exception:  # a link is a nicety: the channel and ts are still shown
+                self._permalink = None
+                return None
+            found = _PERMALINK.match(url or "")
+            if found is not None and url is not None and url.endswith(message_path(channel, ts)):
+                self._base = found.group("base")
+            return url
+
+
+def messenger_permalink(ctx: HandlerContext) -> Permalink | None:
+    """The messenger's permalink lookup when it has one (Slack's does; a plain Messenger need not)."""
+    found = getattr(ctx.messenger, "permalink", None)
+    return found if callable(found) else None
+
+
+# -- the listing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    request: ChangeRequest
+    link: str | None
+
+    @property
+    def deciders(self) -> tuple[str, ...]:
+        """Who decided: every approver of an approved request, else whoever denied or cancelled it."""
+        request = self.request
+        if request.status is Status.EXPIRED:
+            return ()
+        if request.status in (Status.DONE, Status.FAILED) and request.approvers:
+            named = list(request.approvers)
+            if request.decided_by and request.decided_by not in named:
+                named.append(request.decided_by)  # a Retry after a failure
+            return tuple(named)
+        return (request.decided_by,) if request.decided_by else ()
+
+    def row(self) -> dict[str, str]:
+        """One line of `hubkeeper log` (CSV columns / JSON keys, in order)."""
+        request = self.request
+        return {
+            "decided_at": _iso(request.updated_at),
+            "request_id": request.id,
+            "instance": request.instance,
+            "kind": request.kind,
+            "outcome": request.status.value,
+            "summary": bk.unescape(request.summary),
+            "requester": request.requester,
+            "decided_by": " ".join(self.deciders),
+            "reason": request.reason,
+            "note": request.decision_note or request.error or "",
+            "requested_at": _iso(request.created_at),
+            "approval_channel": request.channel or "",
+            "approval_ts": request.ts or "",
+            "approval_link": self.link or "",
+        }
+
+
+COLUMNS = (
+    "decided_at",
+    "request_id",
+    "instance",
+    "kind",
+    "outcome",
+    "summary",
+    "requester",
+    "decided_by",
+    "reason",
+    "note",
+    "requested_at",
+    "approval_channel",
+    "approval_ts",
+    "approval_link",
+)
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+async def log_entries(
+    store: RequestStore,
+    since: datetime,
+    *,
+    subject: Subject | None = None,
+    instance: str | None = None,
+    permalink: Permalink | None = None,
+    limit: int | None = None,
+) -> list[LogEntry]:
+    """Decided requests since `since` about `subject` (all when None), newest first, with their links."""
+    requests = [
+        request
+        for request in await store.decided_since(since, instance=instance)
+        if subject is None or subjects_of(request).match(subject)
+    ]
+    if limit is not None:
+        requests = requests[:limit]
+    links = ApprovalLinks(permalink)
+    return [LogEntry(request, await links.link(request.channel, request.ts)) for request in requests]
+
+
+_OUTCOME_WORDS = {
+    Status.DONE: ":white_check_mark: done",
+    Status.FAILED: ":x: failed",
+    Status.DENIED: ":no_entry: denied",
+    Status.CANCELLED: ":leftwards_arrow_with_hook: cancelled",
+    Status.EXPIRED: ":hourglass: expired",
+}
+
+
+def _line(entry: LogEntry) -> str:
+    request = entry.request
+    deciders = ", ".join(f"<@{user}>" for user in entry.deciders) or "nobody"
+    where = f"<{entry.link}|approval message>" if entry.link else (f"<#{request.channel}>" if request.channel else "")
+    parts = [
+        f"{request.updated_at.astimezone(UTC):%Y-%m-%d %H:%M}",
+        _OUTCOME_WORDS.get(request.status, request.status.value),
+        request.summary,
+    ]
+    line = " · ".join(parts) + f"\n      asked by <@{request.requester}>, decided by {deciders}"
+    note = request.decision_note or (request.error if request.status is Status.FAILED else None)
+    if note:
+        line += f" ({bk.echo(note, 200)})"
+    line += f" · `{request.id}`" + (f" · {where}" if where else "")
+    return line
+
+
+async def request_log(ctx: HandlerContext, subject: str | None, days: int, *, now: datetime | None = None) -> Reply:
+    """`/hub log [subject] [--days N]`: the instance's decided requests about `subject`, newest first."""
+    if ctx.store is None:
+        return bk.message("hubkeeper has no store configured here, so there is no request log.")
+    try:
+        wanted = parse_subject(subject) if subject else None
+        days = parse_days(days)
+    except InvalidInput as error:
+        return bk.message(bk.escape(error.message))
+    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    entries = await log_entries(
+        ctx.store, since, subject=wanted, instance=ctx.instance, permalink=messenger_permalink(ctx)
+    )
+    about = f" about {bk.code(str(wanted))}" if wanted else ""
+    window = f"the last {bk.plural(days, 'day')}"
+    if not entries:
+        return bk.message(f"No decided requests{about} on *{bk.escape(ctx.instance)}* in {window}.")
+    head = [
+        bk.header(f"Request log: {ctx.instance}"),
+        bk.context(f"{bk.plural(len(entries), 'decided request')}{about} in {window}, newest first"),
+    ]
+    shown = entries[:SHOWN_ON_SLACK]
+    tail = []
+    if len(entries) > len(shown):
+        tail.append(bk.context(f"Older ones: `hubkeeper log --since {days}d` gives them all, as CSV or JSON."))
+    return bk.reply(
+        bk.list_blocks(head, [_line(entry) for entry in shown], tail),
+        text=f"{bk.plural(len(entries), 'decided request')}{about} in {window}",
+    )
+
+
+async def request_log_command(ctx: HandlerContext, words: Iterable[str], *, now: datetime | None = None) -> Reply:
+    """`/hub log` with its words as typed: `[subject] [--days N]`."""
+    try:
+        subject, days = parse_log_args(words)
+    except InvalidInput as error:
+        return bk.message(bk.escape(error.message), "Usage: `/hub log [username|team|namespace/repository] [--days N]`")
+    return await request_log(ctx, str(subject) if subject else None, days, now=now)
