@@ -104,11 +104,9 @@ _DEMO_GRANTS: tuple[tuple[str, str, Permission], ...] = (
     ("infra-tools", "platform", "admin"),
     ("docs", "frontend", "write"),
     ("sdk", "backend", "write"),
-    ("sdk", "platform", "admin"),
     ("sdk", "frontend", "read"),
     ("docs", "backend", "read"),
     ("docs", "data", "read"),
-    ("infra-tools", "security", "read"),
 )
 
 # An audit history: (days ago, actor, action, name (None: the org), data, description). The owners

@@ -114,7 +114,7 @@ async def test_access_csv(hub: HubClient, emulator: EmulatorServer, index_store:
     assert ["erinpatel", "acme/api", "admin", "platform; backend"] in body
     org = emulator.state.org(DEMO.org)
     owners = [m for m in org.members.values() if m.role == "owner"]
-    assert ["alicechen", "acme/sdk", "admin", "owners; platform"] in body
+    assert ["alicechen", "acme/infra-tools", "admin", "owners; platform"] in body
     owner_rows = [row for row in body if row[0] in {m.username for m in owners}]
     assert len(owner_rows) == len(owners) * len(org.repositories)
     assert not [row for row in body if row[0] == "umarkhan"]  # in no team
