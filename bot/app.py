@@ -21,10 +21,13 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import listeners, logs
+from bot.access_jobs import AccessJobs
 from bot.metrics import Metrics, bounded, slack_event_labels
 from bot.readiness import Readiness
 from bot.settings import InstanceConfig, Settings, SlackConfig
 from bot.slack_io import SlackDirectory, SlackMessenger, bot_upload, web_client
+from bot.store.access_store import SqlAccessIndexStore
+from bot.store.activity_store import SqlActivityStore
 from bot.store.digest_store import SqlDigestStore
 from bot.store.drift_store import SqlDriftClaims
 from bot.store.sql_store import SqlRequestStore
@@ -91,6 +94,7 @@ class Bot:
     digests: Digests | None = None
     digest_schedule: str = DEFAULT_SCHEDULE
     digest_timezone: str = "UTC"
+    access_jobs: AccessJobs | None = None
     drift: PolicyDrift | None = None
     """The policy drift check (when HUBKEEPER_POLICY_FILE is set)."""
     policy_schedule: str | None = None
@@ -334,6 +338,18 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         else None
     )
     work = InFlight()
+    access_jobs = AccessJobs(
+        hubs=hubs,
+        index=SqlAccessIndexStore(store.engine),
+        activity=SqlActivityStore(store.engine),
+        messenger=messenger,
+        audit_channel=settings.hubkeeper_audit_channel,
+        claimed_by=f"{socket.gethostname()}:{os.getpid()}",
+        track=work.track,
+        rate_share=settings.hubkeeper_index_rate_share,
+        index_schedule=settings.index_schedule(),
+        activity_seconds=settings.hubkeeper_activity_seconds,
+    )
     return Bot(
         app=build_app(slack, router, client, work, metrics),
         router=router,
@@ -346,6 +362,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         digests=digests,
         digest_schedule=settings.digest_schedule(),
         digest_timezone=settings.digest_timezone(),
+        access_jobs=access_jobs,
         drift=drift,
         policy_schedule=settings.policy_schedule(),
         metrics=metrics,

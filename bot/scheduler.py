@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.access_jobs import schedule_access_jobs
 from bot.app import Bot, InFlight
 
 SWEEP_JOB = "sweep"
@@ -59,6 +60,8 @@ def start_scheduler(bot: Bot) -> AsyncIOScheduler:
                 # A digest an hour late is still worth posting; the claim keeps it to one.
                 misfire_grace_time=3600,
             )
+    if bot.access_jobs is not None:
+        schedule_access_jobs(scheduler, bot.access_jobs)
     if bot.drift is not None and bot.policy_schedule:
         scheduler.add_job(
             bot.check_policy_drift,

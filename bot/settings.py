@@ -175,6 +175,24 @@ class Settings(BaseSettings):
     """`serve`'s log lines: text, or one JSON object a line (bot.logs)."""
     hubkeeper_readiness_seconds: int = Field(default=30, ge=1, le=240)
     """How often the readiness state is refreshed (a token check per instance, never a forced exchange)."""
+    hubkeeper_index_rate_share: float = Field(default=0.5, gt=0, le=1)
+    """The share of Docker Hub's announced rate limit an access index refresh may use."""
+    hubkeeper_index_schedule: str = "0 2 * * *"
+    """When the bot refreshes the access index (cron, UTC)."""
+    hubkeeper_activity_seconds: int = Field(default=300, ge=5, le=86400)
+    """How often the bot reads the audit log for changes made outside hubkeeper."""
+
+    def index_schedule(self) -> str:
+        from apscheduler.triggers.cron import CronTrigger  # only the bot needs it; the CLI starts faster
+
+        try:
+            CronTrigger.from_crontab(self.hubkeeper_index_schedule, timezone="UTC")
+        except ValueError as error:
+            raise ConfigError(
+                f"HUBKEEPER_INDEX_SCHEDULE: {self.hubkeeper_index_schedule[:40]!r} is not a cron line "
+                f"such as '0 2 * * *' ({error})"
+            ) from None
+        return self.hubkeeper_index_schedule
 
     @classmethod
     def settings_customise_sources(

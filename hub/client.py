@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Literal, TypeVar
 
@@ -32,7 +33,10 @@ from hub.errors import (
     is_json,
 )
 from hub.models import (
+    AuditLog,
     BulkInviteResult,
+    GetAuditActionsResponse,
+    GetAuditLogsResponse,
     GroupMember,
     Invite,
     OrgGroup,
@@ -602,6 +606,28 @@ class HubClient:
     ) -> list[RepositoryListEntry]:
         return [repo async for repo in self.iter_repositories(namespace, name=name, ordering=ordering)]
 
+    async def repositories_page(
+        self, page: int = 1, page_size: int = 20, *, name: str | None = None, namespace: str | None = None
+    ) -> PageResult[RepositoryListEntry]:
+        """One page of the namespace's repositories (by name) with the total `count`; past the end: empty."""
+        if page < 1 or not 1 <= page_size <= PAGE_SIZE:
+            raise InvalidInput("page", f"{page}/{page_size}", f"page from 1, page size from 1 to {PAGE_SIZE}")
+        ns = namespace or self.org
+        params = {"name": name, "ordering": "name", "page": page, "page_size": page_size}
+        try:
+            response = await self._send(
+                "GET",
+                paths.namespace_repositories(ns),
+                http=self._repository_http,
+                params=params,
+                not_found=f"namespace {echo(ns)} not found",
+            )
+        except NotFound:
+            if page == 1:
+                raise
+            return PageResult(items=[], count=None, has_next=False)  # Docker Hub: 404 past the last page
+        return self._page(RepositoryListEntry, response)
+
     async def get_repository(self, repository: str, namespace: str | None = None) -> RepositoryInfo:
         ns = namespace or self.org
         response = await self._send(
@@ -666,6 +692,81 @@ class HubClient:
             )
         except NotFound:
             return False
+
+    # -- audit logs ------------------------------------------------------------------------------
+
+    def iter_audit_logs(
+        self,
+        *,
+        action: str | None = None,
+        name: str | None = None,
+        actor: str | None = None,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> AsyncIterator[AuditLog]:
+        """Every audit-log event of the org matching the filters, in Docker Hub's order.
+
+        The envelope is `{logs: [...]}` with no count and no `next`: a page shorter than
+        `page_size` is the last one.
+        """
+        if not 1 <= page_size <= PAGE_SIZE:
+            raise InvalidInput("page size", page_size, f"from 1 to {PAGE_SIZE}")
+        path = paths.audit_logs(self.org)
+        params = {
+            "action": action or None,
+            "name": name or None,
+            "actor": actor or None,
+            "from": _wire_time(from_),
+            "to": _wire_time(to),
+        }
+
+        async def fetch(page: int, size: int) -> PageResult[AuditLog]:
+            response = await self._send(
+                "GET",
+                path,
+                params={**params, "page": page, "page_size": size},
+                not_found=f"audit log of {echo(self.org)} not found" if page == 1 else None,
+            )
+            logs = self._model(GetAuditLogsResponse, response).logs
+            return PageResult(items=logs, count=None, has_next=len(logs) >= size)
+
+        return iter_items(fetch, page_size=page_size, concurrency=1)
+
+    async def list_audit_logs(
+        self,
+        *,
+        action: str | None = None,
+        name: str | None = None,
+        actor: str | None = None,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+    ) -> list[AuditLog]:
+        return [
+            event
+            async for event in self.iter_audit_logs(action=action, name=name, actor=actor, from_=from_, to=to)
+        ]
+
+    async def list_audit_log_actions(self) -> GetAuditActionsResponse:
+        """The actions the audit log knows, by group (`org`, `repo`, …); the full id is `<group>.<name>`."""
+        response = await self._send(
+            "GET", paths.audit_log_actions(self.org), not_found=f"audit log of {echo(self.org)} not found"
+        )
+        return self._model(GetAuditActionsResponse, response)
+
+    @property
+    def rate_limit_per_minute(self) -> int | None:
+        """The rate limit Docker Hub announced in its last X-RateLimit-Limit header, if any yet."""
+        limits = [transport.throttle.limit for transport in self._transports if transport.throttle.limit]
+        return min(limits) if limits else None
+
+
+def _wire_time(when: datetime | None) -> str | None:
+    """RFC 3339 in UTC, as the spec's `date-time` wants; a naive time is read as UTC."""
+    if when is None:
+        return None
+    aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 __all__ = ["DEFAULT_BASE_URL", "HubClient", "HubConnection"]

@@ -166,3 +166,35 @@ class Page(HubModel, Generic[T]):
     next: str | None = None
     previous: str | None = None
     results: list[T] = Field(default_factory=list)
+
+
+class AuditLog(HubModel):
+    """One audit-log event. `name` is the repository for repository events, the org for org events
+    and the username for team-member events; the other org events carry their subject in `data`."""
+
+    account: str | None = None
+    action: str = ""
+    name: str | None = None
+    actor: str | None = None
+    data: dict[str, str] | None = None
+    timestamp: LenientDatetime = None
+    action_description: str | None = None
+
+
+class GetAuditLogsResponse(HubModel):
+    logs: list[AuditLog] = Field(default_factory=list)
+
+
+class AuditLogAction(HubModel):
+    name: str
+    description: str | None = None
+    label: str | None = None
+
+
+class AuditLogActions(HubModel):
+    actions: list[AuditLogAction] = Field(default_factory=list)
+    label: str | None = None
+
+
+class GetAuditActionsResponse(HubModel):
+    actions: dict[str, AuditLogActions] = Field(default_factory=dict)

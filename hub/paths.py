@@ -157,6 +157,14 @@ def repository_group(ns: str, repo: str, group: int) -> str:
     return _join("v2", "repositories", namespace(ns), repository(repo), "groups", group_id(group))
 
 
+def audit_logs(account: str) -> str:
+    return _join("v2", "auditlogs", namespace(account))
+
+
+def audit_log_actions(account: str) -> str:
+    return _join("v2", "auditlogs", namespace(account), "actions")
+
+
 ROUTES = (
     AUTH_TOKEN,
     INVITES_BULK,
@@ -173,6 +181,8 @@ ROUTES = (
     "/v2/namespaces/{namespace}/repositories/{repository}",
     "/v2/repositories/{namespace}/{repository}/groups",
     "/v2/repositories/{namespace}/{repository}/groups/{group_id}",
+    "/v2/auditlogs/{account}",
+    "/v2/auditlogs/{account}/actions",
 )
 """The template of every path built above, in the spec's shape: what metrics may name (a raw path could
 carry a username or an email)."""

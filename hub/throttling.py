@@ -101,6 +101,11 @@ class RateLimitThrottle:
         self.waited = 0.0
         """Seconds spent holding requests back, for benchmarks."""
 
+    @property
+    def limit(self) -> int | None:
+        """Requests a minute, as the last X-RateLimit-Limit header said (None until one is seen)."""
+        return self._limit
+
     async def acquire(self) -> None:
         """Wait, if the window calls for it, then count one request against it.
 

@@ -14,6 +14,10 @@ import click
 from bot.cli.lazy import LazyCommand, LazyGroup
 
 COMMANDS = {
+    "activity": LazyCommand(
+        "bot.cli.activity:activity",
+        "Print the audit log's member, invite and team changes made outside hubkeeper, one line each.",
+    ),
     "check": LazyCommand(
         "bot.cli.check:check", "Run the health checks: exchange the OAT, list one member, list one team."
     ),
@@ -27,6 +31,14 @@ COMMANDS = {
     ),
     "emulator": LazyCommand(
         "bot.cli.emulator:emulator", "Serve the Docker Hub emulator (for the sandbox, demos and benchmarks)."
+    ),
+    "emulator-web-ui": LazyCommand(
+        "bot.cli.activity:emulator_web_ui",
+        "Make a change in the emulator as a person in Docker Hub's web UI would.",
+    ),
+    "index": LazyCommand(
+        "bot.cli.index:index",
+        "Refresh the access index now: every (repository, team) pair, paced to HUBKEEPER_INDEX_RATE_SHARE.",
     ),
     "log": LazyCommand(
         "bot.cli.log:log",

@@ -65,14 +65,20 @@ async def _review(instance: InstanceConfig, out: TextIO, stale_after_days: int) 
     help="Where to write the CSV (`-`: standard output).",
 )
 @click.option("--instance", "label", metavar="LABEL", help="The instance to review (needed when several are set).")
+@click.option("--access", is_flag=True, help="One row per (member, repository) reached through teams, from the index.")
 @click.option(
     "--stale-after-days",
     type=click.IntRange(1, MAX_STALE_DAYS),
     default=None,
     help=f"Days without activity before stale [default: HUBKEEPER_STALE_AFTER_DAYS or {STALE_AFTER_DAYS}].",
 )
-def review(target: str, label: str | None, stale_after_days: int | None) -> None:
+def review(target: str, label: str | None, access: bool, stale_after_days: int | None) -> None:
     """Write the access review CSV (one row per member, then pending invites); summary on stderr."""
+    if access:
+        from bot.cli.index import access_review_cli
+
+        access_review_cli(target, label)
+        return
     try:
         settings = load_settings()
         # A review of the wrong org would look plausible: with several, make the person choose.

@@ -59,6 +59,7 @@ class Sandbox:
         with_globex: bool = False,
         viewers: str = "",
         policy_file: str = "",
+        activity_seconds: int = 300,
     ) -> None:
         self.host = host
         self.console_port = console_port
@@ -66,6 +67,7 @@ class Sandbox:
         self.with_globex = with_globex
         self.viewers = viewers
         self.policy_file = policy_file
+        self.activity_seconds = activity_seconds
         # A fresh secret each run: the console signs with it exactly as Slack would.
         self.signing_secret = secrets.token_hex(16)
         self.folder = Path(tempfile.mkdtemp(prefix="hubkeeper-sandbox-"))
@@ -100,6 +102,7 @@ class Sandbox:
             hubkeeper_digest_channel=APPROVAL_CHANNEL,
             hubkeeper_policy_file=self.policy_file,
             hubkeeper_database_url=f"sqlite:///{self.folder / 'hubkeeper.db'}",
+            hubkeeper_activity_seconds=self.activity_seconds,
         )
         self.bot = await open_bot(settings, http=True)
         bot_runner, bot_port = await start_http(self.bot, self.host, 0)
@@ -145,10 +148,14 @@ async def run_sandbox(host: str, console_port: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    async with Sandbox(host=host, console_port=console_port) as sandbox:
+    async with Sandbox(host=host, console_port=console_port, activity_seconds=15) as sandbox:
         print(f"hubkeeper sandbox: open {sandbox.console_url} (Ctrl-C to stop)")
         print(f"  bot (HTTP mode)     {sandbox.bot_url}")
         print(f"  Docker Hub emulator {sandbox.emulator.base_url}  (demo org '{DEMO.org}')")
         print(f"  Slack stand-in      {sandbox.slack.api_url}")
         print(f"  working folder      {sandbox.folder}")
+        print(
+            f"  an outside change   hubkeeper emulator-web-ui --url {sandbox.emulator.base_url} "
+            "member.role.change username=ivanpetrov role=owner  (posted to the audit channel within 15 s)"
+        )
         await stop.wait()

@@ -196,3 +196,58 @@ snoozes = Table(
     # Each decision is kept (who kept whom, when); the digest reads the ones still running.
     Index(None, "instance", "until"),
 )
+
+# -- who can reach what (handlers/access_index.py) and the audit-log feed (handlers/activity/) ------
+
+access_grants = Table(
+    "access_grants",
+    metadata,
+    Column("instance", String(200), primary_key=True),
+    Column("repository", String(300), primary_key=True),
+    Column("team", String(100), primary_key=True),
+    Column("permission", String(16), nullable=False),
+    Column("read_at", UtcDateTime, nullable=False),
+    CheckConstraint("permission IN ('read', 'write', 'admin')", name="permission"),
+    # `/hub access`: every grant of a member's teams.
+    Index(None, "instance", "team"),
+)
+
+index_refreshes = Table(
+    "index_refreshes",
+    metadata,
+    # One row per instance: the refresh under way (or the last one) and who holds it.
+    Column("instance", String(200), primary_key=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("position", String(300)),
+    Column("repositories_done", Integer, nullable=False, server_default="0"),
+    Column("pairs_read", Integer, nullable=False, server_default="0"),
+    Column("claimed_by", String(200)),
+    Column("heartbeat_at", UtcDateTime),
+)
+
+activity_cursors = Table(
+    "activity_cursors",
+    metadata,
+    Column("instance", String(200), primary_key=True),
+    Column("position", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+activity_events = Table(
+    "activity_events",
+    metadata,
+    Column("id", AUTO_ID, primary_key=True, autoincrement=True),
+    Column("instance", String(200), nullable=False),
+    Column("event_key", String(64), nullable=False),
+    Column("happened_at", UtcDateTime, nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("claimed_by", String(200), nullable=False),
+    Column("claimed_at", UtcDateTime, nullable=False),
+    Column("request_id", String(ID_LENGTH)),
+    Column("channel", String(100)),
+    Column("ts", String(100)),
+    # The claim: the replica whose insert lands posts the event; every other one leaves it.
+    UniqueConstraint("instance", "event_key"),
+    Index(None, "happened_at"),
+)

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import org_ops, repo_ops, views
+from . import audit, org_ops, repo_ops, views
 from .errors import HubError, bad_request, unauthorized
 from .models import Invite, Org
 from .paging import PageRequest, parse_page
@@ -174,15 +174,22 @@ async def update_member(request: web.Request) -> web.Response:
     username = request.match_info["username"]
     return _json(
         _state(request).with_org(
-            principal, request.match_info["org_name"], "org", lambda org: org_ops.set_role(org, username, role)
+            principal,
+            request.match_info["org_name"],
+            "org",
+            lambda org: org_ops.set_role(org, username, role, actor=principal.subject),
         )
     )
 
 
 async def delete_member(request: web.Request) -> web.Response:
     username = request.match_info["username"]
+    principal = _principal(request)
     _state(request).with_org(
-        _principal(request), request.match_info["org_name"], "org", lambda org: org_ops.remove_member(org, username)
+        principal,
+        request.match_info["org_name"],
+        "org",
+        lambda org: org_ops.remove_member(org, username, actor=principal.subject),
     )
     return web.Response(status=204)
 
@@ -209,7 +216,7 @@ async def create_group(request: web.Request) -> web.Response:
 
     def create(org: Org) -> dict[str, Any]:
         group_id, group_uuid = state.new_group_identity()
-        return views.org_group(org_ops.create_group(org, body, group_id, group_uuid))
+        return views.org_group(org_ops.create_group(org, body, group_id, group_uuid, actor=principal.subject))
 
     return _json(state.with_org(principal, request.match_info["org_name"], "org", create), 201)
 
@@ -235,7 +242,7 @@ async def _update_group(request: web.Request, *, replace: bool) -> web.Response:
             principal,
             request.match_info["org_name"],
             "org",
-            lambda org: org_ops.update_group(org, group_name, body, replace=replace),
+            lambda org: org_ops.update_group(org, group_name, body, replace=replace, actor=principal.subject),
         )
     )
 
@@ -250,8 +257,12 @@ async def patch_group(request: web.Request) -> web.Response:
 
 async def delete_group(request: web.Request) -> web.Response:
     group_name = request.match_info["group_name"]
+    principal = _principal(request)
     _state(request).with_org(
-        _principal(request), request.match_info["org_name"], "org", lambda org: org_ops.delete_group(org, group_name)
+        principal,
+        request.match_info["org_name"],
+        "org",
+        lambda org: org_ops.delete_group(org, group_name, actor=principal.subject),
     )
     return web.Response(status=204)
 
@@ -277,7 +288,7 @@ async def add_group_member(request: web.Request) -> web.Response:
         principal,
         request.match_info["org_name"],
         "org",
-        lambda org: org_ops.add_group_member(org, group_name, member),
+        lambda org: org_ops.add_group_member(org, group_name, member, actor=principal.subject),
     )
     # The spec documents a bare 200 with no body.
     return web.Response(status=200)
@@ -285,11 +296,12 @@ async def add_group_member(request: web.Request) -> web.Response:
 
 async def remove_group_member(request: web.Request) -> web.Response:
     group_name, username = request.match_info["group_name"], request.match_info["username"]
+    principal = _principal(request)
     _state(request).with_org(
-        _principal(request),
+        principal,
         request.match_info["org_name"],
         "org",
-        lambda org: org_ops.remove_group_member(org, group_name, username),
+        lambda org: org_ops.remove_group_member(org, group_name, username, actor=principal.subject),
     )
     return web.Response(status=204)
 
@@ -410,6 +422,43 @@ async def delete_grant(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+# --- audit logs ----------------------------------------------------------------------------------
+
+
+async def list_audit_logs(request: web.Request) -> web.Response:
+    page = _page(request)
+    return _json(
+        _state(request).with_org(
+            _principal(request),
+            request.match_info["account"],
+            "audit",
+            lambda org: audit.list_events(org, request.query, page),
+        )
+    )
+
+
+async def list_audit_actions(request: web.Request) -> web.Response:
+    return _json(
+        _state(request).with_org(
+            _principal(request), request.match_info["account"], "audit", lambda org: audit.list_actions()
+        )
+    )
+
+
+# --- emulator-only: a change made by a person in Docker Hub's web UI -----------------------------
+
+
+async def web_ui_change(request: web.Request) -> web.Response:
+    """`POST /emulator/web-ui/{org}` `{"actor", "action", ...}`: see EmulatorState.web_ui_change."""
+    body = await _body(request)
+    actor, action = body.pop("actor", None), body.pop("action", None)
+    if not isinstance(actor, str) or not actor or not isinstance(action, str) or not action:
+        raise bad_request("actor and action are required")
+    arguments = {key: str(value) for key, value in body.items()}
+    _state(request).web_ui_change(request.match_info["org_name"], actor, action, **arguments)
+    return _json({"done": action, "actor": actor})
+
+
 def create_app(state: EmulatorState) -> web.Application:
     app = web.Application(middlewares=[emulate])
     app[STATE] = state
@@ -441,6 +490,9 @@ def create_app(state: EmulatorState) -> web.Application:
             web.get(grant + r"/{group_id:\d+}", get_grant),
             web.patch(grant + r"/{group_id:\d+}", patch_grant),
             web.delete(grant + r"/{group_id:\d+}", delete_grant),
+            web.get("/v2/auditlogs/{account}", list_audit_logs),
+            web.get("/v2/auditlogs/{account}/actions", list_audit_actions),
+            web.post("/emulator/web-ui/{org_name}", web_ui_change),
         ]
     )
     return app

@@ -69,6 +69,18 @@ class Repository:
     grants: dict[int, Permission] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One audit-log entry; `action` with its group, e.g. `org.team.member.add`."""
+
+    action: str
+    name: str
+    actor: str
+    data: dict[str, str]
+    timestamp: datetime
+    description: str
+
+
 @dataclass
 class Org:
     name: str
@@ -77,6 +89,8 @@ class Org:
     groups: dict[str, Group] = field(default_factory=dict)
     invites: dict[str, Invite] = field(default_factory=dict)
     repositories: dict[str, Repository] = field(default_factory=dict)
+    # Oldest first; served newest first.
+    audit: list[AuditEvent] = field(default_factory=list)
     # Bumped on every membership change so the sorted member list can be cached between changes.
     version: int = 0
     sorted_cache: tuple[int, list[Member]] | None = None

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from . import views
+from . import audit, views
 from .errors import bad_request, conflict, not_found
 from .models import OWNERS_TEAM, ROLES, Group, Invite, Member, Org, Role
 from .paging import PageRequest, paginate
@@ -99,8 +99,9 @@ def list_members(org: Org, query: Mapping[str, str], page: PageRequest) -> dict[
     return paginate(entries, page, render)
 
 
-def set_role(org: Org, username: str, role: Role) -> dict[str, Any]:
+def set_role(org: Org, username: str, role: Role, *, actor: str | None = None) -> dict[str, Any]:
     member = get_member(org, username)
+    previous = member.role
     if member.role == "owner" and role != "owner":
         _guard_last_owner(org, member)
     owners = org.groups.get(OWNERS_TEAM)
@@ -111,23 +112,45 @@ def set_role(org: Org, username: str, role: Role) -> dict[str, Any]:
             _leave(member, owners)
     member.role = role
     org.version += 1
+    if previous != role:
+        audit.record(
+            org,
+            "member.role.change",
+            actor,
+            f"changed the role of {username} from {previous} to {role} in the organization {org.name}",
+            data={"username": username, "role": role, "previous_role": previous},
+        )
     return views.org_member(member, org.insights_enabled)
 
 
-def remove_member(org: Org, username: str) -> None:
+def remove_member(org: Org, username: str, *, actor: str | None = None) -> None:
     member = get_member(org, username)
     _guard_last_owner(org, member)
     for name in list(member.groups):
         _leave(member, org.groups[name])
     del org.members[username]
     org.version += 1
+    audit.record(
+        org,
+        "member.remove",
+        actor,
+        f"removed {username} from the organization {org.name}",
+        data={"username": username, "role": member.role},
+    )
 
 
-def add_member(org: Org, member: Member) -> Member:
+def add_member(org: Org, member: Member, *, actor: str | None = None) -> Member:
     org.members[member.username] = member
     org.version += 1
     if member.role == "owner" and OWNERS_TEAM in org.groups:
         _join(member, org.groups[OWNERS_TEAM])
+    audit.record(
+        org,
+        "member.add",
+        actor,
+        f"added {member.username} to the organization {org.name} as {member.role}",
+        data={"username": member.username, "role": member.role},
+    )
     return member
 
 
@@ -171,7 +194,13 @@ def _check_description(description: Any) -> str:
 
 
 def create_group(
-    org: Org, body: Mapping[str, Any], group_id: int, group_uuid: str, *, legacy_name: bool = False
+    org: Org,
+    body: Mapping[str, Any],
+    group_id: int,
+    group_uuid: str,
+    *,
+    legacy_name: bool = False,
+    actor: str | None = None,
 ) -> Group:
     """`legacy_name` (seeding only): a team made before today's name rule, such as `qa`, which Docker
     Hub still lists and serves."""
@@ -185,11 +214,15 @@ def create_group(
         for member in org.members.values():
             if member.role == "owner":
                 _join(member, group)
+    audit.record(org, "team.create", actor, f"created the team {name}", data={"team": name})
     return group
 
 
-def update_group(org: Org, group_name: str, body: Mapping[str, Any], *, replace: bool) -> dict[str, Any]:
+def update_group(
+    org: Org, group_name: str, body: Mapping[str, Any], *, replace: bool, actor: str | None = None
+) -> dict[str, Any]:
     group = get_group(org, group_name)
+    previous_name, previous_description = group.name, group.description
     if replace and "name" not in body:
         raise bad_request("name is required")
     if "description" in body or replace:
@@ -208,10 +241,19 @@ def update_group(org: Org, group_name: str, body: Mapping[str, Any], *, replace:
         org.groups[new_name] = group
         org.version += 1
     group.description = description
+    if (group.name, group.description) != (previous_name, previous_description):
+        renamed = f" (was {previous_name})" if group.name != previous_name else ""
+        audit.record(
+            org,
+            "team.update",
+            actor,
+            f"updated the team {group.name}{renamed}",
+            data={"team": group.name, "previous_name": previous_name},
+        )
     return views.org_group(group)
 
 
-def delete_group(org: Org, group_name: str) -> None:
+def delete_group(org: Org, group_name: str, *, actor: str | None = None) -> None:
     group = get_group(org, group_name)
     if group.name == OWNERS_TEAM:
         raise bad_request("the owners team cannot be deleted")
@@ -221,6 +263,7 @@ def delete_group(org: Org, group_name: str) -> None:
     for repo in org.repositories.values():
         repo.grants.pop(group.id, None)
     org.version += 1
+    audit.record(org, "team.delete", actor, f"deleted the team {group.name}", data={"team": group.name})
 
 
 def list_group_members(org: Org, group_name: str, query: Mapping[str, str], page: PageRequest) -> dict[str, Any]:
@@ -232,7 +275,7 @@ def list_group_members(org: Org, group_name: str, query: Mapping[str, str], page
     return paginate(members, page, views.group_member)
 
 
-def add_group_member(org: Org, group_name: str, username: Any) -> None:
+def add_group_member(org: Org, group_name: str, username: Any, *, actor: str | None = None) -> None:
     group = get_group(org, group_name)
     if not isinstance(username, str) or not username:
         raise bad_request("member is required")
@@ -240,11 +283,21 @@ def add_group_member(org: Org, group_name: str, username: Any) -> None:
     member = get_member(org, username)
     if group.name == OWNERS_TEAM:
         member.role = "owner"
+    joined = username not in group.members
     _join(member, group)
     org.version += 1
+    if joined:
+        audit.record(
+            org,
+            "team.member.add",
+            actor,
+            f"added {username} to the team {group.name}",
+            name=username,
+            data={"team": group.name},
+        )
 
 
-def remove_group_member(org: Org, group_name: str, username: str) -> None:
+def remove_group_member(org: Org, group_name: str, username: str, *, actor: str | None = None) -> None:
     group = get_group(org, group_name)
     member = org.members.get(username)
     if member is None or username not in group.members:
@@ -254,6 +307,14 @@ def remove_group_member(org: Org, group_name: str, username: str) -> None:
         member.role = "member"
     _leave(member, group)
     org.version += 1
+    audit.record(
+        org,
+        "team.member.remove",
+        actor,
+        f"removed {username} from the team {group.name}",
+        name=username,
+        data={"team": group.name},
+    )
 
 
 # --- invites -------------------------------------------------------------------------------------
@@ -313,5 +374,12 @@ def bulk_invite(org: Org, body: Mapping[str, Any], inviter: str) -> dict[str, An
             created_at=now,
         )
         org.invites[invite.id] = invite
+        audit.record(
+            org,
+            "member.invite.send",
+            inviter,
+            f"invited {invitee} to the organization {org.name}" + (f" (team {team})" if team else ""),
+            data={"invitee": invitee, "role": role, "team": team},
+        )
         results.append({"invitee": invitee, "status": "invited", "invite": views.invite(invite)})
     return {"invitees": results}

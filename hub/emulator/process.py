@@ -20,12 +20,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def emulator_process(*, members: int, teams: int, latency_ms: float, start_timeout: float = 180) -> Iterator[str]:
+def emulator_process(
+    *,
+    members: int,
+    teams: int,
+    latency_ms: float,
+    start_timeout: float = 180,
+    repositories: int = 0,
+    rate_limit: int | None = None,
+) -> Iterator[str]:
     """`hubkeeper emulator --seed large …` on a free port; yields its base URL, stops it afterwards."""
     port = free_port()
     command = [
         sys.executable, "-m", "bot.cli", "emulator", "--port", str(port), "--seed", "large",
         "--members", str(members), "--teams", str(teams), "--latency-ms", str(latency_ms),
+        "--repositories", str(repositories),
+        *(["--rate-limit", str(rate_limit)] if rate_limit else []),
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base_url = f"http://127.0.0.1:{port}"

@@ -104,7 +104,30 @@ _DEMO_GRANTS: tuple[tuple[str, str, Permission], ...] = (
     ("infra-tools", "platform", "admin"),
     ("docs", "frontend", "write"),
     ("sdk", "backend", "write"),
+    ("sdk", "frontend", "read"),
+    ("docs", "backend", "read"),
+    ("docs", "data", "read"),
 )
+
+# An audit history: (days ago, actor, action, name (None: the org), data, description). The owners
+# made these in Docker Hub's web UI before hubkeeper arrived.
+_DemoEvent = tuple[float, str, str, str | None, dict[str, str], str]
+_DEMO_HISTORY: tuple[_DemoEvent, ...] = (
+    (60, "alicechen", "team.create", None, {"team": "security"}, "created the team security"),
+    (59, "alicechen", "team.member.add", "zaraahmed", {"team": "security"}, "added zaraahmed to the team security"),
+    (45, "bobokafor", "member.invite.send", None, {"invitee": "contractorkai", "role": "member", "team": "frontend"},
+     "invited contractorkai to the organization acme (team frontend)"),
+    (44, "bobokafor", "member.add", None, {"username": "contractorkai", "role": "member"},
+     "added contractorkai to the organization acme as member"),
+    (30, "carolsmith", "member.role.change", None, {"username": "hannahmuller", "role": "editor",
+     "previous_role": "member"}, "changed the role of hannahmuller from member to editor in the organization acme"),
+    (12, "alicechen", "team.member.remove", "weizhang", {"team": "platform"},
+     "removed weizhang from the team platform"),
+    (3, "bobokafor", "member.remove", None, {"username": "formercontractor", "role": "member"},
+     "removed formercontractor from the organization acme"),
+    (0.5, "carolsmith", "team.member.add", "felixwagner", {"team": "security"},
+     "added felixwagner to the team security"),
+)  # fmt: skip
 
 # invitee, inviter, team, age in days
 _DEMO_INVITES: tuple[tuple[str, str, str, int], ...] = (
@@ -159,6 +182,9 @@ def seed_demo(state: EmulatorState) -> None:
         )
     for repo, team, permission in _DEMO_GRANTS:
         state.add_grant(org, repo, team, permission)
+    for ago, actor, action, subject, data, text in _DEMO_HISTORY:
+        when = now - timedelta(days=ago, minutes=rng.randrange(600))
+        state.add_audit_event(org, action, actor, text, name=subject, data=data, when=when)
     for invitee, inviter, team, days in _DEMO_INVITES:
         state.add_invite(
             org,
@@ -202,9 +228,15 @@ def _seed_globex(state: EmulatorState, rng: random.Random, now: datetime) -> Non
 
 
 def seed_large(
-    state: EmulatorState, members: int = 5000, teams: int = 300, repositories: int = 0, org: str = "bigcorp"
+    state: EmulatorState,
+    members: int = 5000,
+    teams: int = 300,
+    repositories: int = 0,
+    org: str = "bigcorp",
+    grants_per_repository: int = 3,
 ) -> str:
-    """Load a benchmark org with `members` members over `teams` teams; returns its OAT secret."""
+    """Load a benchmark org with `members` members over `teams` teams (and `repositories`, each granted
+    to `grants_per_repository` random teams); returns its OAT secret."""
     rng = random.Random(members * 7919 + teams)
     now = datetime.now(UTC)
     state.add_org(org, insights_enabled=True)
@@ -241,5 +273,7 @@ def seed_large(
             last_updated=now - timedelta(hours=index),
             pull_count=rng.randrange(1_000_000),
         )
+        for team in rng.sample(team_names, min(grants_per_repository, len(team_names))):
+            state.add_grant(org, f"repo{index:05d}", team, rng.choice(("read", "read", "write", "admin")))
     state.add_oat(org, LARGE_OAT)
     return LARGE_OAT

@@ -19,15 +19,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, TypeVar
 
-from . import org_ops
+from . import audit, org_ops
 from .config import EmulatorConfig
-from .errors import not_found, pat_not_allowed, permission_denied, unauthorized
+from .errors import bad_request, not_found, pat_not_allowed, permission_denied, unauthorized
 from .models import Group, Invite, Member, Org, Permission, RecordedRequest, Repository, Role, TokenKind
 from .ratelimit import FixedWindowLimiter, RateDecision
 from .tokens import TokenError, sign, verify
 
 R = TypeVar("R")
-Scope = Literal["org", "repo"]
+Scope = Literal["org", "repo", "audit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +279,79 @@ class EmulatorState:
             target = self._orgs[org]
             target.repositories[repository].grants[target.groups[team].id] = permission
 
+    # --- the audit log -----------------------------------------------------------------------------
+
+    def add_audit_event(
+        self,
+        org: str,
+        action: str,
+        actor: str,
+        description: str,
+        *,
+        name: str | None = None,
+        data: dict[str, str] | None = None,
+        when: datetime | None = None,
+    ) -> None:
+        """Write history into the audit log as it is (seeds and tests); changes nothing else."""
+        with self._lock:
+            audit.record(self._orgs[org], action, actor, description, name=name, data=data, when=when)
+
+    def audit_events(self, org: str) -> list[dict[str, object]]:
+        """The org's audit log as Docker Hub serves it, oldest first, for assertions."""
+        with self._lock:
+            target = self._orgs[org]
+            return [audit.view(target, event) for event in target.audit]
+
+    def web_ui_change(self, org: str, actor: str, action: str, **arguments: str) -> None:
+        """Make a change as a person in Docker Hub's web UI would: it is applied and logged under `actor`.
+
+        Actions (without the `org.` group): `member.role.change` (username, role), `member.remove`
+        (username), `member.add` (username, role: an invite accepted), `member.invite.send` (invitee,
+        team, role), `team.create` (team), `team.delete` (team), `team.member.add` and
+        `team.member.remove` (team, username). Raises the emulator's HubError as the API would.
+        """
+        action = action.removeprefix("org.")
+
+        def arg(key: str) -> str:
+            value = arguments.get(key)
+            if not value:
+                raise bad_request(f"{action} needs {key}")
+            return value
+
+        with self._lock:
+            target = self._orgs.get(org)
+            if target is None:
+                raise not_found(f"organization {org} not found")
+            if action == "member.role.change":
+                org_ops.set_role(target, arg("username"), org_ops.parse_role(arg("role")), actor=actor)
+            elif action == "member.remove":
+                org_ops.remove_member(target, arg("username"), actor=actor)
+            elif action == "member.add":
+                username = arg("username")
+                member = Member(
+                    username=username,
+                    id=uuid.uuid4().hex,
+                    full_name="",
+                    email=arguments.get("email") or f"{username}@{org}.example",
+                    role=org_ops.parse_role(arguments.get("role") or "member"),
+                    date_joined=datetime.now(UTC),
+                )
+                org_ops.add_member(target, member, actor=actor)
+            elif action == "member.invite.send":
+                body = {"invitees": [arg("invitee")], "team": arguments.get("team", ""), "role": arguments.get("role")}
+                org_ops.bulk_invite(target, body, actor)
+            elif action == "team.create":
+                group_id, group_uuid = next(self._group_ids), str(uuid.uuid4())
+                org_ops.create_group(target, {"name": arg("team")}, group_id, group_uuid, actor=actor)
+            elif action == "team.delete":
+                org_ops.delete_group(target, arg("team"), actor=actor)
+            elif action == "team.member.add":
+                org_ops.add_group_member(target, arg("team"), arg("username"), actor=actor)
+            elif action == "team.member.remove":
+                org_ops.remove_group_member(target, arg("team"), arg("username"), actor=actor)
+            else:
+                raise bad_request(f"the web UI stand-in cannot do {action!r}")
+
     # --- server side: tokens ---------------------------------------------------------------------
 
     def exchange_token(self, identifier: str, secret: str) -> str:
@@ -336,7 +409,7 @@ class EmulatorState:
             org = self._orgs.get(org_name)
             if org is None:
                 raise not_found(f"organization {org_name} not found")
-            self._check_access(principal, org)
+            self._check_access(principal, org, owners_only=scope == "audit")
             return action(org)
 
     def with_invite(self, principal: Principal, invite_id: str, action: Callable[[Org, Invite], R]) -> R:
@@ -353,14 +426,16 @@ class EmulatorState:
     def new_group_identity(self) -> tuple[int, str]:
         return next(self._group_ids), str(uuid.uuid4())
 
-    def _check_access(self, principal: Principal, org: Org) -> None:
+    def _check_access(self, principal: Principal, org: Org, *, owners_only: bool = False) -> None:
         if principal.kind == "oat":
             if principal.subject != org.name:
                 raise permission_denied(f"token does not grant access to organization {org.name}")
             return
-        # PAT on repository routes: Docker requires the PAT's user to be an org owner or editor.
+        # PAT on repository routes: Docker requires the PAT's user to be an org owner or editor; the audit
+        # log is for owners only.
         member = org.members.get(principal.subject)
-        if member is None or member.role not in ("owner", "editor"):
+        allowed = ("owner",) if owners_only else ("owner", "editor")
+        if member is None or member.role not in allowed:
             raise permission_denied(f"user {principal.subject} may not manage repositories of {org.name}")
 
     # --- server side: faults, rate limit, recording ----------------------------------------------

@@ -308,3 +308,24 @@ async def test_known_spec_bugs(client: httpx.AsyncClient, oat: dict[str, str]) -
     bulk = await client.post("/v2/invites/bulk", headers=oat, json={"org": DEMO.org, "invitees": ["a@b.example"]})
     assert bulk.status_code == 202 and _errors(bulk)
     assert not _errors(bulk, {"invitees": bulk.json()})
+
+
+async def test_audit_logs(client: httpx.AsyncClient, oat: dict[str, str], pat: dict[str, str]) -> None:
+    logs = f"/v2/auditlogs/{DEMO.org}"
+    await call(client, "PUT", f"/v2/orgs/{DEMO.org}/members/ivanpetrov", 200, oat, json={"role": "owner"})
+    response = await call(client, "GET", logs, 200, oat, params={"page_size": 2, "page": 1})
+    newest = response.json()["logs"][0]
+    assert newest["action"] == "org.member.role.change" and newest["data"]["username"] == "ivanpetrov"
+    await call(
+        client,
+        "GET",
+        logs,
+        200,
+        oat,
+        params={"action": "team.member.add", "name": "felixwagner", "from": "2020-01-01T00:00:00Z", "page": 1},
+    )
+    await call(client, "GET", logs, 200, oat, params={"page": 9, "page_size": 25})
+    await call(client, "GET", f"{logs}/actions", 200, oat)
+    # An editor's PAT may manage repositories but not read the audit log.
+    await call(client, "GET", logs, 403, pat)
+    await call(client, "GET", "/v2/auditlogs/nosuchorg", 404, oat)

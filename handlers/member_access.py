@@ -1,0 +1,192 @@
+"""`/hub access <username|email|@slack-user>`: every repository a member reaches through their teams.
+
+The effective permission on a repository is the highest any of the member's teams has, and the
+reply names the teams it comes through. Owners reach every repository as admin through the
+`owners` team; guests are marked. The answer comes from the access index with its age ("as of
+02:14 UTC"); when the index is missing or older than a day and the member's teams are few, their
+pairs are read live instead (one read per repository and team), with a progress message first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from handlers import blocks as bk
+from handlers.access_index import (
+    PERMISSION_RANK,
+    AccessIndexStore,
+    IndexStatus,
+    index_age_text,
+    is_fresh,
+    strongest,
+)
+from handlers.context import HandlerContext, Reply
+from hub.errors import HubError, InvalidInput
+from hub.models import OrgMember
+
+OWNERS_TEAM = "owners"
+LIVE_MAX_READS = 300
+"""Live reading is for members whose teams are few: at most this many (repository, team) reads."""
+LIVE_CONCURRENCY = 8
+INDEX_MAX_AGE = timedelta(days=1)
+_SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>")
+
+Progress = Callable[[str], Awaitable[None]]
+"""Tell the person something while they wait (mrkdwn, escaped)."""
+
+
+@dataclass(frozen=True)
+class Reach:
+    repository: str
+    permission: str
+    """The effective (highest) permission."""
+    teams: tuple[tuple[str, str], ...]
+    """(team, its permission) it comes through, strongest first."""
+
+
+def combine(grants: Iterable[tuple[str, str, str]]) -> list[Reach]:
+    """(repository, team, permission) → one Reach per repository, by name."""
+    by_repository: dict[str, list[tuple[str, str]]] = {}
+    for repository, team, permission in grants:
+        by_repository.setdefault(repository, []).append((team, permission))
+    reaches = []
+    for repository, teams in sorted(by_repository.items()):
+        ordered = tuple(sorted(teams, key=lambda entry: (-PERMISSION_RANK.get(entry[1], 0), entry[0])))
+        reaches.append(Reach(repository, strongest(permission for _, permission in teams), ordered))
+    return reaches
+
+
+async def _resolve(ctx: HandlerContext, who: str) -> str:
+    """A Slack mention becomes the person's email (through the directory); anything else stays."""
+    mention = _SLACK_MENTION.fullmatch(who)
+    if mention is None:
+        return who
+    if ctx.directory is None:
+        raise InvalidInput("user", who, "give a Docker username or email")
+    email = await ctx.directory.user_email(mention.group(1))
+    if not email:
+        raise InvalidInput("user", who, "Slack does not show this person's email; give their Docker username")
+    return email
+
+
+async def _read_live(ctx: HandlerContext, teams: Sequence[str]) -> list[tuple[str, str, str]]:
+    groups = [group for group in await ctx.hub.list_groups() if group.name in set(teams)]
+    repositories = [repo.name async for repo in ctx.hub.iter_repositories()]
+    gate = asyncio.Semaphore(LIVE_CONCURRENCY)
+
+    async def read(repository: str) -> list[tuple[str, str, str]]:
+        found = []
+        for group in groups:
+            async with gate:
+                grant = await ctx.hub.get_team_access(group, repository)
+            if grant is not None:
+                found.append((repository, group.name, grant.permission.lower()))
+        return found
+
+    results = await asyncio.gather(*(read(repository) for repository in repositories))
+    return [grant for found in results for grant in found]
+
+
+async def _live_cost(ctx: HandlerContext, teams: Sequence[str]) -> int | None:
+    """Reads a live answer would take, or None when the org's repository count is unknown."""
+    first = await ctx.hub.repositories_page(1, 1)
+    return None if first.count is None else first.count * len(teams)
+
+
+async def access(
+    ctx: HandlerContext,
+    who: str,
+    *,
+    index: AccessIndexStore | None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> Reply:
+    """`/hub access alicechen` (or an email, or an @mention)."""
+    now = now or datetime.now(UTC)
+    if not who.strip():
+        return bk.message(":warning: Say whose access: `/hub access username`, an email or an @mention.")
+    try:
+        wanted = await _resolve(ctx, who.strip())
+        # The index's status is read while Docker Hub looks the member up.
+        status_task = asyncio.ensure_future(_status(index, ctx.instance))
+        try:
+            member = await ctx.hub.find_member(wanted)
+        finally:
+            status = await status_task
+    except InvalidInput as error:
+        return bk.message(f":warning: {bk.escape(error.message)}.")
+    except HubError as error:
+        return bk.error_reply(error)
+    if member is None:
+        return bk.message(f":warning: {bk.code(who.strip())} is not a member of {bk.code(ctx.hub.org)}.")
+    teams = [team for team in member.groups if team != OWNERS_TEAM]
+    try:
+        if index is not None and is_fresh(status, now, INDEX_MAX_AGE):
+            grants = await index.grants_of_teams(ctx.instance, teams)
+            reaches = combine((g.repository, g.team, g.permission) for g in grants)
+            return render_access(ctx.hub.org, member, reaches, index_age_text(status, now))
+        cost = await _live_cost(ctx, teams) if teams else 0
+        if cost is not None and cost <= LIVE_MAX_READS:
+            if progress is not None and cost:
+                await progress(
+                    f":hourglass_flowing_sand: Reading {bk.escape(member.username)}'s access live "
+                    f"({cost:,} reads; the access index is {_why_not_index(status, now)})…"
+                )
+            reaches = combine(await _read_live(ctx, teams)) if teams else []
+            return render_access(ctx.hub.org, member, reaches, "read live just now")
+    except HubError as error:
+        return bk.error_reply(error)
+    if index is not None and status is not None and status.finished_at is not None:
+        grants = await index.grants_of_teams(ctx.instance, teams)
+        reaches = combine((g.repository, g.team, g.permission) for g in grants)
+        stale = f"{index_age_text(status, now)} — older than a day; `hubkeeper index` refreshes it"
+        return render_access(ctx.hub.org, member, reaches, stale)
+    return bk.message(
+        f":warning: {bk.escape(member.username)} is in {bk.plural(len(teams), 'team')}: too many repository "
+        "reads to answer live, and the access index has not been built yet. Run `hubkeeper index` (or wait "
+        "for the scheduled refresh) and ask again."
+    )
+
+
+async def _status(index: AccessIndexStore | None, instance: str) -> IndexStatus | None:
+    return None if index is None else await index.index_status(instance)
+
+
+def _why_not_index(status: IndexStatus | None, now: datetime) -> str:
+    if status is None or status.finished_at is None:
+        return "not built yet"
+    return f"from {index_age_text(status, now).removeprefix('as of ')}"
+
+
+def render_access(org: str, member: OrgMember, reaches: Sequence[Reach], age: str) -> Reply:
+    marks = [member.role]
+    if member.is_guest:
+        marks.append("guest")
+    head = [
+        bk.header(f"What {member.username} can reach in {org}"),
+        bk.context(
+            f"{' · '.join(bk.escape(mark) for mark in marks)} · teams: "
+            f"{bk.escape(', '.join(member.groups)) or 'none'} · {bk.escape(age)}"
+        ),
+    ]
+    if member.role_key == "owner":
+        head.append(
+            bk.section(
+                ":crown: *Owner*: admin on every repository of the org through the *owners* team; "
+                "the list below is what their other teams give."
+            )
+        )
+    if member.is_guest:
+        head.append(bk.section(":bust_in_silhouette: *Guest*: someone from outside the company."))
+    lines = [
+        f"• *{bk.escape(org)}/{bk.escape(reach.repository)}* — *{reach.permission}* via "
+        + ", ".join(f"{bk.escape(team)} ({permission})" for team, permission in reach.teams)
+        for reach in reaches
+    ]
+    if not lines:
+        lines = ["No repository through a team."]
+    return bk.reply(bk.list_blocks(head, lines, not_shown="{n} more repositories not shown"))
