@@ -31,13 +31,14 @@ from bot.store.activity_store import SqlActivityStore
 from bot.store.digest_store import SqlDigestStore
 from bot.store.drift_store import SqlDriftClaims
 from bot.store.sql_store import SqlRequestStore
+from handlers.access_index import apply_own_change
 from handlers.context import HandlerContext
 from handlers.digest.post import DEFAULT_SCHEDULE
 from handlers.digest.service import Digests, DigestSettings
 from handlers.health import run_health_checks
 from handlers.policy.drift import DriftOutcome, PolicyDrift
 from handlers.requests.approvals import ApprovalPolicy, Approvals
-from handlers.requests.lifecycle import SYSTEM, Status
+from handlers.requests.lifecycle import SYSTEM, ChangeRequest, Status
 from handlers.requests.render import DENY_MODAL
 from handlers.router import Router
 from handlers.self_service import sweep_timed_grants
@@ -298,7 +299,19 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
             stale_after_days=settings.hubkeeper_stale_after_days,
         )
 
-    approvals = Approvals(store=store, messenger=messenger, directory=directory, policies=policies, contexts=contexts)
+    index = SqlAccessIndexStore(store.engine)
+
+    async def follow_done(request: ChangeRequest) -> None:
+        await apply_own_change(index, request.instance, request.kind, request.result or {}, now=request.updated_at)
+
+    approvals = Approvals(
+        store=store,
+        messenger=messenger,
+        directory=directory,
+        policies=policies,
+        contexts=contexts,
+        after_done=follow_done,
+    )
     digests = Digests(
         store=SqlDigestStore(store.engine, on_post=metrics.digest_post),
         poster=messenger,
@@ -340,7 +353,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
     work = InFlight()
     access_jobs = AccessJobs(
         hubs=hubs,
-        index=SqlAccessIndexStore(store.engine),
+        index=index,
         activity=SqlActivityStore(store.engine),
         messenger=messenger,
         audit_channel=settings.hubkeeper_audit_channel,

@@ -9,7 +9,7 @@ shows the same thing. Nothing reaches Docker Hub before approval but the reads t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -71,6 +71,7 @@ class Approvals:
         policies: Mapping[str, ApprovalPolicy],
         contexts: ContextFactory,
         clock: Callable[[], datetime] = utcnow,
+        after_done: Callable[[ChangeRequest], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.messenger = messenger
@@ -78,6 +79,8 @@ class Approvals:
         self.policies = policies
         self.contexts = contexts
         self.clock = clock
+        self.after_done = after_done
+        """Told of every change that is done (the access index follows hubkeeper's own grants at once)."""
 
     # -- asking ------------------------------------------------------------------------------------
 
@@ -282,6 +285,11 @@ class Approvals:
             event = "change.failed"
         final = finished or await self.store.get(executing.id) or executing
         await self._audit(event, actor, final, error=error, summary=summary or None, partly_applied=partly)
+        if finished is not None and finished.status is Status.DONE and self.after_done is not None:
+            try:
+                await self.after_done(finished)
+            except Exception:  # the change is done and recorded; a follower catches up on its next refresh
+                logger.exception("after %s was done, a follower failed", finished.id)
         await self._finish(final)
         return final
 

@@ -283,3 +283,25 @@ class TestPolicyFromSlack:
         org = emulator_state.org("acme")
         assert "erinpatel" in org.groups["release-eng"].members
         assert org.grants[("sdk", "release-eng")] == "write"
+
+
+async def test_an_approved_grant_and_revoke_update_the_access_index_at_once(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    assert sandbox.bot is not None and sandbox.bot.access_jobs is not None
+    index = sandbox.bot.access_jobs.index
+
+    async def web_grants() -> dict[str, str]:
+        return {g.team: g.permission for g in await index.grants_of_repository("acme", "web")}
+
+    assert "data" not in await web_grants()
+    ivan = Person(sandbox, http, IVAN)
+    assert "Requested" in text_of(await ivan.command("grant data acme/web read --reason dashboards"))
+    await click(sandbox, http, ALICE, "approval_approve")
+    assert await sandbox.slack.wait_for_async(lambda: "Done" in text_of(approval(sandbox)) or None, timeout=15)
+    assert (await web_grants()).get("data") == "read"  # no refresh ran: the approval path wrote it
+
+    assert "Requested" in text_of(await ivan.command("revoke data acme/web --reason done"))
+    await click(sandbox, http, ALICE, "approval_approve")
+    assert await sandbox.slack.wait_for_async(lambda: "Done" in text_of(approval(sandbox)) or None, timeout=15)
+    assert "data" not in await web_grants()
