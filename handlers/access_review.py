@@ -27,11 +27,11 @@ from handlers import blocks as bk
 from handlers.access_index import PERMISSION_RANK, AccessIndexStore, index_age_text
 from handlers.context import HandlerContext, Reply
 from handlers.review import TEAM_SEPARATOR, Upload, UploadFailed, safe_cell
+from handlers.teams import OWNERS_TEAM
 from hub.client import HubClient
 from hub.errors import HubError
 
 COLUMNS = ("username", "repository", "permission", "teams")
-OWNERS_TEAM = "owners"
 
 
 class NoIndex(Exception):

@@ -25,10 +25,10 @@ from handlers.access_index import (
     strongest,
 )
 from handlers.context import HandlerContext, Reply
+from handlers.teams import OWNERS_TEAM
 from hub.errors import HubError, InvalidInput
 from hub.models import OrgMember
 
-OWNERS_TEAM = "owners"
 LIVE_MAX_READS = 300
 """Live reading is for members whose teams are few: at most this many (repository, team) reads."""
 LIVE_CONCURRENCY = 8

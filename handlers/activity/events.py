@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from handlers.teams import OWNERS_TEAM
 from hub.models import AuditLog
 
 GROUP = "org"
@@ -21,7 +22,6 @@ WATCHED = MEMBER_ACTIONS | INVITE_ACTIONS | TEAM_ACTIONS
 """The member, invite and team events the feed posts."""
 TEAM_MEMBER_ACTIONS = frozenset({"team.member.add", "team.member.remove"})
 SUBJECT_KEYS = ("username", "member", "user", "invitee", "email", "team", "team_name", "previous_name")
-OWNERS_TEAM = "owners"
 
 
 def canonical(action: str) -> str:

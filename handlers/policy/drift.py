@@ -24,13 +24,13 @@ from handlers.policy.diff import Change
 from handlers.policy.engine import plan_policy
 from handlers.policy.model import PolicyError, load_policy
 from handlers.policy.slack import plan_reply
+from handlers.requests.lifecycle import SYSTEM
 from hub.errors import HubError
 
 logger = logging.getLogger("hubkeeper.policy_drift")
 
 CLAIM = "policy-drift"
 """The claim's `digest` name in the store (the digest claims' table holds these too)."""
-ACTOR = "hubkeeper"
 
 
 class DriftClaims(Protocol):
@@ -89,7 +89,7 @@ class PolicyDrift:
             logger.error("policy drift check: %s", "; ".join(error.problems[:5]))
             return DriftOutcome.FAILED
         instance = self._instance(policy.instance)
-        ctx = self.contexts(instance, ACTOR, None) if instance is not None else None
+        ctx = self.contexts(instance, SYSTEM, None) if instance is not None else None
         if instance is None or ctx is None:
             logger.error(
                 "policy drift check: %s names no instance with an approval channel (%s); name one with `instance:`",
