@@ -9,7 +9,8 @@ A kind is one class in `handlers/changes/` and one line in `handlers/requests/ki
   approval message. Nothing reaches Docker Hub but reads;
 - `execute`, run after approval: it checks the preconditions again (the org may have changed
   meanwhile), makes the change, and returns what it did;
-- `destructive`: whether the change needs the extra approvers (every removal, every new owner).
+- `destructive`: whether the change needs the extra approvers (every removal, every new owner);
+- `subjects`: who and what a stored request of the kind is about, for the request log.
 
 The approval lifecycle (handlers/requests/approvals.py) only knows kinds by this interface. Stored
 requests keep the kind's `name` and its parameters as JSON; `load` validates them back.
@@ -35,6 +36,7 @@ from handlers.grammar import (
     reason_text,
     take_option,
 )
+from handlers.requests.subjects import Subjects, request_subjects
 from hub.errors import InvalidInput
 
 
@@ -175,6 +177,16 @@ class ChangeKind(ABC, Generic[P]):
     @abstractmethod
     async def execute(self, ctx: HandlerContext, params: P) -> Outcome:
         """Re-check and apply; raise ChangeRefused, PartlyApplied or a HubError when it cannot be done."""
+
+    def subjects(self, params: Mapping[str, Any], result: Mapping[str, Any] | None) -> Subjects:
+        """Who and what a stored request of this kind is about (`/hub log alice` finds it by these).
+
+        `params` and `result` are as stored, read leniently: a request stored long ago is still found.
+        By default, the parameter names kinds share (`username`, `member`, `invitee`, `who`, `team`,
+        `teams`, `namespace` and `repository`, …) and the person the result names; a kind whose
+        parameters name people, teams or repositories under other names says so here.
+        """
+        return request_subjects(params, result)
 
     # -- stored parameters ----------------------------------------------------------------------------
 
