@@ -92,12 +92,14 @@ class Approvals:
         params: Params,
         reason: str | None,
         notes: Sequence[str] = (),
+        refused_as: str = "",
     ) -> Reply:
         """Plan the change, store it as pending and post its approval message. Nothing is changed yet.
 
-        `notes` are lines the approval message shows after the plan's (an undo names what it undoes)."""
+        `notes` are lines the approval message shows after the plan's (an undo names what it undoes);
+        `refused_as` starts a refusal (an undo says which request could not be undone)."""
         now = self.clock()
-        drafted = await self._draft(ctx, kind, params, reason, now, notes)
+        drafted = await self._draft(ctx, kind, params, reason, now, notes, refused_as)
         if isinstance(drafted, Reply):
             return drafted
         draft, summary, policy = drafted
@@ -133,6 +135,7 @@ class Approvals:
         reason: str | None,
         now: datetime,
         notes: Sequence[str] = (),
+        refused_as: str = "",
     ) -> tuple[NewRequest, str, ApprovalPolicy] | Reply:
         """Plan the change into the request that would be stored (a refusal is a Reply); reads only."""
         policy = self.policies.get(ctx.instance)
@@ -143,9 +146,11 @@ class Approvals:
         try:
             plan = await kind.plan(ctx, kind.load(params))
         except ChangeRefused as refused:
-            return message(refused.message)
+            return message(refused_as + refused.message)
         except HubError as error:
-            return message(f"Could not check that against Docker Hub: {escape(error.message)}. Nothing was requested.")
+            return message(
+                f"{refused_as}Could not check that against Docker Hub: {escape(error.message)}. Nothing was requested."
+            )
         summary = "\n".join([plan.summary, *plan.details, *notes])
         draft = NewRequest(
             instance=ctx.instance,
@@ -316,6 +321,7 @@ class Approvals:
             reverse.params,
             f"Undo of request {request.id}",
             notes=[f"{marker}{where}: {original}"],
+            refused_as=f"Request `{request.id}` cannot be undone now: ",
         )
 
     async def _execute(self, request: ChangeRequest, actor: str) -> ChangeRequest:

@@ -299,5 +299,5 @@ async def test_an_undo_the_org_no_longer_allows_is_refused_before_approval(route
     original = await approved(router, await latest(router))
     await hub.remove_group_member("data", "umarkhan")  # someone did it in Docker Hub meanwhile
     reply = await router.decision(UNDO, original.id, IVAN)
-    assert "not in team" in reply.text
+    assert f"Request `{original.id}` cannot be undone now" in reply.text and "not in team" in reply.text
     assert await latest(router) == original
