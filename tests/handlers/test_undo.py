@@ -24,6 +24,7 @@ from hub.emulator import EmulatorState
 from tests.handlers.routers import ALICE, BOB, HUB_OPS, IVAN, KENJI, Clock, action_ids, open_router
 
 REVERSIBLE = {"team_add", "team_remove", "role", "grant", "revoke", "team_update", "access_request"}
+IRREVERSIBLE = {"offboard", "member_remove", "team_delete", "invite", "invite_cancel", "team_create", "policy_apply"}
 
 
 # -- each kind's reverse, from a stored outcome --------------------------------------------------------
@@ -168,8 +169,10 @@ def test_which_kinds_declare_a_reverse(kind: ChangeKind[Any]) -> None:
     declared = type(kind).reverse is not ChangeKind.reverse
     if kind.name in REVERSIBLE:
         assert declared
-    elif kind.name in {"offboard", "member_remove", "team_delete", "invite", "invite_cancel", "team_create"}:
-        assert not declared  # irreversible: the message says it cannot be undone
+    elif kind.name in IRREVERSIBLE:
+        assert not declared  # the message says it cannot be undone
+    else:
+        pytest.skip(f"{kind.name} is newer than this test: its own tests say whether it can be undone")
 
 
 # -- the button, through the Router against the emulator ----------------------------------------------
