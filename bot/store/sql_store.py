@@ -22,6 +22,7 @@ from bot.store.schema import audit_log as audit_log_table
 from handlers.requests.lifecycle import (
     ALLOWED_TRANSITIONS,
     DECIDED,
+    UNDO_HOLDING,
     Approval,
     ApprovalOutcome,
     ApprovalResult,
@@ -30,6 +31,8 @@ from handlers.requests.lifecycle import (
     NewRequest,
     Status,
     TimedGrant,
+    UndoAlreadyFiled,
+    UndoRef,
 )
 
 
@@ -68,6 +71,21 @@ class SqlRequestStore:
 
     async def create(self, draft: NewRequest, *, now: datetime) -> ChangeRequest:
         _require_aware(now=now, expires_at=draft.expires_at)
+        # An undo that loses the claim (uq_requests_undoes) is told which undo holds it. That one may let
+        # go between our insert and our look (denied that very moment): then the insert is tried again.
+        for _ in range(3):
+            try:
+                return await self._insert(draft, now)
+            except IntegrityError:
+                if draft.undoes is None:
+                    raise
+                async with self._reader.begin() as connection:
+                    holding = (await _undo_refs(connection, [draft.undoes])).get(draft.undoes)
+                if holding is not None:
+                    raise UndoAlreadyFiled(holding) from None
+        raise RuntimeError(f"could not claim the undo of {draft.undoes}: its undos keep changing")
+
+    async def _insert(self, draft: NewRequest, now: datetime) -> ChangeRequest:
         request_id = new_id()
         async with self._engine.begin() as connection:
             await connection.execute(
@@ -86,8 +104,12 @@ class SqlRequestStore:
                     updated_at=now,
                     expires_at=draft.expires_at,
                     attempts=0,
+                    undoes=draft.undoes,
                 )
             )
+            detail: dict[str, Any] = {"kind": draft.kind, "summary": draft.summary, "params": draft.params}
+            if draft.undoes is not None:
+                detail["undoes"] = draft.undoes
             await connection.execute(
                 insert(audit_log_table).values(
                     at=now,
@@ -95,7 +117,7 @@ class SqlRequestStore:
                     actor=draft.requester,
                     instance=draft.instance,
                     request_id=request_id,
-                    detail={"kind": draft.kind, "summary": draft.summary, "params": draft.params},
+                    detail=detail,
                 )
             )
             created = await _load_request(connection, request_id)
@@ -398,10 +420,23 @@ async def _load_requests(connection: AsyncConnection, rows: Sequence[Row[Any]]) 
     by_request: dict[str, list[Approval]] = {}
     for approval in (await connection.execute(query)).all():
         by_request.setdefault(approval.request_id, []).append(Approval(approver=approval.approver, at=approval.at))
-    return [_request(row, by_request.get(row.id, ())) for row in rows]
+    undos = await _undo_refs(connection, [row.id for row in rows])
+    return [_request(row, by_request.get(row.id, ()), undos.get(row.id)) for row in rows]
 
 
-def _request(row: Row[Any], request_approvals: Iterable[Approval]) -> ChangeRequest:
+async def _undo_refs(connection: AsyncConnection, request_ids: Sequence[str]) -> dict[str, UndoRef]:
+    """The undo holding the claim on each of these requests (at most one each: uq_requests_undoes)."""
+    query = select(requests.c.undoes, requests.c.id, requests.c.status, requests.c.channel, requests.c.ts).where(
+        requests.c.undoes.in_(list(request_ids)),
+        requests.c.status.in_(sorted(status.value for status in UNDO_HOLDING)),
+    )
+    return {
+        row.undoes: UndoRef(id=row.id, status=Status(row.status), channel=row.channel, ts=row.ts)
+        for row in (await connection.execute(query)).all()
+    }
+
+
+def _request(row: Row[Any], request_approvals: Iterable[Approval], undone_by: UndoRef | None) -> ChangeRequest:
     return ChangeRequest(
         id=row.id,
         instance=row.instance,
@@ -424,6 +459,8 @@ def _request(row: Row[Any], request_approvals: Iterable[Approval]) -> ChangeRequ
         attempts=row.attempts,
         channel=row.channel,
         ts=row.ts,
+        undoes=row.undoes,
+        undone_by=undone_by,
     )
 
 

@@ -68,6 +68,32 @@ class NewRequest:
     approvals_required: int
     expires_at: datetime
     """Timezone-aware (UTC)."""
+    undoes: str | None = None
+    """The done request this one undoes (the Undo button filed it); one live undo per request."""
+
+
+UNDO_HOLDING = frozenset({Status.PENDING, Status.APPROVED, Status.EXECUTING, Status.DONE, Status.FAILED})
+"""The states in which an undo request holds its claim on the request it undoes: while it waits, runs, is
+done, or failed (an approver's Retry finishes it, so a second undo beside it would make two live
+reverses of one change). Denied, expired and cancelled undos let go: the change may be undone again."""
+
+
+@dataclass(frozen=True)
+class UndoRef:
+    """The undo request holding the claim on a request (see UNDO_HOLDING), as its message shows it."""
+
+    id: str
+    status: Status
+    channel: str | None = None
+    ts: str | None = None
+
+
+class UndoAlreadyFiled(Exception):
+    """`create` of an undo lost to another one: `existing` is the undo that holds the claim."""
+
+    def __init__(self, existing: UndoRef) -> None:
+        super().__init__(f"request {existing.id} already undoes it ({existing.status.value})")
+        self.existing = existing
 
 
 @dataclass(frozen=True)
@@ -103,6 +129,10 @@ class ChangeRequest:
     channel: str | None = None
     ts: str | None = None
     """Where its approval message is (Slack channel and message ts)."""
+    undoes: str | None = None
+    """The request this one undoes, when it was filed by the Undo button."""
+    undone_by: UndoRef | None = None
+    """The undo request holding the claim on this one (waiting, running, done or failed), if any."""
 
     @property
     def approvers(self) -> tuple[str, ...]:
@@ -161,7 +191,12 @@ class RequestStore(Protocol):
     """Durable requests, audit log and time-bound grants. Every method is safe across replicas."""
 
     async def create(self, draft: NewRequest, *, now: datetime) -> ChangeRequest:
-        """Store a pending request (and its `request.created` audit row) in one transaction."""
+        """Store a pending request (and its `request.created` audit row) in one transaction.
+
+        An undo (`draft.undoes` set) claims the request it undoes in the same statement: when another
+        undo of it holds the claim (UNDO_HOLDING), nothing is stored and UndoAlreadyFiled names that one.
+        Of concurrent undos of one request, on any replicas, exactly one is stored.
+        """
         ...
 
     async def get(self, request_id: str) -> ChangeRequest | None: ...

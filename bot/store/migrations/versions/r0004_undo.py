@@ -1,0 +1,43 @@
+"""Undo requests name the request they undo, and only one undo of a request holds it at a time.
+
+Revision ID: r0004_undo
+Revises: 0003
+Create Date: 2026-12-02
+
+Self-contained on purpose (no import of `bot.store.schema`): a migration describes the schema as it
+was when written, whatever the models say later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "r0004_undo"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# An undo holds its claim while pending, approved, executing, done or failed.
+_HOLDING = sa.text("status IN ('approved', 'done', 'executing', 'failed', 'pending')")
+
+
+def upgrade() -> None:
+    # A plain ADD COLUMN (nullable, no constraint) works on SQLite without rebuilding the table.
+    op.add_column("requests", sa.Column("undoes", sa.String(12), nullable=True))
+    op.create_index(
+        "uq_requests_undoes",
+        "requests",
+        ["undoes"],
+        unique=True,
+        sqlite_where=_HOLDING,
+        postgresql_where=_HOLDING,
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("uq_requests_undoes", table_name="requests")
+    with op.batch_alter_table("requests") as batch:
+        batch.drop_column("undoes")
