@@ -118,7 +118,6 @@ class Approvals:
         except UndoAlreadyFiled as taken:
             # Another click (or replica) filed its undo while this one was planning: the store let one in.
             return message(undo_taken(taken.existing))
-        await self._refresh_undone(request)
         posted = await self._announce(request, policy)
         if not posted:
             return message(
@@ -183,13 +182,17 @@ class Approvals:
         return draft, plan.summary, policy
 
     async def _announce(self, request: ChangeRequest, policy: ApprovalPolicy) -> str | None:
-        """Post the approval message and remember where; None when Slack refused (the sweep retries)."""
+        """Post the approval message and remember where; None when Slack refused (the sweep retries).
+
+        An undo's original then says where the undo is (or, until it is posted, that it was asked)."""
         try:
             ts = await self.messenger.post(policy.channel, render_approval(request))
         except Exception:  # Slack's failure must not lose the stored request
             logger.exception("could not post the approval message of %s", request.id)
+            await self._refresh_undone(request)
             return None
         await self.store.attach_message(request.id, policy.channel, ts)
+        await self._refresh_undone(request)
         return ts
 
     async def _link(self, channel: str, ts: str) -> str:
