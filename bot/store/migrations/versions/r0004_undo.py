@@ -39,5 +39,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_requests_undoes", table_name="requests")
-    with op.batch_alter_table("requests") as batch:
-        batch.drop_column("undoes")
+    # Not batch mode: rebuilding `requests` on SQLite would drop a table other tables' rows point at.
+    # SQLite (3.35 on) drops an unindexed column in place.
+    op.drop_column("requests", "undoes")
