@@ -42,6 +42,7 @@ from handlers.requests.approvals import ApprovalPolicy, Approvals
 from handlers.requests.lifecycle import SYSTEM, ChangeRequest, Status
 from handlers.requests.render import DENY_MODAL
 from handlers.router import Router
+from handlers.scans import ScanGate
 from handlers.self_service import sweep_timed_grants
 from hub.client import HubClient
 
@@ -337,6 +338,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         approvals=approvals,
         digests=digests,
         policy_file=policy_file,
+        scans=ScanGate(settings.hubkeeper_scan_cooldown_seconds),
     )
     drift = (
         PolicyDrift(

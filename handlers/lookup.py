@@ -24,6 +24,12 @@ class Lookup(Generic[Q]):
     """The words after the command's own (`--org` taken out) → the query; UsageError or InvalidInput."""
     run: Callable[[HandlerContext, Q], Awaitable[Reply]] | None
     """The handler; None for `help`, which the router answers for anyone, with no instance and no Docker Hub."""
+    scan: Callable[[Q], bool] | None = None
+    """Whether a query pages through the whole org (`handlers.scans`: one at a time per instance, with a
+    cooldown per person); None: never."""
+
+    def scans(self, query: Q) -> bool:
+        return self.scan is not None and self.scan(query)
 
     def answers(self, query: object) -> bool:
         return isinstance(query, self.query)
@@ -32,8 +38,12 @@ class Lookup(Generic[Q]):
 AnyLookup = Lookup[Any]
 
 
+def always(_: object) -> bool:
+    return True
+
+
 def without_arguments(
-    syntax: Syntax, query: type[Q], answer: Callable[[HandlerContext], Awaitable[Reply]]
+    syntax: Syntax, query: type[Q], answer: Callable[[HandlerContext], Awaitable[Reply]], *, scan: bool = False
 ) -> Lookup[Q]:
     """A lookup typed as its words alone (`/hub teams`): anything more is a usage error."""
 
@@ -44,4 +54,4 @@ def without_arguments(
     async def run(ctx: HandlerContext, _: Q) -> Reply:
         return await answer(ctx)
 
-    return Lookup(syntax, query, parse, run)
+    return Lookup(syntax, query, parse, run, always if scan else None)

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.cli.output import echo, fail_config
+from bot.fire_times import last_scheduled_run
 from bot.settings import ConfigError, InstanceConfig, Settings, SlackConfig, load_settings
+from bot.store.activity_store import SqlActivityStore
 from bot.store.digest_store import SqlDigestStore
 from bot.store.sql_store import SqlRequestStore
-from bot.fire_times import last_scheduled_run
-from bot.store.activity_store import SqlActivityStore
 from handlers.digest.model import fire_period_key
 from handlers.digest.post import Org, Outcome, run_digest
 from hub.client import HubClient

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -265,13 +266,16 @@ async def run_digest(
         )
         return Outcome.ALREADY_POSTED if done else Outcome.HELD
     assert poster is not None  # checked above; mypy cannot carry it across the dry-run branch
+    started = time.monotonic()
     try:
         built = await gather_digest(
             ctx, store, now=now, stale_after_days=stale_after_days, period=key, activity=activity
         )
         rendered = render_all(built)
         # Building may have outlived the lease and another run taken over: then it posts, not us.
-        if not await store.hold(ctx.instance, digest, key, claimed_by, datetime.now(UTC)):
+        # `now` moved on by the time building took (the caller's clock, which tests set, stays the reference).
+        held_at = now + timedelta(seconds=time.monotonic() - started)
+        if not await store.hold(ctx.instance, digest, key, claimed_by, held_at):
             logger.warning(
                 "digest %s/%s/%s: our claim was taken over while building; not posting", ctx.instance, digest, key
             )

@@ -179,7 +179,13 @@ async def _run_digest(ctx: HandlerContext) -> Reply:
 
 
 DIGEST = without_arguments(
-    Syntax("digest", "digest", "Post the digest (invites, stale members, changes) in this channel", ("/hub digest",)),
+    Syntax(
+        "digest",
+        "digest",
+        "The digest now (invites, stale members, changes): to you, or posted when run in the digest channel",
+        ("/hub digest",),
+    ),
     DigestNow,
     _run_digest,
+    scan=True,
 )

@@ -1,0 +1,82 @@
+"""Full-org scans (`/hub review`, `/hub digest`, `whois` by email): one at a time per instance, and a
+cooldown per person.
+
+A scan pages through every member of the org: on a huge org that is hundreds of requests, and a few
+people asking at once (or one person asking again and again) would spend the rate limit that lookups
+and approved changes need. So each instance runs one scan at a time, and whoever asks while one runs
+is told so at once rather than left waiting without a word; after a scan, the same person waits
+`HUBKEEPER_SCAN_COOLDOWN_SECONDS` before their next one on that instance. The gate lives in the bot
+process (one asyncio lock per instance): replicas each have their own, which bounds the load to one
+scan per replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from handlers import blocks as bk
+from handlers.context import Reply
+
+DEFAULT_COOLDOWN_SECONDS = 60
+COOLDOWN_SETTING = "HUBKEEPER_SCAN_COOLDOWN_SECONDS"
+
+
+@dataclass(frozen=True)
+class _Running:
+    what: str
+    actor: str
+
+
+class ScanGate:
+    def __init__(
+        self, cooldown_seconds: float = DEFAULT_COOLDOWN_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.cooldown_seconds = cooldown_seconds
+        self._clock = clock
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._running: dict[str, _Running] = {}
+        self._finished: dict[tuple[str, str], float] = {}
+
+    def cooldown_left(self, instance: str, actor: str) -> float:
+        """Seconds before `actor` may scan `instance` again (0: now)."""
+        finished = self._finished.get((instance, actor))
+        if finished is None:
+            return 0.0
+        return max(0.0, finished + self.cooldown_seconds - self._clock())
+
+    async def run(self, instance: str, actor: str, what: str, scan: Callable[[], Awaitable[Reply]]) -> Reply:
+        """Run `scan` unless one is running on `instance` or `actor` is cooling down: then say so."""
+        left = self.cooldown_left(instance, actor)
+        if left > 0:
+            return Reply(
+                f"You ran a full-org scan of {bk.code(instance, 60)} a moment ago; please wait "
+                f"{_seconds(left)} before the next one (scans page through every member, and Docker Hub "
+                f"limits how fast hubkeeper may read)."
+            )
+        lock = self._locks.setdefault(instance, asyncio.Lock())
+        # No await between this check and the acquire below: no other task can slip in between.
+        if lock.locked():
+            running = self._running.get(instance)
+            doing = f" (`/hub {running.what}`)" if running is not None else ""
+            return Reply(
+                f"A full-org scan is already running for {bk.code(instance, 60)}{doing}; try again in a moment."
+            )
+        async with lock:
+            self._running[instance] = _Running(what, actor)
+            try:
+                return await scan()
+            finally:
+                del self._running[instance]
+                # The cooldown starts when the scan ends, failed or not: its requests were spent either way.
+                self._finished[(instance, actor)] = self._clock()
+
+
+def _seconds(left: float) -> str:
+    whole = max(1, math.ceil(left))
+    if whole < 120:
+        return bk.plural(whole, "second")
+    return bk.plural(math.ceil(whole / 60), "minute")
