@@ -27,6 +27,9 @@ class Lookup(Generic[Q]):
     scan: Callable[[Q], bool] | None = None
     """Whether a query pages through the whole org (`handlers.scans`: one at a time per instance, with a
     cooldown per person); None: never."""
+    scan_cooldown: bool = True
+    """Whether a scan of this lookup starts the asker's cooldown (whois by email takes its turn with
+    the scans but has none: it usually ends on the first page, and people look several people up in a row)."""
 
     def scans(self, query: Q) -> bool:
         return self.scan is not None and self.scan(query)

@@ -166,7 +166,11 @@ class Router:
             run = lookup.run
             if lookup.scans(command):
                 return await self.scans.run(
-                    context.instance, context.actor, lookup.syntax.name, lambda: run(context, command)
+                    context.instance,
+                    context.actor,
+                    lookup.syntax.name,
+                    lambda: run(context, command),
+                    cooldown=lookup.scan_cooldown,
                 )
             return await run(context, command)
         except HubError as error:

@@ -41,6 +41,11 @@ class ScanGate:
         self._running: dict[str, _Running] = {}
         self._finished: dict[tuple[str, str], float] = {}
 
+    def running(self, instance: str) -> str | None:
+        """The command of the scan running on `instance`, if one is."""
+        current = self._running.get(instance)
+        return current.what if current is not None else None
+
     def cooldown_left(self, instance: str, actor: str) -> float:
         """Seconds before `actor` may scan `instance` again (0: now)."""
         finished = self._finished.get((instance, actor))
@@ -48,9 +53,20 @@ class ScanGate:
             return 0.0
         return max(0.0, finished + self.cooldown_seconds - self._clock())
 
-    async def run(self, instance: str, actor: str, what: str, scan: Callable[[], Awaitable[Reply]]) -> Reply:
-        """Run `scan` unless one is running on `instance` or `actor` is cooling down: then say so."""
-        left = self.cooldown_left(instance, actor)
+    async def run(
+        self,
+        instance: str,
+        actor: str,
+        what: str,
+        scan: Callable[[], Awaitable[Reply]],
+        *,
+        cooldown: bool = True,
+    ) -> Reply:
+        """Run `scan` unless one is running on `instance` or `actor` is cooling down: then say so.
+
+        Without `cooldown` the scan takes its turn on the instance but neither waits for nor starts a cooldown.
+        """
+        left = self.cooldown_left(instance, actor) if cooldown else 0.0
         if left > 0:
             return Reply(
                 f"You ran a full-org scan of {bk.code(instance, 60)} a moment ago; please wait "
@@ -71,8 +87,9 @@ class ScanGate:
                 return await scan()
             finally:
                 del self._running[instance]
-                # The cooldown starts when the scan ends, failed or not: its requests were spent either way.
-                self._finished[(instance, actor)] = self._clock()
+                if cooldown:
+                    # It starts when the scan ends, failed or not: its requests were spent either way.
+                    self._finished[(instance, actor)] = self._clock()
 
 
 def _seconds(left: float) -> str:
