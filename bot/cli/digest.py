@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.cli.output import echo, fail_config
-from bot.fire_times import last_scheduled_run
 from bot.settings import ConfigError, InstanceConfig, Settings, SlackConfig, load_settings
 from bot.store.activity_store import SqlActivityStore
 from bot.store.digest_store import SqlDigestStore
@@ -36,8 +35,9 @@ def digest(label: str | None, dry_run: bool) -> None:
         settings = load_settings()
         instances = settings.select_instances(label)
         timezone = settings.digest_timezone()
-        schedule = settings.digest_schedule()
         slack = None if dry_run else settings.slack_for_posting()
+        # A dry run claims no period, so it needs no schedule (and does not load APScheduler).
+        schedule = None if dry_run else settings.digest_schedule()
     except ConfigError as error:
         fail_config(error)
     posted = asyncio.run(_digest(settings, instances, timezone, schedule, slack))
@@ -52,15 +52,23 @@ def _poster(slack: SlackConfig) -> SlackMessenger:
 
 
 async def _digest(
-    settings: Settings, instances: Sequence[InstanceConfig], timezone: str, schedule: str, slack: SlackConfig | None
+    settings: Settings,
+    instances: Sequence[InstanceConfig],
+    timezone: str,
+    schedule: str | None,
+    slack: SlackConfig | None,
 ) -> bool:
     """Post (or print) each instance's digest for the current period: the schedule's last fire time, so
     this posts the period's digest when the scheduled run did not, and moves the baseline as it would."""
     store = await SqlRequestStore.open(settings.database_url())
     poster = _poster(slack) if slack is not None else None
     now = datetime.now(UTC)
-    fired = last_scheduled_run(schedule, timezone, now)
-    period = fire_period_key(fired, timezone) if fired is not None else None
+    period = None
+    if schedule is not None:
+        from bot.fire_times import last_scheduled_run  # here: a dry run does not load APScheduler
+
+        fired = last_scheduled_run(schedule, timezone, now)
+        period = fire_period_key(fired, timezone) if fired is not None else None
     all_done = True
     try:
         for instance in instances:
