@@ -312,6 +312,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         contexts=contexts,
         after_done=follow_done,
     )
+    scans = ScanGate(settings.hubkeeper_scan_cooldown_seconds)
     digests = Digests(
         store=SqlDigestStore(store.engine, on_post=metrics.digest_post),
         poster=messenger,
@@ -329,6 +330,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         contexts=contexts,
         approvals=approvals,
         activity=SqlActivityStore(store.engine),
+        scans=scans,
     )
     router = Router(
         hubs=hubs,
@@ -338,7 +340,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         approvals=approvals,
         digests=digests,
         policy_file=policy_file,
-        scans=ScanGate(settings.hubkeeper_scan_cooldown_seconds),
+        scans=scans,
     )
     drift = (
         PolicyDrift(

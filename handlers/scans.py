@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from handlers import blocks as bk
@@ -42,7 +43,7 @@ class ScanGate:
         self._finished: dict[tuple[str, str], float] = {}
 
     def running(self, instance: str) -> str | None:
-        """The command of the scan running on `instance`, if one is."""
+        """What is scanning `instance` (`/hub review`, the scheduled digest), if anything is."""
         current = self._running.get(instance)
         return current.what if current is not None else None
 
@@ -52,6 +53,18 @@ class ScanGate:
         if finished is None:
             return 0.0
         return max(0.0, finished + self.cooldown_seconds - self._clock())
+
+    @asynccontextmanager
+    async def waiting_turn(self, instance: str, what: str) -> AsyncIterator[None]:
+        """For the scheduler's scans (the weekly digest): wait for the instance's turn rather than be
+        refused, and hold it meanwhile, so people asking then are told a scan is running."""
+        lock = self._locks.setdefault(instance, asyncio.Lock())
+        async with lock:
+            self._running[instance] = _Running(what, "")  # `what` is said as it is: "the scheduled digest"
+            try:
+                yield
+            finally:
+                del self._running[instance]
 
     async def run(
         self,
@@ -77,12 +90,12 @@ class ScanGate:
         # No await between this check and the acquire below: no other task can slip in between.
         if lock.locked():
             running = self._running.get(instance)
-            doing = f" (`/hub {running.what}`)" if running is not None else ""
+            doing = f" ({running.what})" if running is not None else ""
             return Reply(
                 f"A full-org scan is already running for {bk.code(instance, 60)}{doing}; try again in a moment."
             )
         async with lock:
-            self._running[instance] = _Running(what, actor)
+            self._running[instance] = _Running(f"`/hub {what}`", actor)
             try:
                 return await scan()
             finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,6 +25,7 @@ from handlers.grammar import Syntax
 from handlers.lookup import without_arguments
 from handlers.requests.approvals import Approvals, ContextFactory
 from handlers.requests.lifecycle import SYSTEM
+from handlers.scans import ScanGate
 from handlers.stale import STALE_AFTER_DAYS
 from hub.errors import HubError
 
@@ -55,9 +57,12 @@ class Digests:
         approvals: Approvals,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         activity: ActivityStore | None = None,
+        scans: ScanGate | None = None,
     ) -> None:
-        """`activity`: the audit-log feed's store, for the section "changed outside hubkeeper"."""
+        """`activity`: the audit-log feed's store, for the section "changed outside hubkeeper"; `scans`:
+        the bot's full-org scan gate, whose turn the scheduled digest waits for."""
         self.activity = activity
+        self.scans = scans
         self.store = store
         self.poster = poster
         self.settings = settings
@@ -80,23 +85,27 @@ class Digests:
         timezone = self.settings.timezone
         period = fire_period_key(fire_time, timezone) if fire_time is not None else period_key(now, timezone)
         try:
-            return await digest.run_digest(
-                ctx,
-                self.store,
-                self.poster,
-                channel,
-                claimed_by=self.settings.claimed_by,
-                now=now,
-                stale_after_days=self.settings.stale_after_days,
-                timezone=timezone,
-                period=period,
-                activity=self.activity,
-            )
+            async with self._turn(instance):
+                return await digest.run_digest(
+                    ctx,
+                    self.store,
+                    self.poster,
+                    channel,
+                    claimed_by=self.settings.claimed_by,
+                    now=now,
+                    stale_after_days=self.settings.stale_after_days,
+                    timezone=timezone,
+                    period=period,
+                    activity=self.activity,
+                )
         except HubError as error:
             logger.warning("the %s digest could not be built: %s", instance, error.message)
         except Exception:
             logger.exception("the %s digest failed", instance)
         return Outcome.FAILED
+
+    def _turn(self, instance: str) -> AbstractAsyncContextManager[None]:
+        return self.scans.waiting_turn(instance, "scheduled digest") if self.scans is not None else nullcontext()
 
     async def now(self, ctx: HandlerContext, channel: str | None) -> Reply:
         """`/hub digest`: in the instance's digest channel it is posted there (with its thread and

@@ -74,3 +74,30 @@ async def test_a_scan_without_cooldown_takes_its_turn_but_starts_none() -> None:
     for _ in range(3):
         assert (await gate.run("acme", "U1", "whois", lambda: _answer("found"), cooldown=False)).text == "found"
     assert gate.cooldown_left("acme", "U1") == 0
+
+
+async def test_the_scheduled_digest_waits_for_its_turn_and_holds_it() -> None:
+    gate = ScanGate(60, clock=Clock())
+    release, started = asyncio.Event(), asyncio.Event()
+
+    async def review() -> Reply:
+        started.set()
+        await release.wait()
+        return Reply("reviewed")
+
+    first = asyncio.create_task(gate.run("acme", "U1", "review", review))
+    await started.wait()
+    order: list[str] = []
+
+    async def scheduled() -> None:
+        async with gate.waiting_turn("acme", "the scheduled digest"):
+            order.append("digest")
+            refused = await gate.run("acme", "U2", "review", lambda: _answer("no"))
+            order.append(refused.text)
+
+    waiting = asyncio.create_task(scheduled())
+    await asyncio.sleep(0)
+    assert order == []  # still waiting for the review to end
+    release.set()
+    await asyncio.gather(first, waiting)
+    assert order[0] == "digest" and "(the scheduled digest)" in order[1]
