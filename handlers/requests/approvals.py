@@ -394,6 +394,17 @@ class Approvals:
         await self._finish(final)
         return final
 
+    async def _undone(self, ctx: HandlerContext, request_id: str) -> None:
+        """An undo is done: the kind of the request it undid ends what that left running (a timed grant)."""
+        original = await self.store.get(request_id)
+        kind = kinds.by_name(original.kind) if original is not None else None
+        if original is None or kind is None:
+            return
+        try:
+            await kind.undone(ctx, kind.load(original.params), original.result or {}, original.id)
+        except Exception:  # the undo is done and recorded; what is left shows in the log
+            logger.exception("after undoing %s, its %s could not finish the undo", original.id, original.kind)
+
     # -- the sweep ---------------------------------------------------------------------------------
 
     async def sweep(self) -> int:
@@ -413,17 +424,6 @@ class Approvals:
         return handled
 
     # -- telling people ----------------------------------------------------------------------------
-
-    async def _undone(self, ctx: HandlerContext, request_id: str) -> None:
-        """An undo is done: the kind of the request it undid ends what that left running (a timed grant)."""
-        original = await self.store.get(request_id)
-        kind = kinds.by_name(original.kind) if original is not None else None
-        if original is None or kind is None:
-            return
-        try:
-            await kind.undone(ctx, kind.load(original.params), original.result or {}, original.id)
-        except Exception:  # the undo is done and recorded; what is left shows in the log
-            logger.exception("after undoing %s, its %s could not finish the undo", original.id, original.kind)
 
     async def _refresh(self, request: ChangeRequest) -> None:
         await self._update_message(request)
