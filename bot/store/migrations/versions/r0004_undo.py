@@ -1,6 +1,6 @@
 """Undo requests name the request they undo, and only one undo of a request holds it at a time.
 
-Revision ID: r0004_undo
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-02
 
