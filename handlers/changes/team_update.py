@@ -13,6 +13,7 @@ from handlers.changes.preconditions import (
 from handlers.context import HandlerContext
 from handlers.grammar import positional, reject_unknown_options, show_hint, take_option, take_text_option
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
+from handlers.self_service import refuse_redescribe, refuse_rename
 from hub import paths
 from hub.models import OrgGroup
 
@@ -56,7 +57,11 @@ class TeamUpdate(ChangeKind[TeamUpdateParams]):
             raise ChangeRefused(f"Team {team_ref(group.name)} already has that name and description; nothing to do.")
         if new_name is not None:
             refuse_owners_team(group, "renamed")
+            # Self-service (and its time-bound access) knows teams by name: checked again at execute.
+            await refuse_rename(ctx, group)
             await refuse_if_taken(ctx, new_name, renaming=group)
+        if description is not None:
+            refuse_redescribe(group, description)
         return group, new_name, description
 
     async def plan(self, ctx: HandlerContext, params: TeamUpdateParams) -> Plan:
