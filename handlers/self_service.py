@@ -234,9 +234,7 @@ def configured_keys(ctx: HandlerContext, team: str) -> list[str]:
 
 
 def is_managed(group: OrgGroup) -> bool:
-    return group.name.lower().startswith(MANAGED_PREFIX) and (group.description or "").startswith(
-        MANAGED_DESCRIPTION
-    )
+    return group.name.lower().startswith(MANAGED_PREFIX) and (group.description or "").startswith(MANAGED_DESCRIPTION)
 
 
 async def running_grants(ctx: HandlerContext, group: OrgGroup) -> list[TimedGrant]:
@@ -463,7 +461,10 @@ async def _tell(ctx: HandlerContext, grant: TimedGrant, what: str | None, team: 
     if team is None:
         where = f"team *{bk.escape(grant.team)}* no longer exists"
     elif team.name != grant.team:
-        where = f"*{bk.escape(grant.username)}* was removed from team *{bk.escape(team.name)}* (called *{bk.escape(grant.team)}* when granted)"
+        where = (
+            f"*{bk.escape(grant.username)}* was removed from team *{bk.escape(team.name)}* "
+            f"(called *{bk.escape(grant.team)}* when granted)"
+        )
     else:
         where = f"*{bk.escape(grant.username)}* was removed from team *{bk.escape(team.name)}*"
     text = (

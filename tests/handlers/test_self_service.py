@@ -543,7 +543,7 @@ async def test_a_team_renamed_in_the_web_ui_still_loses_the_member_at_expiry(
     def ctx(actor: str, **changes: Any) -> HandlerContext:
         return make_ctx(actor, store=any_store, **changes)
 
-    _, request_id, _ = await approve_and_execute(ctx, any_store, ask("web", "write", 3600), IVAN)
+    await approve_and_execute(ctx, any_store, ask("web", "write", 3600), IVAN)
     [grant] = await any_store.active_timed_grants()
     team_id = emulator_state.org(ORG).groups["hk-web-w"].id
     assert grant.team_id == team_id
@@ -619,7 +619,12 @@ async def test_a_404_ends_the_grant_only_when_a_read_confirms(
 async def old_grant(store: SqlRequestStore, request_id: str, expires_at: datetime) -> str:
     """A grant as recorded before team ids were (the migration leaves `team_id` empty)."""
     added = await store.add_timed_grant(
-        instance=ORG, request_id=request_id, team="backend", username="ivanpetrov", requester=IVAN, expires_at=expires_at
+        instance=ORG,
+        request_id=request_id,
+        team="backend",
+        username="ivanpetrov",
+        requester=IVAN,
+        expires_at=expires_at,
     )
     return added.id
 
