@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.changes.fields import NewTeam, Team
 from handlers.changes.preconditions import (
     description_line,
-    existing_team,
+    planned_team,
     refuse_if_taken,
     refuse_owners_team,
     team_ref,
@@ -22,6 +22,8 @@ class TeamUpdateParams(Params):
     name: Team
     new_name: NewTeam | None = None
     description: str | None = None
+    team_id: int | None = None
+    """The team's id when planned (None: stored before ids were kept)."""
 
 
 class TeamUpdate(ChangeKind[TeamUpdateParams]):
@@ -48,7 +50,7 @@ class TeamUpdate(ChangeKind[TeamUpdateParams]):
 
     async def _changes(self, ctx: HandlerContext, params: TeamUpdateParams) -> tuple[OrgGroup, str | None, str | None]:
         """The team and what would really change (a field already so is dropped); refuses when nothing would."""
-        group = await existing_team(ctx, params.name)
+        group = await planned_team(ctx, params.name, params.team_id)
         new_name = None if params.new_name == group.name else params.new_name
         description = params.description
         if description is not None and description == (group.description or ""):
@@ -80,7 +82,7 @@ class TeamUpdate(ChangeKind[TeamUpdateParams]):
             ]
         return Plan(
             summary=" and ".join(parts),
-            params=TeamUpdateParams(name=group.name, new_name=new_name, description=description),
+            params=TeamUpdateParams(name=group.name, new_name=new_name, description=description, team_id=group.id),
             details=details,
         )
 
