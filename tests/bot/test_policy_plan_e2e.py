@@ -4,6 +4,7 @@ must not undo. The policy file changes after the plan was shown: Apply files wha
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -56,7 +57,7 @@ async def test_the_approved_plan_is_the_plan_that_runs(
     assert "remove jadeturner from team data" in text_of(shown), text_of(shown)
     assert "grant read on acme/web to team data" in text_of(shown)
 
-    policy_path.write_text(LATER, encoding="utf-8")  # the file moves on; the plan shown does not
+    await asyncio.to_thread(policy_path.write_text, LATER, "utf-8")  # the file moves on; the plan shown does not
     await alice.click(shown, "policy_apply")
     [request] = await sandbox.slack.wait_for_async(lambda: approval_messages(sandbox) or None, timeout=20)
     asked = text_of(request)
