@@ -49,6 +49,7 @@ REPLACED = "not the team this was approved for"
         ("team_update", {"name": "data", "description": "Numbers"}),
         ("grant", {"team": "data", "namespace": ORG, "repository": "api", "permission": "read"}),
         ("revoke", {"team": "data", "namespace": ORG, "repository": "docs"}),
+        ("invite", {"invitee": "newcomer@acme.example", "team": "data"}),
     ],
 )
 async def test_a_team_replaced_under_its_name_is_not_changed(
