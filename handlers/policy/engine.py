@@ -306,6 +306,7 @@ async def apply_plan(
     request_id: str | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: ChangeDone | None = None,
+    state: OrgState | None = None,
 ) -> ApplyResult:
     """Apply exactly the planned changes that still apply, after reading the org again.
 
@@ -313,8 +314,12 @@ async def apply_plan(
     added after the plan is never removed by it. A change already so is left; a change whose starting
     point moved (a permission someone changed meanwhile) is skipped and reported. `progress` hears of
     every planned change, the skipped ones first.
+
+    `state`: the org as the plan read it a moment ago, when nothing can have waited in between (the
+    CLI's `--yes`); re-reading costs two listings and one read per repository change.
     """
-    state = await read_for_changes(hub, planned, concurrency=concurrency)
+    if state is None:
+        state = await read_for_changes(hub, planned, concurrency=concurrency)
     checked = recheck(planned, state)
     if progress is not None:
         for change, why in [*checked.already, *checked.stale]:
