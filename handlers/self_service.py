@@ -330,7 +330,7 @@ async def sweep_timed_grants(
             logger.warning("timed grant %s is for unknown instance %r; left due", grant.id, grant.instance)
             continue
         try:
-            found = await _end_membership(ctx, grant)
+            found = await _end_membership(ctx, store, grant)
         except HubError as error:
             logger.warning("could not end timed grant %s (%s in %s): %s", grant.id, grant.username, grant.team, error)
             continue
@@ -384,7 +384,7 @@ async def _learn_team_ids(store: RequestStore, contexts: Callable[[str], Handler
         await store.record_grant_team_id(grant.id, group.id)
 
 
-async def _team_now(ctx: HandlerContext, grant: TimedGrant) -> OrgGroup | None:
+async def _team_now(ctx: HandlerContext, store: RequestStore, grant: TimedGrant) -> OrgGroup | None:
     """The grant's team as it is now; None when no team of the org has its id (the team was deleted).
 
     Docker Hub addresses teams by name and has no lookup by id: the stored name is tried first (one
@@ -398,7 +398,7 @@ async def _team_now(ctx: HandlerContext, grant: TimedGrant) -> OrgGroup | None:
     if grant.team_id is None:
         if group is None:
             raise _TeamUnknown
-        await ctx.store.record_grant_team_id(grant.id, group.id)
+        await store.record_grant_team_id(grant.id, group.id)
         return group
     if group is not None and group.id == grant.team_id:
         return group
@@ -412,13 +412,15 @@ class _TeamUnknown(Exception):
     pass
 
 
-async def _end_membership(ctx: HandlerContext, grant: TimedGrant) -> tuple[OrgGroup | None, bool] | None:
+async def _end_membership(
+    ctx: HandlerContext, store: RequestStore, grant: TimedGrant
+) -> tuple[OrgGroup | None, bool] | None:
     """(the team as it is now, or None when it is gone; whether this call removed the member).
 
     None: the membership may still exist and the grant stays due (logged). HubError propagates.
     """
     try:
-        team = await _team_now(ctx, grant)
+        team = await _team_now(ctx, store, grant)
     except _TeamUnknown:
         logger.warning(
             "timed grant %s: team %r no longer exists under that name and the grant predates team ids, so "
