@@ -25,6 +25,10 @@ async def test_a_team_renamed_during_time_bound_access_still_loses_the_member(
     assert "Requested" in asked, asked
     await click(sandbox, http, ALICE, "approval_approve")
     assert await sandbox.slack.wait_for_async(lambda: "Done" in text_of(approval(sandbox)) or None, timeout=15)
+    # The click's own answer to Alice comes first, so it is not taken for the answer to her next command.
+    assert await sandbox.slack.wait_for_async(
+        lambda: [m for m in alice.replies() if "Approved." in text_of(m)] or None, timeout=15
+    )
     org = emulator_state.org("acme")
     team_id = org.groups["hk-web-w"].id
     assert "ivanpetrov" in org.groups["hk-web-w"].members
