@@ -168,7 +168,21 @@ timed_grants = Table(
     Column("requester", String(100), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
+    # The team's Docker Hub id: a rename keeps it. NULL on rows from before r0004 (the sweep fills it in).
+    Column("team_id", BigInteger),
     Index(None, "expires_at"),
+)
+
+# The changes a `/hub policy plan` message showed: its Apply button files exactly these.
+policy_plans = Table(
+    "policy_plans",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("instance", String(200), nullable=False),
+    Column("source", String(500), nullable=False),
+    Column("changes", json_type(), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )
 
 # -- the scheduled digest (handlers/digest/post.py) ------------------------------------------------------

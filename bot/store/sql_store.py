@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.db import READ_ONLY, create_engine, migrate
-from bot.store.schema import approvals, new_id, requests, timed_grants
+from bot.store.schema import approvals, new_id, policy_plans, requests, timed_grants
 from bot.store.schema import audit_log as audit_log_table
 from handlers.requests.lifecycle import (
     ALLOWED_TRANSITIONS,
@@ -30,6 +30,7 @@ from handlers.requests.lifecycle import (
     ChangeRequest,
     NewRequest,
     Status,
+    StoredPolicyPlan,
     TimedGrant,
     UndoAlreadyFiled,
     UndoRef,
@@ -277,6 +278,7 @@ class SqlRequestStore:
         username: str,
         requester: str,
         expires_at: datetime,
+        team_id: int | None = None,
     ) -> TimedGrant:
         _require_aware(expires_at=expires_at)
         grant = TimedGrant(
@@ -287,6 +289,7 @@ class SqlRequestStore:
             username=username,
             requester=requester,
             expires_at=expires_at,
+            team_id=team_id,
         )
         async with self._engine.begin() as connection:
             await connection.execute(
@@ -298,6 +301,7 @@ class SqlRequestStore:
                     username=username,
                     requester=requester,
                     expires_at=expires_at,
+                    team_id=team_id,
                 )
             )
             row = (await connection.execute(select(timed_grants).where(timed_grants.c.id == grant.id))).one()
@@ -336,6 +340,40 @@ class SqlRequestStore:
             query = query.where(timed_grants.c.requester == requester)
         async with self._reader.begin() as connection:
             return [_grant(row) for row in (await connection.execute(query)).all()]
+
+    async def record_grant_team_id(self, grant_id: str, team_id: int) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(timed_grants)
+                .where(timed_grants.c.id == grant_id, timed_grants.c.team_id.is_(None))
+                .values(team_id=team_id)
+            )
+
+    # Policy plans as shown
+
+    async def save_policy_plan(
+        self, *, instance: str, source: str, changes: list[dict[str, str]], created_by: str, now: datetime
+    ) -> StoredPolicyPlan:
+        _require_aware(now=now)
+        plan_id = new_id()
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                insert(policy_plans).values(
+                    id=plan_id,
+                    instance=instance,
+                    source=source[:500],
+                    changes=changes,
+                    created_by=created_by,
+                    created_at=now,
+                )
+            )
+            row = (await connection.execute(select(policy_plans).where(policy_plans.c.id == plan_id))).one()
+        return _policy_plan(row)
+
+    async def get_policy_plan(self, plan_id: str) -> StoredPolicyPlan | None:
+        async with self._reader.begin() as connection:
+            row = (await connection.execute(select(policy_plans).where(policy_plans.c.id == plan_id))).one_or_none()
+        return None if row is None else _policy_plan(row)
 
 
 async def count_requests_by_status(engine: AsyncEngine) -> dict[str, int]:
@@ -474,4 +512,16 @@ def _grant(row: Row[Any]) -> TimedGrant:
         requester=row.requester,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
+        team_id=row.team_id,
+    )
+
+
+def _policy_plan(row: Row[Any]) -> StoredPolicyPlan:
+    return StoredPolicyPlan(
+        id=row.id,
+        instance=row.instance,
+        source=row.source,
+        changes=list(row.changes),
+        created_by=row.created_by,
+        created_at=row.created_at,
     )

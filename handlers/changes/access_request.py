@@ -360,6 +360,8 @@ class AccessRequest(ChangeKind[AccessRequestParams]):
                     username=found.username,
                     requester=requester,
                     expires_at=datetime.now(UTC) + timedelta(seconds=ask.duration_seconds),
+                    # By id: the team may be renamed while the access runs, and the expiry must still find it.
+                    team_id=group.id,
                 )
                 done.append("recorded when it ends")
             result["expires_at"] = recorded.expires_at.isoformat()

@@ -167,6 +167,26 @@ class TimedGrant:
     """Slack user to tell when it ends."""
     expires_at: datetime
     revoked_at: datetime | None = None
+    team_id: int | None = None
+    """The team's Docker Hub id, which a rename keeps (None: recorded before ids were; the sweep fills it in)."""
+
+    def is_in(self, team_id: int, team_name: str) -> bool:
+        """Whether this grant is a membership of that team (by id; by name while the id is not known)."""
+        if self.team_id is not None:
+            return self.team_id == team_id
+        return self.team.lower() == team_name.lower()
+
+
+@dataclass(frozen=True)
+class StoredPolicyPlan:
+    """The changes a `/hub policy plan` message showed (as `Change.as_dict()`), for its Apply button."""
+
+    id: str
+    instance: str
+    source: str
+    changes: list[dict[str, str]]
+    created_by: str
+    created_at: datetime
 
 
 class ApprovalOutcome(StrEnum):
@@ -269,6 +289,7 @@ class RequestStore(Protocol):
         username: str,
         requester: str,
         expires_at: datetime,
+        team_id: int | None = None,
     ) -> TimedGrant: ...
 
     async def due_timed_grants(self, now: datetime, *, limit: int = 100) -> list[TimedGrant]:
@@ -280,3 +301,13 @@ class RequestStore(Protocol):
         ...
 
     async def active_timed_grants(self, *, requester: str | None = None) -> list[TimedGrant]: ...
+
+    async def record_grant_team_id(self, grant_id: str, team_id: int) -> None:
+        """Remember the team's id on a grant recorded before ids were (only while it has none)."""
+        ...
+
+    async def save_policy_plan(
+        self, *, instance: str, source: str, changes: list[dict[str, str]], created_by: str, now: datetime
+    ) -> StoredPolicyPlan: ...
+
+    async def get_policy_plan(self, plan_id: str) -> StoredPolicyPlan | None: ...
