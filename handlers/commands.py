@@ -11,16 +11,23 @@ takes the rest of the line as it was typed, so a reason may hold apostrophes and
 `team` and `invite`, the words create, update, delete, add, remove (and cancel) are subcommands: a
 team literally named like one is looked up with `/hub team --show <name>`. A word that names no
 command, or no subcommand, is an error that points to `/hub help`: never some other command.
+
+Slack sends the line escaped (the manifest's `should_escape: true`, so that a person picked with `@`
+arrives as their user ID): `&`, `<` and `>` as entities, links and emails as `<target|as typed>`,
+people as `<@U…|name>`. `slack_text` turns it back into what was typed, keeping mentions as tokens
+(`/hub access` takes a person).
 """
 
 from __future__ import annotations
 
 import io
+import re
 import shlex
 from dataclasses import dataclass
 from typing import Any
 
 from handlers import lookups
+from handlers.blocks import unescape
 from handlers.grammar import (
     REASON_OPTION,
     Line,
@@ -66,6 +73,25 @@ def spec(name: str) -> Syntax | None:
 
 def suggest(word: str) -> str | None:
     return closest(word, [syntax.name for syntax in syntaxes()])
+
+
+_SLACK_TOKEN = re.compile(r"<([^<>]*)>")
+
+
+def slack_text(text: str) -> str:
+    """The line as typed, from Slack's escaped form; `<@U…|name>` mentions are kept as they are."""
+
+    def typed(token: re.Match[str]) -> str:
+        target, _, label = token.group(1).partition("|")
+        if target.startswith(("@", "#", "!")):
+            # People, channels and special mentions stay tokens: only `/hub access` takes one (a
+            # person), and every other parser refuses them as they are.
+            return token.group(0)
+        # A link or an email: Slack puts what was typed after the pipe.
+        return label or target.removeprefix("mailto:")
+
+    # Tokens first: an escaped `&lt;` in the text is a literal `<`, never the start of one.
+    return unescape(_SLACK_TOKEN.sub(typed, text))
 
 
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
@@ -120,7 +146,8 @@ def _command_words(words: list[str]) -> list[str]:
 
 
 def parse(text: str) -> Parsed:
-    line = lex(text)
+    """`text` as Slack sends it (see `slack_text`)."""
+    line = lex(slack_text(text))
     names = _command_words([word.text for word in line.words])
     if not names:
         if line.unclosed_quote:
