@@ -35,7 +35,7 @@ LIVE_MAX_READS = 300
 """Live reading is for members whose teams are few: at most this many (repository, team) reads."""
 LIVE_CONCURRENCY = 8
 INDEX_MAX_AGE = timedelta(days=1)
-_SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>")
+_SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>|]*)?>")
 
 Progress = Callable[[str], Awaitable[None]]
 """Tell the person something while they wait (mrkdwn, escaped)."""
@@ -62,17 +62,13 @@ def combine(grants: Iterable[tuple[str, str, str]]) -> list[Reach]:
     return reaches
 
 
-async def _resolve(ctx: HandlerContext, who: str) -> str:
-    """A Slack mention becomes the person's email (through the directory); anything else stays."""
+async def _resolve(ctx: HandlerContext, who: str) -> str | None:
+    """A Slack mention becomes the person's email (through the directory), None when Slack shows none;
+    anything else stays as it is."""
     mention = _SLACK_MENTION.fullmatch(who)
     if mention is None:
         return who
-    email = await ctx.directory.user_email(mention.group(1))
-    if not email:
-        raise InvalidInput(
-            "user", who, f"Slack shows no email for <@{mention.group(1)}>; give their Docker username instead"
-        )
-    return email
+    return await ctx.directory.user_email(mention.group(1))
 
 
 async def _read_live(ctx: HandlerContext, teams: Sequence[str]) -> list[tuple[str, str, str]]:
@@ -111,8 +107,16 @@ async def access(
     now = now or datetime.now(UTC)
     if not who.strip():
         return bk.message(":warning: Say whose access: `/hub access username`, an email or an @mention.")
+    mention = _SLACK_MENTION.fullmatch(who.strip())
+    # A person is shown by their ID alone: Slack renders it as their name, and the label is theirs to choose.
+    person = f"<@{mention.group(1)}>" if mention else bk.code(who.strip())
+    wanted = await _resolve(ctx, who.strip())
+    if wanted is None:
+        return bk.message(
+            f":warning: Slack shows no email for {person}, so hubkeeper cannot tell who they are on Docker Hub; "
+            "give their Docker username."
+        )
     try:
-        wanted = await _resolve(ctx, who.strip())
         # The index's status is read while Docker Hub looks the member up.
         status_task = asyncio.ensure_future(_status(index, ctx.instance))
         try:
@@ -126,7 +130,7 @@ async def access(
     if member is None:
         if wanted != who.strip():  # a Slack person, found by their email
             return bk.message(
-                f":warning: {who.strip()} ({bk.code(wanted)} on Slack) is not a member of {bk.code(ctx.hub.org)}: "
+                f":warning: {person} ({bk.code(wanted)} on Slack) is not a member of {bk.code(ctx.hub.org)}: "
                 "no Docker Hub member has that email. Give their Docker username."
             )
         return bk.message(f":warning: {bk.code(who.strip())} is not a member of {bk.code(ctx.hub.org)}.")
