@@ -156,7 +156,7 @@ async def run_sandbox(host: str, console_port: int) -> None:
         print(f"  Slack stand-in      {sandbox.slack.api_url}")
         print(f"  working folder      {sandbox.folder}")
         print(
-            "  an outside change   the console's \"Docker Hub web UI\" button, or "
+            '  an outside change   the console\'s "Docker Hub web UI" button, or '
             f"hubkeeper emulator-web-ui --url {sandbox.emulator.base_url} member.role.change username=ivanpetrov "
             "role=owner  (posted to #general within 15 s)"
         )
