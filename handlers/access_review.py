@@ -155,4 +155,5 @@ REVIEW_ACCESS = without_arguments(
     ),
     ReviewAccess,
     _run_access_review,
+    scan=True,  # one pass over every member, as `/hub review`
 )

@@ -241,4 +241,8 @@ ACCESS = Lookup(
     AccessQuery,
     _parse_access,
     _run_access,
+    # By email (or a Slack person, found by theirs) the member is searched for through the org's pages,
+    # as `/hub whois` by email: its turn with the scans, but no cooldown.
+    scan=lambda query: "@" in query.who,
+    scan_cooldown=False,
 )

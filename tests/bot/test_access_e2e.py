@@ -14,6 +14,8 @@ from bot.sandbox.slack_state import Message
 from hub.emulator import DEMO, EmulatorState
 from tests.bot.test_slack_e2e import ALICE, HUB_OPS, IVAN, Person, text_of
 
+BOB = "U0BOBOK01"
+
 
 @pytest.fixture
 def alice(sandbox: Sandbox, http: httpx.AsyncClient) -> Person:
@@ -155,12 +157,14 @@ async def test_access_bad_input_says_what_is_wrong_and_changes_nothing(
     assert changes(emulator_state) == [] and nothing_posted(sandbox)
 
 
-async def test_review_access_sends_the_csv_by_dm(alice: Person, sandbox: Sandbox) -> None:
+async def test_review_access_sends_the_csv_by_dm(alice: Person, sandbox: Sandbox, http: httpx.AsyncClient) -> None:
     missing = text_of(await alice.command("review access"))
     assert "has not been built yet" in missing and "hubkeeper index" in missing
     assert sandbox.slack.files == []
     await build_index(sandbox)
-    reply = text_of(await alice.command("review access"))
+    # A full-org scan, like `/hub review`: Alice's attempt started her cooldown, so Bob asks.
+    assert "please wait" in text_of(await alice.command("review access"))
+    reply = text_of(await Person(sandbox, http, BOB).command("review access"))
     assert "Repository access review of `acme`" in reply and "sent to you by DM" in reply
     files = await sandbox.slack.wait_for_async(lambda: sandbox.slack.files or None, timeout=10)
     assert files[-1].name.startswith("repository-access-acme-")
