@@ -11,17 +11,29 @@ takes the rest of the line as it was typed, so a reason may hold apostrophes and
 `team` and `invite`, the words create, update, delete, add, remove (and cancel) are subcommands: a
 team literally named like one is looked up with `/hub team --show <name>`. A word that names no
 command, or no subcommand, is an error that points to `/hub help`: never some other command.
+
+`--dry-run` is the grammar's, not any kind's: it is taken out of the line (anywhere before `--reason`,
+or as the line's last word, after a reason too) before the kind sees the words, so every change kind,
+one added tomorrow included, takes it without knowing of it.
+
+Slack sends the line escaped (the manifest's `should_escape: true`, so that a person picked with `@`
+arrives as their user ID): `&`, `<` and `>` as entities, links and emails as `<target|as typed>`,
+people as `<@U…|name>`. `slack_text` turns it back into what was typed, keeping mentions as tokens
+(`/hub access` takes a person).
 """
 
 from __future__ import annotations
 
 import io
+import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from handlers import lookups
+from handlers.blocks import unescape
 from handlers.grammar import (
+    DRY_RUN_OPTION,
     REASON_OPTION,
     Line,
     Syntax,
@@ -45,6 +57,8 @@ class Change:
     kind: ChangeKind[Any]
     params: Params
     reason: str | None = None
+    dry_run: bool = False
+    """`--dry-run`: show the plan the approver would see; file, post and change nothing."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,25 @@ def spec(name: str) -> Syntax | None:
 
 def suggest(word: str) -> str | None:
     return closest(word, [syntax.name for syntax in syntaxes()])
+
+
+_SLACK_TOKEN = re.compile(r"<([^<>]*)>")
+
+
+def slack_text(text: str) -> str:
+    """The line as typed, from Slack's escaped form; `<@U…|name>` mentions are kept as they are."""
+
+    def typed(token: re.Match[str]) -> str:
+        target, _, label = token.group(1).partition("|")
+        if target.startswith(("@", "#", "!")):
+            # People, channels and special mentions stay tokens: only `/hub access` takes one (a
+            # person), and every other parser refuses them as they are.
+            return token.group(0)
+        # A link or an email: Slack puts what was typed after the pipe.
+        return label or target.removeprefix("mailto:")
+
+    # Tokens first: an escaped `&lt;` in the text is a literal `<`, never the start of one.
+    return unescape(_SLACK_TOKEN.sub(typed, text))
 
 
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
@@ -119,8 +152,40 @@ def _command_words(words: list[str]) -> list[str]:
     return found
 
 
+def take_dry_run(line: Line) -> tuple[Line, bool]:
+    """The line as if `--dry-run` had not been typed, and whether it was.
+
+    It is cut from the text itself (not only from the words) so that a kind reading free text from
+    the line, like `request`'s reason, never sees it. As the last word of the line it counts even
+    after `--reason`: someone who ends a line with it means a dry run, and filing the request instead
+    would be the costly misreading.
+    """
+    text = line.text
+    found = False
+    stripped = text.rstrip()
+    if stripped.endswith(DRY_RUN_OPTION) and stripped[: -len(DRY_RUN_OPTION)][-1:].isspace():
+        text, found = stripped[: -len(DRY_RUN_OPTION)].rstrip(), True
+        line = lex(text)
+    flags = [word for word in line.words if word.text == DRY_RUN_OPTION]
+    for word in reversed(flags):
+        text = text[: word.start] + text[word.rest_at :]
+    if flags:
+        line, found = lex(text), True
+    return line, found
+
+
 def parse(text: str) -> Parsed:
-    line = lex(text)
+    """`text` as Slack sends it (see `slack_text`)."""
+    line, dry_run = take_dry_run(lex(slack_text(text)))
+    parsed = _parse(line)
+    if not dry_run:
+        return parsed
+    if not isinstance(parsed.command, Change):
+        raise UsageError(f"{DRY_RUN_OPTION} goes with a change command; lookups change nothing anyway")
+    return replace(parsed, command=replace(parsed.command, dry_run=True))
+
+
+def _parse(line: Line) -> Parsed:
     names = _command_words([word.text for word in line.words])
     if not names:
         if line.unclosed_quote:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from handlers import commands, lookups, members
+from handlers import commands, lookups, members, repos
 from handlers.blocks import error_reply, escape
 from handlers.changes.policy_apply import PolicyApplyParams
 from handlers.context import Directory, HandlerContext, Reply
@@ -28,6 +28,7 @@ from handlers.requests import kinds, render
 from handlers.requests.approvals import Approvals, ContextFactory
 from handlers.requests.lifecycle import Status
 from handlers.requests.permissions import is_allowed
+from handlers.scans import ScanGate
 from hub.client import HubClient
 from hub.errors import HubError, echo
 
@@ -51,12 +52,21 @@ class Router:
     digests: Digests
     policy_file: str | None
     """HUBKEEPER_POLICY_FILE, for the Apply button under `/hub policy plan`."""
+    scans: ScanGate = field(default_factory=ScanGate)
+    """Full-org scans: one at a time per instance, a cooldown per person."""
     labels: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.labels = tuple(self.hubs)
 
-    async def command(self, text: str, actor: str, channel: str | None = None) -> Reply:
+    async def command(
+        self,
+        text: str,
+        actor: str,
+        channel: str | None = None,
+        progress: Callable[[str], Awaitable[None]] | None = None,
+    ) -> Reply:
+        """`progress` tells the asker something before the answer (a slow live read)."""
         try:
             parsed = commands.parse(text)
         except UsageError as error:
@@ -73,7 +83,7 @@ class Router:
         context = self._context(parsed.org, actor)
         if isinstance(context, Reply):
             return context
-        return await self._run(replace(context, channel=channel), command)
+        return await self._run(replace(context, channel=channel, progress=progress), command)
 
     async def action(self, action_id: str, value: str, actor: str) -> Reply:
         """A button on one of our lookups was clicked."""
@@ -82,12 +92,14 @@ class Router:
             return refusal
         if action_id == APPLY_ACTION:
             return await self._apply_policy(value, actor)
-        if action_id != members.PAGE_ACTION:
+        if action_id not in (members.PAGE_ACTION, repos.PAGE_ACTION):
             return Reply(f"hubkeeper does not know the button {escape(echo(action_id))}.")
         context = self._context(_instance_of(value), actor)
         if isinstance(context, Reply):
             return context
         try:
+            if action_id == repos.PAGE_ACTION:
+                return await repos.repos_page_clicked(context, value, index=context.access_index)
             return await members.members_page_clicked(context, value)
         except HubError as error:
             return error_reply(error)
@@ -110,7 +122,7 @@ class Router:
         )
 
     async def decision(self, action_id: str, request_id: str, actor: str, note: str | None = None) -> Reply:
-        """An Approve, Deny or Retry click on an approval message (Deny after its reason modal)."""
+        """An Approve, Deny, Retry or Undo click on an approval message (Deny after its reason modal)."""
         match action_id:
             case render.APPROVE:
                 return await self.approvals.approve(request_id, actor)
@@ -120,17 +132,30 @@ class Router:
                 return await self.approvals.retry(request_id, actor)
             case render.CANCEL:
                 return await self.approvals.cancel(request_id, actor)
+            case render.UNDO:
+                return await self.approvals.undo(request_id, actor)
             case _ if action_id in digest_service.BUTTONS:
                 return await self.digests.button(action_id, request_id, actor)
         return Reply(f"hubkeeper does not know the button {escape(echo(action_id))}.")
 
-    async def _apply_policy(self, instance: str, actor: str) -> Reply:
-        """The Apply button under a policy plan: the change goes through approval like any other."""
-        context = self._context(instance, actor)
+    async def _apply_policy(self, plan_id: str, actor: str) -> Reply:
+        """The Apply button under a policy plan: files the stored plan the message showed, through approval.
+
+        The policy file is not read again: what is approved is what the person clicking saw.
+        """
+        plan = await self.approvals.store.get_policy_plan(plan_id[:40])
+        if plan is None:
+            # Also the buttons of plans posted by earlier versions (their value was the instance's label).
+            return Reply(
+                "hubkeeper no longer knows the plan behind this button; run `/hub policy plan` again. "
+                "Nothing was requested."
+            )
+        context = self._context(plan.instance, actor)
         if isinstance(context, Reply):
             return context
         kind = kinds.named("policy_apply")
-        return await self.approvals.submit(context, kind, PolicyApplyParams(path=self.policy_file), None)
+        params = PolicyApplyParams(plan_id=plan.id, source=plan.source, changes=plan.changes)
+        return await self.approvals.submit(context, kind, params, None)
 
     async def _refusal(self, actor: str) -> Reply | None:
         if await is_allowed(actor, self.viewers, self.directory):
@@ -156,11 +181,22 @@ class Router:
     async def _run(self, context: HandlerContext, command: object) -> Reply:
         try:
             if isinstance(command, commands.Change):
+                if command.dry_run:
+                    return await self.approvals.preview(context, command.kind, command.params, command.reason)
                 return await self.approvals.submit(context, command.kind, command.params, command.reason)
             lookup = lookups.answering(command)
             if lookup is None or lookup.run is None:
                 return help_reply(None, self.labels)
-            return await lookup.run(context, command)
+            run = lookup.run
+            if lookup.scans(command):
+                return await self.scans.run(
+                    context.instance,
+                    context.actor,
+                    lookup.syntax.name,
+                    lambda: run(context, command),
+                    cooldown=lookup.scan_cooldown,
+                )
+            return await run(context, command)
         except HubError as error:
             logger.info("Docker Hub error for %s on %s: %s", type(command).__name__, context.instance, error)
             return error_reply(error)

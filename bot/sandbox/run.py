@@ -7,6 +7,7 @@ both, and the console page that plays Slack for a person. Tests use the same ass
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import shutil
 import signal
@@ -49,6 +50,13 @@ api_url = "{base_url}"
     return acme + (globex if with_globex else "")
 
 
+def _access_teams_toml(access_teams: dict[str, str]) -> str:
+    if not access_teams:
+        return ""
+    lines = "".join(f"{json.dumps(key)} = {json.dumps(team)}\n" for key, team in access_teams.items())
+    return f"\n[access_teams]\n{lines}"
+
+
 class Sandbox:
     def __init__(
         self,
@@ -60,6 +68,7 @@ class Sandbox:
         viewers: str = "",
         policy_file: str = "",
         activity_seconds: int = 300,
+        access_teams: dict[str, str] | None = None,
     ) -> None:
         self.host = host
         self.console_port = console_port
@@ -68,6 +77,8 @@ class Sandbox:
         self.viewers = viewers
         self.policy_file = policy_file
         self.activity_seconds = activity_seconds
+        self.access_teams = dict(access_teams or {})
+        """The config file's [access_teams] (self-service teams), e.g. {"acme/api:write": "backend"}."""
         # A fresh secret each run: the console signs with it exactly as Slack would.
         self.signing_secret = secrets.token_hex(16)
         self.folder = Path(tempfile.mkdtemp(prefix="hubkeeper-sandbox-"))
@@ -89,7 +100,10 @@ class Sandbox:
         self.emulator.start()
         self.slack.start()
         config = self.folder / "hubkeeper.toml"
-        config.write_text(_instances_toml(self.emulator.base_url, self.with_globex), encoding="utf-8")
+        config.write_text(
+            _instances_toml(self.emulator.base_url, self.with_globex) + _access_teams_toml(self.access_teams),
+            encoding="utf-8",
+        )
         settings = load_settings(
             hubkeeper_config=config,
             slack_bot_token=BOT_TOKEN,
@@ -109,7 +123,8 @@ class Sandbox:
         self._runners.append(bot_runner)
         self.scheduler = start_scheduler(self.bot)
         self.bot_url = f"http://{self.host}:{bot_port}{EVENTS_PATH}"
-        console = web.AppRunner(build_console_app(self.slack, self.bot_url, self.signing_secret))
+        web_ui = f"{self.emulator.base_url}/emulator/web-ui/{DEMO.org}"
+        console = web.AppRunner(build_console_app(self.slack, self.bot_url, self.signing_secret, web_ui_url=web_ui))
         await console.setup()
         site = web.TCPSite(console, self.host, self.console_port)
         await site.start()
@@ -155,7 +170,12 @@ async def run_sandbox(host: str, console_port: int) -> None:
         print(f"  Slack stand-in      {sandbox.slack.api_url}")
         print(f"  working folder      {sandbox.folder}")
         print(
-            f"  an outside change   hubkeeper emulator-web-ui --url {sandbox.emulator.base_url} "
-            "member.role.change username=ivanpetrov role=owner  (posted to the audit channel within 15 s)"
+            '  an outside change   the console\'s "Docker Hub web UI" button, or '
+            f"hubkeeper emulator-web-ui --url {sandbox.emulator.base_url} member.role.change username=ivanpetrov "
+            "role=owner  (posted to #general within 15 s)"
+        )
+        print(
+            "  see, ask, undo      as Ivan: /hub team add data ivanpetrov --reason onboarding --dry-run, then again "
+            "without --dry-run; approve as Alice in #hub-ops; then click Undo on its message"
         )
         await stop.wait()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from handlers import blocks as bk
 from handlers.changes.fields import Role, Username
-from handlers.changes.preconditions import a_role, org_member, refuse_last_owner
+from handlers.changes.preconditions import a_role, org_member, refuse_if_moved, refuse_last_owner
 from handlers.context import HandlerContext
 from handlers.grammar import positional, reject_unknown_options, role
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
@@ -15,6 +18,8 @@ from hub.models import OrgMember
 class RoleParams(Params):
     username: Username
     role: Role
+    previous_role: str | None = None
+    """The role the plan saw (the approval said "from … to …"): execute changes it only from there."""
 
 
 class RoleChange(ChangeKind[RoleParams]):
@@ -34,6 +39,12 @@ class RoleChange(ChangeKind[RoleParams]):
     def destructive(self, params: RoleParams) -> bool:
         return params.role == "owner"
 
+    def reverse(self, params: RoleParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        previous = outcome["previous_role"]
+        if previous == outcome["role"]:
+            return None
+        return "role", {"username": outcome["username"], "role": previous}
+
     async def _check(self, ctx: HandlerContext, params: RoleParams) -> OrgMember:
         member = await org_member(ctx, params.username)
         if member.role_key == params.role:
@@ -52,12 +63,13 @@ class RoleChange(ChangeKind[RoleParams]):
                 f"Change *{bk.escape(member.username)}*'s role in *{bk.escape(ctx.instance)}* "
                 f"from {bk.escape(member.role_key)} to {params.role}"
             ),
-            params=RoleParams(username=member.username, role=params.role),
+            params=RoleParams(username=member.username, role=params.role, previous_role=member.role_key),
             details=details,
         )
 
     async def execute(self, ctx: HandlerContext, params: RoleParams) -> Outcome:
         member = await self._check(ctx, params)
+        refuse_if_moved(f"*{bk.escape(member.username)}*'s role", params.previous_role, member.role_key)
         updated = await ctx.hub.update_member_role(member.username, params.role)
         return Outcome(
             f"*{bk.escape(member.username)}* is now {a_role(updated.role_key)} of *{bk.escape(ctx.instance)}*",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from handlers import blocks as bk
 from handlers.changes.fields import MemberRef, Team
-from handlers.changes.preconditions import existing_team, is_owners_team, team_ref
+from handlers.changes.preconditions import is_owners_team, planned_team, team_ref
 from handlers.context import HandlerContext
 from handlers.grammar import member_ref, positional, reject_unknown_options, show_hint
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
@@ -17,6 +20,8 @@ class TeamAddParams(Params):
     team: Team
     member: MemberRef
     """As asked (an email or a Docker ID); the plan resolves it to the Docker ID."""
+    team_id: int | None = None
+    """The team's id when planned: execute adds to that team only (None: stored before ids were kept)."""
 
 
 class TeamAdd(ChangeKind[TeamAddParams]):
@@ -36,10 +41,14 @@ class TeamAdd(ChangeKind[TeamAddParams]):
         # The owners team is the owner role by another door: as destructive as `role … owner`.
         return is_owners_team(params.team)
 
+    def reverse(self, params: TeamAddParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        # The team and Docker ID as added (an email was resolved), not as typed.
+        return "team_remove", {"team": outcome["team"], "username": outcome["username"]}
+
     async def _check(self, ctx: HandlerContext, params: TeamAddParams) -> tuple[OrgGroup, OrgMember]:
         """The team and the org member (an email resolved); refuses what cannot be."""
         asked = params.member
-        group = await existing_team(ctx, params.team)
+        group = await planned_team(ctx, params.team, params.team_id)
         member = await ctx.hub.find_member(asked)
         if member is None:
             # Docker Hub adds only org members to a team; it never invites: point at the command that does.
@@ -61,7 +70,7 @@ class TeamAdd(ChangeKind[TeamAddParams]):
             details.append(f"Joining {team_ref(OWNERS_TEAM)} makes them an owner of *{bk.escape(ctx.instance)}*.")
         return Plan(
             summary=f"Add *{bk.escape(member.username)}* to team {team_ref(group.name)}",
-            params=TeamAddParams(team=group.name, member=member.username),
+            params=TeamAddParams(team=group.name, member=member.username, team_id=group.id),
             details=details,
         )
 

@@ -8,7 +8,7 @@ from typing import Any
 from handlers.changes.fields import NewTeam, Team
 from handlers.changes.preconditions import (
     description_line,
-    existing_team,
+    planned_team,
     refuse_if_taken,
     refuse_owners_team,
     team_ref,
@@ -17,6 +17,7 @@ from handlers.context import HandlerContext
 from handlers.grammar import positional, reject_unknown_options, show_hint, take_option, take_text_option
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
 from handlers.requests.subjects import Subjects, team_names
+from handlers.self_service import refuse_redescribe, refuse_rename
 from hub import paths
 from hub.models import OrgGroup
 
@@ -25,6 +26,8 @@ class TeamUpdateParams(Params):
     name: Team
     new_name: NewTeam | None = None
     description: str | None = None
+    team_id: int | None = None
+    """The team's id when planned (None: stored before ids were kept)."""
 
 
 class TeamUpdate(ChangeKind[TeamUpdateParams]):
@@ -53,9 +56,18 @@ class TeamUpdate(ChangeKind[TeamUpdateParams]):
             description=new_description,
         )
 
+    def reverse(self, params: TeamUpdateParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        team, previous_name = outcome["team"], outcome["previous_name"]
+        new_name = previous_name if outcome.get("renamed", team != previous_name) else None
+        # An outcome from before descriptions were recorded undoes the rename only.
+        description = outcome["previous_description"] if outcome.get("description_changed") else None
+        if new_name is None and description is None:
+            return None
+        return "team_update", {"name": team, "new_name": new_name, "description": description}
+
     async def _changes(self, ctx: HandlerContext, params: TeamUpdateParams) -> tuple[OrgGroup, str | None, str | None]:
         """The team and what would really change (a field already so is dropped); refuses when nothing would."""
-        group = await existing_team(ctx, params.name)
+        group = await planned_team(ctx, params.name, params.team_id)
         new_name = None if params.new_name == group.name else params.new_name
         description = params.description
         if description is not None and description == (group.description or ""):
@@ -64,7 +76,11 @@ class TeamUpdate(ChangeKind[TeamUpdateParams]):
             raise ChangeRefused(f"Team {team_ref(group.name)} already has that name and description; nothing to do.")
         if new_name is not None:
             refuse_owners_team(group, "renamed")
+            # Self-service (and its time-bound access) knows teams by name: checked again at execute.
+            await refuse_rename(ctx, group)
             await refuse_if_taken(ctx, new_name, renaming=group)
+        if description is not None:
+            refuse_redescribe(group, description)
         return group, new_name, description
 
     async def plan(self, ctx: HandlerContext, params: TeamUpdateParams) -> Plan:
@@ -83,7 +99,7 @@ class TeamUpdate(ChangeKind[TeamUpdateParams]):
             ]
         return Plan(
             summary=" and ".join(parts),
-            params=TeamUpdateParams(name=group.name, new_name=new_name, description=description),
+            params=TeamUpdateParams(name=group.name, new_name=new_name, description=description, team_id=group.id),
             details=details,
         )
 
@@ -95,4 +111,15 @@ class TeamUpdate(ChangeKind[TeamUpdateParams]):
             what += (
                 f" the description of team {team_ref(updated.name)}" if not new_name else " and changed its description"
             )
-        return Outcome(what, {"team": updated.name, "team_id": updated.id, "previous_name": group.name})
+        # What it was before, for Undo: the old name and, when it changed, the old description.
+        return Outcome(
+            what,
+            {
+                "team": updated.name,
+                "team_id": updated.id,
+                "previous_name": group.name,
+                "renamed": new_name is not None,
+                "description_changed": description is not None,
+                "previous_description": group.description or "",
+            },
+        )

@@ -9,7 +9,7 @@ shows the same thing. Nothing reaches Docker Hub before approval but the reads t
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,9 +26,18 @@ from handlers.requests.lifecycle import (
     NewRequest,
     RequestStore,
     Status,
+    UndoAlreadyFiled,
 )
 from handlers.requests.permissions import is_allowed
-from handlers.requests.render import already_decided, render_approval, render_status_line
+from handlers.requests.render import (
+    CANNOT_UNDO,
+    already_decided,
+    render_approval,
+    render_dry_run,
+    render_status_line,
+    undo_taken,
+)
+from handlers.requests.undo import reverse_of, undoes_line
 from hub.errors import HubError
 
 logger = logging.getLogger("hubkeeper.approvals")
@@ -84,35 +93,31 @@ class Approvals:
 
     # -- asking ------------------------------------------------------------------------------------
 
-    async def submit(self, ctx: HandlerContext, kind: ChangeKind[Any], params: Params, reason: str | None) -> Reply:
-        """Plan the change, store it as pending and post its approval message. Nothing is changed yet."""
-        policy = self.policies.get(ctx.instance)
-        if policy is None or not policy.channel:
-            return message(
-                "Changes are turned off here: no approval channel is configured (HUBKEEPER_APPROVAL_CHANNEL)."
-            )
-        try:
-            plan = await kind.plan(ctx, kind.load(params))
-        except ChangeRefused as refused:
-            return message(refused.message)
-        except HubError as error:
-            return message(f"Could not check that against Docker Hub: {escape(error.message)}. Nothing was requested.")
-        summary = "\n".join([plan.summary, *plan.details])
+    async def submit(
+        self,
+        ctx: HandlerContext,
+        kind: ChangeKind[Any],
+        params: Params,
+        reason: str | None,
+        notes: Sequence[str] = (),
+        refused_as: str = "",
+        undoes: str | None = None,
+    ) -> Reply:
+        """Plan the change, store it as pending and post its approval message. Nothing is changed yet.
+
+        `notes` are lines the approval message shows after the plan's (an undo names what it undoes);
+        `refused_as` starts a refusal (an undo says which request could not be undone); `undoes` is the
+        request an undo undoes, which the store lets only one undo hold at a time."""
         now = self.clock()
-        request = await self.store.create(
-            NewRequest(
-                instance=ctx.instance,
-                kind=kind.name,
-                params=kind.dump(plan.params),
-                requester=ctx.actor,
-                reason=reason or "",
-                summary=summary,
-                destructive=kind.destructive(kind.load(plan.params)),
-                approvals_required=approvals_required(kind, plan.params, policy),
-                expires_at=now + policy.request_ttl,
-            ),
-            now=now,
-        )
+        drafted = await self._draft(ctx, kind, params, reason, now, notes, refused_as, undoes)
+        if isinstance(drafted, Reply):
+            return drafted
+        draft, summary, policy = drafted
+        try:
+            request = await self.store.create(draft, now=now)
+        except UndoAlreadyFiled as taken:
+            # Another click (or replica) filed its undo while this one was planning: the store let one in.
+            return message(undo_taken(taken.existing))
         posted = await self._announce(request, policy)
         if not posted:
             return message(
@@ -121,19 +126,73 @@ class Approvals:
             )
         link = await self._link(policy.channel, posted)
         return message(
-            f"Requested: {plan.summary}",
+            f"Requested: {summary}",
             f"Waiting for approval in {link} · request `{request.id}` · "
             f"expires {request.expires_at:%Y-%m-%d %H:%M} UTC",
         )
 
+    async def preview(self, ctx: HandlerContext, kind: ChangeKind[Any], params: Params, reason: str | None) -> Reply:
+        """`--dry-run`: the plan exactly as the approver would see it, for the asker only. The same reads
+        as `submit` (so the same refusals); nothing is stored, posted or changed."""
+        now = self.clock()
+        drafted = await self._draft(ctx, kind, params, reason, now)
+        if isinstance(drafted, Reply):
+            return drafted
+        draft, _, _ = drafted
+        return render_dry_run(draft, now)
+
+    async def _draft(
+        self,
+        ctx: HandlerContext,
+        kind: ChangeKind[Any],
+        params: Params,
+        reason: str | None,
+        now: datetime,
+        notes: Sequence[str] = (),
+        refused_as: str = "",
+        undoes: str | None = None,
+    ) -> tuple[NewRequest, str, ApprovalPolicy] | Reply:
+        """Plan the change into the request that would be stored (a refusal is a Reply); reads only."""
+        policy = self.policies.get(ctx.instance)
+        if policy is None or not policy.channel:
+            return message(
+                "Changes are turned off here: no approval channel is configured (HUBKEEPER_APPROVAL_CHANNEL)."
+            )
+        try:
+            plan = await kind.plan(ctx, kind.load(params))
+        except ChangeRefused as refused:
+            return message(refused_as + refused.message)
+        except HubError as error:
+            return message(
+                f"{refused_as}Could not check that against Docker Hub: {escape(error.message)}. Nothing was requested."
+            )
+        summary = "\n".join([plan.summary, *plan.details, *notes])
+        draft = NewRequest(
+            instance=ctx.instance,
+            kind=kind.name,
+            params=kind.dump(plan.params),
+            requester=ctx.actor,
+            reason=reason or "",
+            summary=summary,
+            destructive=kind.destructive(kind.load(plan.params)),
+            approvals_required=approvals_required(kind, plan.params, policy),
+            expires_at=now + policy.request_ttl,
+            undoes=undoes,
+        )
+        return draft, plan.summary, policy
+
     async def _announce(self, request: ChangeRequest, policy: ApprovalPolicy) -> str | None:
-        """Post the approval message and remember where; None when Slack refused (the sweep retries)."""
+        """Post the approval message and remember where; None when Slack refused (the sweep retries).
+
+        An undo's original then says where the undo is (or, until it is posted, that it was asked)."""
         try:
             ts = await self.messenger.post(policy.channel, render_approval(request))
         except Exception:  # Slack's failure must not lose the stored request
             logger.exception("could not post the approval message of %s", request.id)
+            await self._refresh_undone(request)
             return None
         await self.store.attach_message(request.id, policy.channel, ts)
+        await self._refresh_undone(request)
         return ts
 
     async def _link(self, channel: str, ts: str) -> str:
@@ -241,6 +300,46 @@ class Approvals:
         await self._finish(cancelled)
         return message("Cancelled.")
 
+    async def undo(self, request_id: str, actor: str) -> Reply:
+        """The Undo button: file the reverse of a done change as a new request, through approval.
+
+        The reverse comes from what the change recorded doing (its kind's `reverse`), and its plan
+        re-reads Docker Hub like any request's: what changed since is refused before anyone approves.
+        """
+        request = await self.store.get(request_id)
+        if request is None:
+            return message(f"There is no request `{escape(request_id[:40])}`.")
+        if actor != request.requester and not await self._may_approve(request, actor):
+            return message(
+                "Only approvers (HUBKEEPER_APPROVERS) and the person who asked can undo a change. "
+                "Nothing was requested."
+            )
+        if request.status is not Status.DONE:
+            return message(f"Only a done change can be undone; this request is {request.status.value}.")
+        reverse = reverse_of(request)
+        if reverse is None:
+            return message(f"{CANNOT_UNDO} Nothing was requested.")
+        if request.undone_by is not None:
+            # A second click (or a second person) files nothing new. This is the quick answer; the store's
+            # claim in `create` is what makes two clicks at the same moment file one undo.
+            return message(undo_taken(request.undone_by))
+        ctx = self.contexts(request.instance, actor, None)
+        if ctx is None:
+            return message(f"Instance {escape(request.instance)} is not configured here. Nothing was requested.")
+        where = ""
+        if request.channel and request.ts:
+            where = f" ({await self._link(request.channel, request.ts)})"
+        original = request.summary.splitlines()[0]
+        return await self.submit(
+            ctx,
+            reverse.kind,
+            reverse.params,
+            f"Undo of request {request.id}",
+            notes=[f"{undoes_line(request.id)}{where}: {original}"],
+            refused_as=f"Request `{request.id}` cannot be undone now: ",
+            undoes=request.id,
+        )
+
     async def _execute(self, request: ChangeRequest, actor: str) -> ChangeRequest:
         """approved → executing → done | failed, once: the compare-and-set picks the one executor."""
         executing = await self.store.transition(
@@ -285,6 +384,8 @@ class Approvals:
             event = "change.failed"
         final = finished or await self.store.get(executing.id) or executing
         await self._audit(event, actor, final, error=error, summary=summary or None, partly_applied=partly)
+        if finished is not None and finished.status is Status.DONE and finished.undoes is not None and ctx is not None:
+            await self._undone(ctx, finished.undoes)
         if finished is not None and finished.status is Status.DONE and self.after_done is not None:
             try:
                 await self.after_done(finished)
@@ -292,6 +393,17 @@ class Approvals:
                 logger.exception("after %s was done, a follower failed", finished.id)
         await self._finish(final)
         return final
+
+    async def _undone(self, ctx: HandlerContext, request_id: str) -> None:
+        """An undo is done: the kind of the request it undid ends what that left running (a timed grant)."""
+        original = await self.store.get(request_id)
+        kind = kinds.by_name(original.kind) if original is not None else None
+        if original is None or kind is None:
+            return
+        try:
+            await kind.undone(ctx, kind.load(original.params), original.result or {}, original.id)
+        except Exception:  # the undo is done and recorded; what is left shows in the log
+            logger.exception("after undoing %s, its %s could not finish the undo", original.id, original.kind)
 
     # -- the sweep ---------------------------------------------------------------------------------
 
@@ -314,6 +426,18 @@ class Approvals:
     # -- telling people ----------------------------------------------------------------------------
 
     async def _refresh(self, request: ChangeRequest) -> None:
+        await self._update_message(request)
+        await self._refresh_undone(request)
+
+    async def _refresh_undone(self, request: ChangeRequest) -> None:
+        """An undo's state shows on the message of the request it undoes (and whether Undo is offered)."""
+        if request.undoes is None:
+            return
+        original = await self.store.get(request.undoes)
+        if original is not None:
+            await self._update_message(original)
+
+    async def _update_message(self, request: ChangeRequest) -> None:
         if request.channel is None or request.ts is None:
             return
         try:

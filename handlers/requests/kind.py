@@ -10,6 +10,10 @@ A kind is one class in `handlers/changes/` and one line in `handlers/requests/ki
 - `execute`, run after approval: it checks the preconditions again (the org may have changed
   meanwhile), makes the change, and returns what it did;
 - `destructive`: whether the change needs the extra approvers (every removal, every new owner);
+- `reverse`: the change that undoes a done one, computed from what it recorded doing (the Undo
+  button files it as a new request); None, the default, for a change that cannot be undone;
+- `undone`: told once that reverse is done, to end what the change left running besides Docker Hub
+  (time-bound access ends its recorded expiry); nothing, by default;
 - `subjects`: who and what a stored request of the kind is about, for the request log.
 
 The approval lifecycle (handlers/requests/approvals.py) only knows kinds by this interface. Stored
@@ -169,6 +173,24 @@ class ChangeKind(ABC, Generic[P]):
     def destructive(self, params: P) -> bool:
         """Whether it takes something away or makes an owner; such changes need the extra approvers."""
         return False
+
+    def reverse(self, params: P, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        """The change that undoes this one once done: a kind's `name` and its parameters (as stored,
+        checked by that kind's `load`), or None.
+
+        `outcome` is the stored result of `execute` (`Outcome.result`): the reverse is computed from
+        what was really done (the previous role, the previous permission, the members actually added)
+        and never from what was asked, which may differ ("already so" items are not undone). A kind
+        whose changes cannot be taken back (a removal from the org, a deleted team, a sent invite)
+        keeps this default. A KeyError or ValueError from an outcome missing what is needed (one
+        recorded before the kind recorded it) counts as None.
+        """
+        return None
+
+    async def undone(self, ctx: HandlerContext, params: P, outcome: Mapping[str, Any], request_id: str) -> None:
+        """The reverse of done request `request_id` (of this kind, with these params and stored `outcome`)
+        is done: end what the change left running outside Docker Hub. `ctx` is the undo's. Nothing, by
+        default: most changes leave nothing behind but the change itself."""
 
     @abstractmethod
     async def plan(self, ctx: HandlerContext, params: P) -> Plan:

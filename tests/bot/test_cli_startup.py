@@ -68,16 +68,16 @@ def test_check_imports_neither_slack_nor_the_store(emulator: EmulatorServer) -> 
 
 
 # What `check` must not load: it reads settings, builds the Hub client and prints three lines. The
-# command grammar and the Block Kit builders are the Slack side; pydantic-settings is not used; pygments
-# (and rich) are what httpx's own command-line client would import.
+# command grammar, the lookups and `/hub health`'s reply are the Slack side; pydantic-settings is not
+# used; pygments (and rich) are what httpx's own command-line client would import.
 NOT_FOR_CHECK = frozenset(
     {
-        "handlers.blocks",
         "handlers.commands",
-        "handlers.context",
         "handlers.grammar",
         "handlers.health",
         "handlers.lookup",
+        "handlers.lookups",
+        "handlers.requests.kinds",
         "hub.emulator",
         "pydantic_settings",
         "pygments",
@@ -93,16 +93,13 @@ def test_check_loads_only_settings_and_the_hub_client(emulator: EmulatorServer) 
     assert modules & (HEAVY | NOT_FOR_CHECK) == set()
 
 
-def test_reading_settings_loads_neither_httpx_nor_any_handler(emulator: EmulatorServer) -> None:
+def test_reading_settings_loads_neither_httpx_nor_the_hub_client(emulator: EmulatorServer) -> None:
+    """Settings are read first by every command (`log`, `--instance` errors…): none of them pays for
+    the HTTP stack, the Docker Hub models or the command grammar by reading them."""
     modules = loaded(env=demo_env(emulator.base_url), script=_REPORT_SETTINGS_IMPORTS)
     assert "bot.settings" in modules
-    assert {name for name in modules if name.split(".")[0] in ("httpx", "httpcore")} == set()
-    assert {name for name in modules if name.startswith("handlers.")} <= {
-        "handlers.durations",
-        "handlers.stale",
-        "handlers.words",
-    }
-    assert "hub.client" not in modules and "hub.models" not in modules
+    assert {name for name in modules if name.split(".")[0] in ("httpx", "httpcore", "anyio")} == set()
+    assert modules & {"hub.client", "hub.models", "hub.auth", "handlers.grammar", "handlers.commands"} == set()
 
 
 def test_review_imports_neither_slack_nor_the_store(emulator: EmulatorServer) -> None:
