@@ -20,6 +20,7 @@ from aiohttp import web
 from .blocks import find_element
 from .demo_users import DEMO_CHANNELS, DEMO_SLACK_USERS
 from .directory import SlackChannel, SlackUser, dm_channel_id
+from .examples import DEMO_EXAMPLES
 from .payloads import (
     block_actions_payload,
     interaction_body,
@@ -267,6 +268,9 @@ def console_state(console: Console, me: SlackUser) -> dict[str, Any]:
         ],
         "modal": modal[-1] if modal else None,
         "home": standin.home(me.id),
+        "examples": [
+            {"label": e.label, "user": e.user, "command": e.command} for e in DEMO_EXAMPLES if e.user in console.users
+        ],
     }
 
 
