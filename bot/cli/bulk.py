@@ -124,7 +124,7 @@ def read_invites(path: str, team: str | None, role: str | None) -> dict[tuple[st
 # -- running ----------------------------------------------------------------------------------------
 
 
-class _NoSlack:
+class NoSlack:
     """Messenger and directory for a change executed here: the change kinds never reach Slack."""
 
     async def post(self, channel: str, reply: Reply, thread_ts: str | None = None) -> str:
@@ -234,7 +234,7 @@ async def _directly(
     from handlers.context import HandlerContext
 
     actor = f"cli:{getpass.getuser()}"
-    none = _NoSlack()
+    none = NoSlack()
     all_done = True
     async with await SqlRequestStore.open(settings.database_url()) as store, HubClient(instance.connection()) as hub:
         ctx = HandlerContext(

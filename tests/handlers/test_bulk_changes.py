@@ -321,3 +321,20 @@ async def test_a_failed_bulk_invite_is_retried_for_the_invitees_it_failed(
     assert "Done" in (await approvals.retry(request_id, ALICE)).text
     invitees = {i.invitee for i in emulator_state.org(ORG).invites.values()}
     assert {"ada@acme.example", "grace@acme.example"} <= invitees
+
+
+def test_the_activity_feed_expects_every_person_of_a_bulk_change() -> None:
+    from datetime import UTC, datetime
+
+    from handlers.activity.matching import ExecutedChange, expected_events
+
+    at = datetime.now(UTC)
+    add = ExecutedChange("team_add", at, {"team": "backend", "members": ["umarkhan", "AaronWright"]})
+    assert expected_events(add) == {("team.member.add", "umarkhan"), ("team.member.add", "aaronwright")}
+    remove = ExecutedChange("team_remove", at, {"team": "data", "usernames": ["ninagarcia"]})
+    assert expected_events(remove) == {("team.member.remove", "ninagarcia")}
+    invite = ExecutedChange("invite", at, {"invitees": ["ada@acme.example", "grace@acme.example"]})
+    assert expected_events(invite) == {
+        ("member.invite.send", "ada@acme.example"),
+        ("member.invite.send", "grace@acme.example"),
+    }
