@@ -237,6 +237,17 @@ def record(outcomes: Sequence[ItemOutcome], **fields: Any) -> dict[str, Any]:
     }
 
 
+def changed(outcome: Mapping[str, Any]) -> list[str]:
+    """Who a done change actually changed, from its record (one `username` in records from before bulk).
+
+    KeyError or ValueError when the record does not say (the Undo then counts it as irreversible).
+    """
+    found = outcome["changed"] if "changed" in outcome else [outcome["username"]]
+    if not isinstance(found, list) or not all(isinstance(name, str) for name in found):
+        raise ValueError("the outcome does not say who was changed")
+    return found
+
+
 # -- words ------------------------------------------------------------------------------------------
 
 _STATUS_MARK = {ItemStatus.DONE: "done", ItemStatus.ALREADY: "already so", ItemStatus.FAILED: "failed"}

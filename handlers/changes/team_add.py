@@ -71,6 +71,11 @@ class TeamAdd(ChangeKind[TeamAddParams]):
         # The owners team is the owner role by another door: as destructive as `role … owner`.
         return is_owners_team(params.team)
 
+    def reverse(self, params: TeamAddParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        # Only the people actually added (as Docker IDs), never those already in the team.
+        added = bulk.changed(outcome)
+        return ("team_remove", {"team": outcome["team"], "usernames": added}) if added else None
+
     async def plan(self, ctx: HandlerContext, params: TeamAddParams) -> Plan:
         group = await existing_team(ctx, params.team)
         found = await bulk.find_members(ctx, params.members)

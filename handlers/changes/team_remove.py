@@ -96,6 +96,11 @@ class TeamRemove(ChangeKind[TeamRemoveParams]):
         # Leaving a team takes its repository access away at once.
         return True
 
+    def reverse(self, params: TeamRemoveParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        # Only the people actually removed, never those someone else had taken out already.
+        removed = bulk.changed(outcome)
+        return ("team_add", {"team": outcome["team"], "members": removed}) if removed else None
+
     async def plan(self, ctx: HandlerContext, params: TeamRemoveParams) -> Plan:
         team = await _Team.read(ctx, params.team)
         removes: list[str] = []
