@@ -90,6 +90,27 @@ def test_team_add_from_a_file_without_approval_executes_here(
     assert done.detail["kind"] == "team_add" and done.detail["result"]["changed"] == ["umarkhan", "aaronwright"]
 
 
+def test_a_failure_without_approval_is_named_recorded_and_exits_1(
+    emulator: EmulatorServer, emulator_state: EmulatorState, tmp_path: Path
+) -> None:
+    members = write(tmp_path, "members.txt", "umarkhan\naaronwright\nelenarossi\n")
+    emulator_state.fail_next(1, 500, method="POST", path="/v2/orgs/acme/groups/data/members", detail="injected")
+    result = hubkeeper("team", "add", "data", "--from", members, "-y", env=env(emulator, tmp_path))
+    assert result.returncode == 1, result.stderr
+    assert "Added to team *data* (2 done, 1 failed)" in result.stdout
+    assert "1 of 3 failed" in result.stderr
+    in_data = {
+        name
+        for name in ("umarkhan", "aaronwright", "elenarossi")
+        if "data" in emulator_state.org("acme").members[name].groups
+    }
+    assert len(in_data) == 2
+    _, audit = stored(tmp_path)
+    (failed,) = [event for event in audit if event.event == "change.failed"]
+    assert sorted(failed.detail["result"]["changed"]) == sorted(in_data)
+    assert [item["status"] for item in failed.detail["result"]["items"]].count("failed") == 1
+
+
 def test_invite_from_a_csv_with_approval_files_one_request_per_team(
     emulator: EmulatorServer, emulator_state: EmulatorState, tmp_path: Path, slack: SlackStandIn
 ) -> None:

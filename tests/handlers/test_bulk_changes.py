@@ -5,6 +5,7 @@ and the Slack stand-in through the real approval lifecycle."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -16,15 +17,16 @@ from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store import SqlRequestStore
 from handlers.changes import bulk
 from handlers.commands import Change, parse
-from handlers.context import HandlerContext
+from handlers.context import HandlerContext, Reply
 from handlers.grammar import UsageError
 from handlers.requests import kinds
 from handlers.requests.approvals import ApprovalPolicy, Approvals
 from handlers.requests.kind import ChangeRefused
 from handlers.requests.lifecycle import Status
-from handlers.requests.render import RETRY
+from handlers.requests.render import RETRY, render_approval
 from hub.client import HubClient
 from hub.emulator import EmulatorState
+from tests.handlers.slack_limits import all_text, texts
 
 ORG = "acme"
 ALICE, BOB, IVAN = "U0ALICE01", "U0BOBOK01", "U0IVANP01"
@@ -338,3 +340,32 @@ def test_the_activity_feed_expects_every_person_of_a_bulk_change() -> None:
         ("member.invite.send", "ada@acme.example"),
         ("member.invite.send", "grace@acme.example"),
     }
+
+
+def assert_fits_slack(reply: Reply) -> None:
+    """Within Block Kit's limits, and no section cut short by the builders' last-resort clip."""
+    assert len(reply.blocks) <= 50
+    sections = [block["text"]["text"] for block in reply.blocks if block["type"] == "section"]
+    assert all(len(text) < 3000 for text in sections), [len(text) for text in sections]
+    assert sum(len(text) for text in texts(reply.blocks)) <= 11_000
+
+
+async def test_a_hundred_outcomes_fit_slacks_limits_with_a_count(
+    approvals: Approvals, slack: SlackStandIn, emulator_state: EmulatorState
+) -> None:
+    invitees = [f"new.person.with.a.long.name{n:03d}@acme.example" for n in range(100)]
+    request_id = await ask(approvals, "invite " + " ".join(invitees) + " --team data")
+    pending = await approvals.store.get(request_id)
+    assert pending is not None
+    assert_fits_slack(render_approval(pending))
+    assert "more not shown" in pending.summary  # the dry run's verdicts, cut with a count
+    emulator_state.fail_next(1, 503, method="POST", path="/v2/invites/bulk", detail="x" * 300)
+    await approvals.approve(request_id, BOB)
+    failed = await approvals.store.get(request_id)
+    assert failed is not None and failed.status is Status.FAILED
+    rendered = render_approval(failed)
+    assert_fits_slack(rendered)
+    text = all_text(rendered)
+    assert "100 of 100 failed. Retry runs only those." in text and "(100 failed)" in text
+    assert re.search(r"… and \d+ more not shown", text)
+    assert failed.result is not None and len(failed.result["items"]) == 100
