@@ -81,3 +81,14 @@ async def test_over_a_hundred_is_refused_before_anything_is_asked(
     assert "101 subjects is more than the 100 one request may name" in reply
     assert sandbox.slack.messages("C0HUBOPS01") == []
     assert [r for r in emulator_state.requests if r.path != "/v2/auth/token"] == []
+
+
+async def test_a_bulk_dry_run_shows_the_plan_and_files_nothing(
+    sandbox: Sandbox, http: httpx.AsyncClient, emulator_state: EmulatorState
+) -> None:
+    reply = text_of(
+        await Person(sandbox, http, IVAN).command("team add backend umarkhan ivanpetrov aaronwright --dry-run")
+    )
+    assert "Add 2 members to team *backend*" in reply and "*ivanpetrov* is already in team *backend*." in reply
+    assert sandbox.slack.messages("C0HUBOPS01") == []
+    assert posts(emulator_state, MEMBERS) == 0
