@@ -102,8 +102,8 @@ def parse_items(spec: Syntax, words: Sequence[str], check: Callable[[str], str],
         raise UsageError(f"{spec.name} needs {what}", spec)
     if len(words) > MAX_ITEMS:
         raise UsageError(
-            f"{len(words)} subjects is more than the {MAX_ITEMS} one request may name; split the list. "
-            "Nothing was requested.",
+            f"{len(words)} subjects is more than the {MAX_ITEMS} one request may name: split the list "
+            "(nothing was requested)",
             spec,
         )
     items: list[str] = []
@@ -127,9 +127,10 @@ def parse_items(spec: Syntax, words: Sequence[str], check: Callable[[str], str],
     if bad:
         problems.append(bk.join_limited(bad, 600, "; "))
     if twice:
-        problems.append(f"named more than once: {bk.join_limited([bk.code(t, 60) for t in twice], 600)}")
+        # Plain text: a usage error is escaped when it is shown.
+        problems.append(f"named more than once: {bk.join_limited([f'`{t}`' for t in twice], 600)}")
     if problems:
-        raise UsageError("; ".join(problems) + ". Nothing was requested.", spec)
+        raise UsageError("; ".join(problems) + " (nothing was requested)", spec)
     return items
 
 
@@ -275,7 +276,8 @@ def skipped_lines(skipped: Sequence[Skipped], budget: int = TEXT_BUDGET) -> list
 
 
 def outcome_summary(what: str, outcomes: Sequence[ItemOutcome], shown: Callable[[str], str]) -> str:
-    """ "Added 3 of 4 to team *backend*" then one line per subject, within Slack's limits with a count."""
+    """ "Added to team *backend* (3 done, 1 failed)", then one line per subject within Slack's limits,
+    ending with how many more were not shown."""
     counts = {status: sum(1 for o in outcomes if o.status is status) for status in ItemStatus}
     tally = ", ".join(f"{counts[s]} {_STATUS_MARK[s]}" for s in ItemStatus if counts[s])
     lines = []

@@ -76,13 +76,13 @@ def test_at_most_a_hundred_subjects() -> None:
     hundred = " ".join(f"user{n:03d}" for n in range(100))
     assert len(parsed(f"team add backend {hundred}").params.model_dump()["members"]) == 100
     message = usage_error(f"team add backend {hundred} user100")
-    assert message == "101 subjects is more than the 100 one request may name; split the list. Nothing was requested."
+    assert message == ("101 subjects is more than the 100 one request may name: split the list (nothing was requested)")
     assert "101 subjects" in usage_error("invite " + " ".join(f"p{n:03d}@acme.example" for n in range(101)))
 
 
 def test_duplicates_are_named_up_to_case() -> None:
     message = usage_error("team add backend umarkhan aaronwright UmarKhan umarkhan ada@acme.example ADA@acme.example")
-    assert message == "named more than once: `umarkhan`, `ada@acme.example`. Nothing was requested."
+    assert message == "named more than once: `umarkhan`, `ada@acme.example` (nothing was requested)"
 
 
 def test_every_bad_subject_is_named_at_once() -> None:
@@ -90,7 +90,7 @@ def test_every_bad_subject_is_named_at_once() -> None:
     assert "email 'a@b' is not valid" in message
     assert "email 'nobody@' is not valid" in message
     assert "username '../etc' is not valid" in message
-    assert message.endswith("Nothing was requested.")
+    assert message.endswith("(nothing was requested)")
 
 
 def test_stored_single_subject_requests_still_load() -> None:
