@@ -127,12 +127,7 @@ class RateLimitThrottle:
                 return
             self._remaining -= 1
             slot = max(self._next_slot, now)
-            if self._reset_at > now:
-                # What is left is spread over the rest of this window; no slot lies past its reset.
-                slot = min(slot, self._reset_at)
-            # Measured from this slot, not from now: requests reserving slots together spread evenly
-            # up to the reset instead of each adding a longer gap.
-            self._next_slot = slot + self._spacing(slot)
+            self._next_slot = slot + self._spacing(now)
             delay = min(slot - now, max(give_up_at - now, 0.0))
             if delay > 0:
                 await self._wait(delay, f"pacing requests under Docker Hub's rate limit ({seconds_text(delay)})")
