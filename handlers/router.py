@@ -28,6 +28,7 @@ from handlers.requests import kinds, render
 from handlers.requests.approvals import Approvals, ContextFactory
 from handlers.requests.lifecycle import Status
 from handlers.requests.permissions import is_allowed
+from handlers.scans import ScanGate
 from hub.client import HubClient
 from hub.errors import HubError, echo
 
@@ -51,6 +52,8 @@ class Router:
     digests: Digests
     policy_file: str | None
     """HUBKEEPER_POLICY_FILE, for the Apply button under `/hub policy plan`."""
+    scans: ScanGate = field(default_factory=ScanGate)
+    """Full-org scans: one at a time per instance, a cooldown per person."""
     labels: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -126,13 +129,24 @@ class Router:
                 return await self.digests.button(action_id, request_id, actor)
         return Reply(f"hubkeeper does not know the button {escape(echo(action_id))}.")
 
-    async def _apply_policy(self, instance: str, actor: str) -> Reply:
-        """The Apply button under a policy plan: the change goes through approval like any other."""
-        context = self._context(instance, actor)
+    async def _apply_policy(self, plan_id: str, actor: str) -> Reply:
+        """The Apply button under a policy plan: files the stored plan the message showed, through approval.
+
+        The policy file is not read again: what is approved is what the person clicking saw.
+        """
+        plan = await self.approvals.store.get_policy_plan(plan_id[:40])
+        if plan is None:
+            # Also the buttons of plans posted by earlier versions (their value was the instance's label).
+            return Reply(
+                "hubkeeper no longer knows the plan behind this button; run `/hub policy plan` again. "
+                "Nothing was requested."
+            )
+        context = self._context(plan.instance, actor)
         if isinstance(context, Reply):
             return context
         kind = kinds.named("policy_apply")
-        return await self.approvals.submit(context, kind, PolicyApplyParams(path=self.policy_file), None)
+        params = PolicyApplyParams(plan_id=plan.id, source=plan.source, changes=plan.changes)
+        return await self.approvals.submit(context, kind, params, None)
 
     async def _refusal(self, actor: str) -> Reply | None:
         if await is_allowed(actor, self.viewers, self.directory):
@@ -164,7 +178,16 @@ class Router:
             lookup = lookups.answering(command)
             if lookup is None or lookup.run is None:
                 return help_reply(None, self.labels)
-            return await lookup.run(context, command)
+            run = lookup.run
+            if lookup.scans(command):
+                return await self.scans.run(
+                    context.instance,
+                    context.actor,
+                    lookup.syntax.name,
+                    lambda: run(context, command),
+                    cooldown=lookup.scan_cooldown,
+                )
+            return await run(context, command)
         except HubError as error:
             logger.info("Docker Hub error for %s on %s: %s", type(command).__name__, context.instance, error)
             return error_reply(error)

@@ -16,14 +16,14 @@ from pydantic import Field, model_validator
 from handlers import blocks as bk
 from handlers.changes import bulk
 from handlers.changes.fields import MemberRef, Role, Team
-from handlers.changes.preconditions import existing_team, is_owners_team
+from handlers.changes.preconditions import is_owners_team, planned_team
 from handlers.context import HandlerContext
 from handlers.grammar import member_ref, reject_unknown_options, role, take_option
 from handlers.members import invite_line, matching_invites
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
 from hub import paths
 from hub.errors import HubError
-from hub.models import BulkInviteResult, Invite
+from hub.models import BulkInviteResult, Invite, OrgGroup
 
 DRY_RUN_STATUS = {
     "invited": "would be invited",
@@ -41,6 +41,8 @@ class InviteParams(Params):
     invitees: list[MemberRef] = Field(min_length=1, max_length=bulk.MAX_ITEMS)
     team: Team | None = None
     role: Role | None = None
+    team_id: int | None = None
+    """The team's id when planned: the invite goes into that team only (None: no team, or stored before)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -101,15 +103,16 @@ class InviteChange(ChangeKind[InviteParams]):
         # An owner invite hands out the owner role on acceptance: as destructive as `role … owner`.
         return params.role == "owner" or is_owners_team(params.team)
 
-    async def _team(self, ctx: HandlerContext, params: InviteParams) -> str | None:
-        return (await existing_team(ctx, params.team)).name if params.team is not None else None
+    async def _team(self, ctx: HandlerContext, params: InviteParams) -> OrgGroup | None:
+        return await planned_team(ctx, params.team, params.team_id) if params.team is not None else None
 
     async def _pending(self, ctx: HandlerContext, invitees: list[str]) -> dict[str, Invite]:
         invites = await ctx.hub.list_invites()
         return {invitee: found[0] for invitee in invitees if (found := matching_invites(invites, invitee))}
 
     async def plan(self, ctx: HandlerContext, params: InviteParams) -> Plan:
-        team = await self._team(ctx, params)
+        group = await self._team(ctx, params)
+        team = group.name if group is not None else None
         pending = await self._pending(ctx, params.invitees)
         skipped = [
             bulk.Skipped(invitee, _pending_reason(invitee, pending[invitee]))
@@ -155,7 +158,13 @@ class InviteChange(ChangeKind[InviteParams]):
             details.insert(0, "Docker Hub's dry run:")
         # Invitees the dry run refused are in its verdicts already; name only the others twice.
         details += bulk.skipped_lines(skipped, 1000)
-        return Plan(summary=summary, params=InviteParams(invitees=invite, team=team, role=params.role), details=details)
+        return Plan(
+            summary=summary,
+            params=InviteParams(
+                invitees=invite, team=team, role=params.role, team_id=group.id if group is not None else None
+            ),
+            details=details,
+        )
 
     async def execute(self, ctx: HandlerContext, params: InviteParams) -> Outcome:
         return await self._run(ctx, params, params.invitees, [])
@@ -170,7 +179,8 @@ class InviteChange(ChangeKind[InviteParams]):
     async def _run(
         self, ctx: HandlerContext, params: InviteParams, invitees: list[str], earlier: list[bulk.ItemOutcome]
     ) -> Outcome:
-        team = await self._team(ctx, params)
+        group = await self._team(ctx, params)
+        team = group.name if group is not None else None
         lone = len(invitees) + len(earlier) == 1
         pending = await self._pending(ctx, invitees)
         if lone and pending:

@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 from handlers import blocks as bk
 from handlers.changes import bulk
 from handlers.changes.fields import MemberRef, Team
-from handlers.changes.preconditions import existing_team, is_owners_team, team_ref
+from handlers.changes.preconditions import is_owners_team, planned_team, team_ref
 from handlers.context import HandlerContext
 from handlers.grammar import UsageError, member_ref, reject_unknown_options, show_hint
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
@@ -27,6 +27,8 @@ class TeamAddParams(Params):
     team: Team
     members: list[MemberRef] = Field(min_length=1, max_length=bulk.MAX_ITEMS)
     """As asked (emails or Docker IDs); the plan resolves them to Docker IDs."""
+    team_id: int | None = None
+    """The team's id when planned: execute adds to that team only (None: stored before ids were kept)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -77,7 +79,7 @@ class TeamAdd(ChangeKind[TeamAddParams]):
         return ("team_remove", {"team": outcome["team"], "usernames": added}) if added else None
 
     async def plan(self, ctx: HandlerContext, params: TeamAddParams) -> Plan:
-        group = await existing_team(ctx, params.team)
+        group = await planned_team(ctx, params.team, params.team_id)
         found = await bulk.find_members(ctx, params.members)
         adds: list[OrgMember] = []
         resolved: list[str] = []
@@ -116,25 +118,25 @@ class TeamAdd(ChangeKind[TeamAddParams]):
         details += bulk.skipped_lines(skipped, 1000)
         return Plan(
             summary=summary,
-            params=TeamAddParams(team=group.name, members=[member.username for member in adds]),
+            params=TeamAddParams(team=group.name, members=[member.username for member in adds], team_id=group.id),
             details=details,
         )
 
     async def execute(self, ctx: HandlerContext, params: TeamAddParams) -> Outcome:
-        return await self._run(ctx, params.team, params.members, [])
+        return await self._run(ctx, params, params.members, [])
 
     async def execute_again(self, ctx: HandlerContext, params: TeamAddParams, previous: Mapping[str, Any]) -> Outcome:
         retry = bulk.to_retry(previous)
         if retry is None:
             return await self.execute(ctx, params)
         earlier, failed = retry
-        return await self._run(ctx, params.team, failed, earlier)
+        return await self._run(ctx, params, failed, earlier)
 
     async def _run(
-        self, ctx: HandlerContext, team: str, members: list[str], earlier: list[bulk.ItemOutcome]
+        self, ctx: HandlerContext, params: TeamAddParams, members: list[str], earlier: list[bulk.ItemOutcome]
     ) -> Outcome:
         # The org may have changed since the plan: every precondition is checked again.
-        group = await existing_team(ctx, team)
+        group = await planned_team(ctx, params.team, params.team_id)
         found = await bulk.find_members(ctx, members) if members else {}
 
         async def add(asked: str) -> bulk.ItemOutcome:

@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 from handlers import blocks as bk
 from handlers.changes import bulk
 from handlers.changes.fields import Team, Username
-from handlers.changes.preconditions import existing_team, is_owners_team, team_ref
+from handlers.changes.preconditions import is_owners_team, planned_team, team_ref
 from handlers.context import HandlerContext
 from handlers.grammar import UsageError, reject_unknown_options, show_hint
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
@@ -26,6 +26,8 @@ from hub.models import GroupMember, OrgGroup
 class TeamRemoveParams(Params):
     team: Team
     usernames: list[Username] = Field(min_length=1, max_length=bulk.MAX_ITEMS)
+    team_id: int | None = None
+    """The team's id when planned (None: stored before ids were kept)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -56,8 +58,8 @@ class _Team:
         self.owners_left = owners
 
     @classmethod
-    async def read(cls, ctx: HandlerContext, team: str) -> _Team:
-        group = await existing_team(ctx, team)
+    async def read(cls, ctx: HandlerContext, team: str, team_id: int | None) -> _Team:
+        group = await planned_team(ctx, team, team_id)
         members = await ctx.hub.list_group_members(group.name)
         owners: set[str] = set()
         if is_owners_team(group.name):
@@ -102,7 +104,7 @@ class TeamRemove(ChangeKind[TeamRemoveParams]):
         return ("team_add", {"team": outcome["team"], "members": removed}) if removed else None
 
     async def plan(self, ctx: HandlerContext, params: TeamRemoveParams) -> Plan:
-        team = await _Team.read(ctx, params.team)
+        team = await _Team.read(ctx, params.team, params.team_id)
         removes: list[str] = []
         skipped: list[bulk.Skipped] = []
         for username in params.usernames:
@@ -128,10 +130,14 @@ class TeamRemove(ChangeKind[TeamRemoveParams]):
                 else f"Leaving {team_ref(OWNERS_TEAM)} makes them a plain member of *{bk.escape(ctx.instance)}*."
             )
         details += bulk.skipped_lines(skipped, 1200)
-        return Plan(summary=summary, params=TeamRemoveParams(team=group.name, usernames=removes), details=details)
+        return Plan(
+            summary=summary,
+            params=TeamRemoveParams(team=group.name, usernames=removes, team_id=group.id),
+            details=details,
+        )
 
     async def execute(self, ctx: HandlerContext, params: TeamRemoveParams) -> Outcome:
-        return await self._run(ctx, params.team, params.usernames, [])
+        return await self._run(ctx, params, params.usernames, [])
 
     async def execute_again(
         self, ctx: HandlerContext, params: TeamRemoveParams, previous: Mapping[str, Any]
@@ -140,14 +146,14 @@ class TeamRemove(ChangeKind[TeamRemoveParams]):
         if retry is None:
             return await self.execute(ctx, params)
         earlier, failed = retry
-        return await self._run(ctx, params.team, failed, earlier)
+        return await self._run(ctx, params, failed, earlier)
 
     async def _run(
-        self, ctx: HandlerContext, team_name: str, usernames: list[str], earlier: list[bulk.ItemOutcome]
+        self, ctx: HandlerContext, params: TeamRemoveParams, usernames: list[str], earlier: list[bulk.ItemOutcome]
     ) -> Outcome:
         # The org may have changed since the plan: every precondition is checked again, before any removal
         # (the owners left are counted over the whole list, not per removal as it lands).
-        team = await _Team.read(ctx, team_name)
+        team = await _Team.read(ctx, params.team, params.team_id)
         group = team.group
         verdicts = {username: team.refusal(ctx, username) for username in usernames}
 

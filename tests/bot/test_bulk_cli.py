@@ -132,12 +132,19 @@ def test_invite_from_a_csv_with_approval_files_one_request_per_team(
     requests, _ = stored(tmp_path)
     by_id = {request.id: request for request in requests}
     assert {by_id[i].status for i in ids} == {Status.PENDING}
+    groups = emulator_state.org("acme").groups
     assert by_id[ids[0]].params == {
         "invitees": ["ada@acme.example", "grace@acme.example"],
         "team": "backend",
         "role": None,
+        "team_id": groups["backend"].id,
     }
-    assert by_id[ids[1]].params == {"invitees": ["lin@acme.example"], "team": "data", "role": "editor"}
+    assert by_id[ids[1]].params == {
+        "invitees": ["lin@acme.example"],
+        "team": "data",
+        "role": "editor",
+        "team_id": groups["data"].id,
+    }
     assert by_id[ids[0]].requester == "U0IVANP01" and by_id[ids[0]].reason == "new hires"
     posted = json.dumps(slack.messages(HUB_OPS))
     assert "`ada@acme.example` would be invited" in posted and "`lin@acme.example` would be invited" in posted

@@ -61,14 +61,16 @@ def test_several_subjects_parse_into_one_change() -> None:
     assert change.params.model_dump() == {
         "team": "backend",
         "members": ["umarkhan", "Ada@Acme.example", "aaronwright"],
+        "team_id": None,
     }
     change = parsed("team remove data ninagarcia jadeturner")
-    assert change.params.model_dump() == {"team": "data", "usernames": ["ninagarcia", "jadeturner"]}
+    assert change.params.model_dump() == {"team": "data", "usernames": ["ninagarcia", "jadeturner"], "team_id": None}
     change = parsed("invite ada@acme.example grace@acme.example --team backend --role editor")
     assert change.params.model_dump() == {
         "invitees": ["ada@acme.example", "grace@acme.example"],
         "team": "backend",
         "role": "editor",
+        "team_id": None,
     }
 
 
@@ -97,6 +99,7 @@ def test_stored_single_subject_requests_still_load() -> None:
     assert kinds.named("team_add").load({"team": "backend", "member": "umarkhan"}).model_dump() == {
         "team": "backend",
         "members": ["umarkhan"],
+        "team_id": None,
     }
     assert kinds.named("team_remove").load({"team": "data", "username": "ninagarcia"}).model_dump()["usernames"] == [
         "ninagarcia"
@@ -131,7 +134,11 @@ async def test_a_team_add_plan_names_what_cannot_be_done_and_leaves_it_out(
     planned = await kind.plan(ctx, params)
     assert {r.method for r in emulator_state.requests if r.path != "/v2/auth/token"} == {"GET"}
     assert planned.summary == "Add 2 members to team *backend*"
-    assert planned.params.model_dump() == {"team": "backend", "members": ["umarkhan", "aaronwright"]}
+    assert planned.params.model_dump() == {
+        "team": "backend",
+        "members": ["umarkhan", "aaronwright"],
+        "team_id": emulator_state.org(ORG).groups["backend"].id,
+    }
     text = "\n".join(planned.details)
     assert "Adds: *umarkhan*, *aaronwright*" in text
     assert "Cannot be done, left out (3):" in text
@@ -191,6 +198,7 @@ async def test_a_bulk_invite_shows_dockers_dry_run_per_invitee(
         "invitees": ["ada@acme.example", "grace@acme.example"],
         "team": "data",
         "role": None,
+        "team_id": emulator_state.org(ORG).groups["data"].id,
     }
     assert planned.details[:4] == [
         "Docker Hub's dry run:",
@@ -369,3 +377,16 @@ async def test_a_hundred_outcomes_fit_slacks_limits_with_a_count(
     assert "100 of 100 failed. Retry runs only those." in text and "(100 failed)" in text
     assert re.search(r"… and \d+ more not shown", text)
     assert failed.result is not None and len(failed.result["items"]) == 100
+
+
+async def test_a_bulk_change_acts_only_on_the_team_it_planned(
+    ctx: HandlerContext, hub: HubClient, emulator_state: EmulatorState
+) -> None:
+    kind = kinds.named("team_add")
+    planned = await kind.plan(ctx, kind.load({"team": "data", "members": ["umarkhan", "aaronwright"]}))
+    await hub.update_group("data", new_name="olddata")
+    await hub.create_group("data")
+    with pytest.raises(ChangeRefused) as caught:
+        await kind.execute(ctx, planned.params)
+    assert "not the team this was approved for" in caught.value.message
+    assert not emulator_state.org(ORG).groups["data"].members
