@@ -29,6 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store import SqlRequestStore
+from bot.store.access_store import SqlAccessIndexStore
 from handlers.commands import Change, parse
 from handlers.context import HandlerContext
 from handlers.requests.approvals import ApprovalPolicy, Approvals
@@ -101,6 +102,7 @@ async def run(args: argparse.Namespace) -> None:
             def make(instance: str, actor: str, request_id: str | None) -> HandlerContext:
                 return HandlerContext(
                     hub=hub,
+                    access_index=SqlAccessIndexStore(store.engine),
                     instance=instance,
                     actor=actor,
                     messenger=messenger,

@@ -167,6 +167,7 @@ async def _through_approval(
 ) -> bool:
     # Imported here: only this path talks to Slack.
     from bot.slack_io import SlackDirectory, SlackMessenger, web_client
+    from bot.store.access_store import SqlAccessIndexStore
     from bot.store.sql_store import SqlRequestStore
     from handlers.context import HandlerContext
     from handlers.requests.approvals import ApprovalPolicy, Approvals
@@ -192,6 +193,7 @@ async def _through_approval(
         )
         ctx = HandlerContext(
             hub=hub,
+            access_index=SqlAccessIndexStore(store.engine),
             instance=instance.label,
             actor=requester,
             instances=(instance.label,),
@@ -230,6 +232,7 @@ async def _file(
 async def _directly(
     settings: Settings, instance: InstanceConfig, batches: Sequence[tuple[Batch, Params]], reason: str | None, yes: bool
 ) -> bool:
+    from bot.store.access_store import SqlAccessIndexStore
     from bot.store.sql_store import SqlRequestStore
     from handlers.context import HandlerContext
 
@@ -239,6 +242,7 @@ async def _directly(
     async with await SqlRequestStore.open(settings.database_url()) as store, HubClient(instance.connection()) as hub:
         ctx = HandlerContext(
             hub=hub,
+            access_index=SqlAccessIndexStore(store.engine),
             instance=instance.label,
             actor=actor,
             instances=(instance.label,),

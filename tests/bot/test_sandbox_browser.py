@@ -58,3 +58,29 @@ async def test_the_bulk_add_shortcut_asks_once_and_names_who_is_left_out(page: A
     asked = page.get_by_test_id("message").filter(has_text="Add 3 members to team")
     await expect(asked.filter(has_text="Cannot be done, left out (2)")).to_have_count(1)
     await expect(asked.get_by_test_id("button-approval_approve")).to_be_visible()
+
+
+async def test_the_web_ui_button_makes_an_outside_change_the_feed_posts(emulator_state: EmulatorState) -> None:
+    import asyncio
+
+    from playwright.async_api import expect
+
+    async with (
+        Sandbox(console_port=0, emulator_state=emulator_state, activity_seconds=5) as sandbox,
+        chromium_page(f"{sandbox.console_url}/?user=U0ALICE01&channel=C0GENERAL1") as page,
+    ):
+        assert sandbox.bot is not None and sandbox.bot.access_jobs is not None
+        activity = sandbox.bot.access_jobs.activity
+        # The feed's first round only starts its cursor: change nothing before it.
+        for _ in range(150):
+            if await activity.activity_cursor("acme") is not None:
+                break
+            await asyncio.sleep(0.2)
+        await expect(page.get_by_test_id("outside-change")).to_be_visible()
+        await page.get_by_test_id("outside-picker").select_option("ivan-owner")
+        await page.get_by_test_id("outside-button").click()
+        await expect(page.get_by_test_id("status")).to_contain_text("Carol makes Ivan an owner")
+        posted = page.get_by_test_id("message").filter(has_text="outside hubkeeper")
+        await expect(posted).to_contain_text("ivanpetrov", timeout=40_000)
+        await expect(posted).to_contain_text("carolsmith")
+        await page.screenshot(path=SCREENSHOT.replace(".png", "-web-ui.png"), full_page=True)

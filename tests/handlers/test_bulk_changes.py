@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store import SqlRequestStore
+from bot.store.access_store import SqlAccessIndexStore
 from handlers.changes import bulk
 from handlers.commands import Change, parse
 from handlers.context import HandlerContext, Reply
@@ -226,6 +227,7 @@ async def approvals(store: SqlRequestStore, hub: HubClient, slack: SlackStandIn)
     def contexts(instance: str, actor: str, request_id: str | None) -> HandlerContext | None:
         return HandlerContext(
             hub=hub,
+            access_index=SqlAccessIndexStore(store.engine),
             instance=instance,
             actor=actor,
             messenger=messenger,
