@@ -240,6 +240,15 @@ _OUTCOME_WORDS = {
 }
 
 
+def _headline(summary: str, limit: int = 200) -> str:
+    # A bulk request's summary lists every person (up to 100): one log line shows its first line, and
+    # the approval message it links to has the rest.
+    first = summary.splitlines()[0] if summary else ""
+    if first == summary and len(first) <= limit:
+        return summary
+    return first[: limit - 1].rstrip() + " …"
+
+
 def _line(entry: LogEntry) -> str:
     request = entry.request
     deciders = ", ".join(f"<@{user}>" for user in entry.deciders) or "nobody"
@@ -247,7 +256,7 @@ def _line(entry: LogEntry) -> str:
     parts = [
         f"{request.updated_at.astimezone(UTC):%Y-%m-%d %H:%M}",
         _OUTCOME_WORDS.get(request.status, request.status.value),
-        request.summary,
+        _headline(request.summary),
     ]
     line = " · ".join(parts) + f"\n      asked by <@{request.requester}>, decided by {deciders}"
     note = request.decision_note or (request.error if request.status is Status.FAILED else None)

@@ -301,3 +301,14 @@ async def test_links_without_a_permalink_lookup_or_when_it_fails() -> None:
     links = ApprovalLinks(broken)
     assert await links.link("C1", "1.2") is None
     assert await links.link(None, None) is None
+
+
+def test_a_long_or_several_line_summary_shows_its_first_line() -> None:
+    from handlers.request_log import _headline
+
+    assert _headline("Add *ann* to team `backend`") == "Add *ann* to team `backend`"
+    listed = "Added 3 members to team `backend`\n• *ann*: done\n• *bob*: done\n• *cy*: already so"
+    assert _headline(listed) == "Added 3 members to team `backend` …"
+    long = "Invite " + ", ".join(f"new{n}@corp.example" for n in range(100))
+    shown = _headline(long)
+    assert len(shown) <= 201 and shown.startswith("Invite new0@corp.example") and shown.endswith(" …")
