@@ -107,22 +107,24 @@ def _stop_on_signals(stop: asyncio.Event | None) -> asyncio.Event:
 
 async def serve_http(bot: Bot, host: str, port: int, *, stop: asyncio.Event | None = None) -> None:
     stop = _stop_on_signals(stop)
-    runner, bound = await start_http(bot, host, port)
-    scheduler = start_scheduler(bot)
-    logger.info(
-        "hubkeeper: serving Slack over HTTP at http://%s:%s%s (liveness %s, readiness %s, metrics %s); "
-        "Docker Hub: %s",
-        host, bound, EVENTS_PATH, HEALTH_PATH, READY_PATH, METRICS_PATH, bot.describe(),
-    )  # fmt: skip
-    checks = _run_startup_checks(bot)
-    try:
-        await stop.wait()
-    finally:
-        logger.info("hubkeeper: shutting down")
-        await _stop_task(checks)
-        await stop_scheduler(scheduler, bot.work, SHUTDOWN_GRACE)
-        await runner.cleanup()
-        await bot.aclose()
+    # Everything opened so far is closed however start-up ends (a port in use, a cancellation), in the
+    # reverse order of opening: a listening socket or client left open outlives the loop.
+    async with contextlib.AsyncExitStack() as opened:
+        opened.push_async_callback(bot.aclose)
+        runner, bound = await start_http(bot, host, port)
+        opened.push_async_callback(runner.cleanup)
+        scheduler = start_scheduler(bot)
+        opened.push_async_callback(stop_scheduler, scheduler, bot.work, SHUTDOWN_GRACE)
+        logger.info(
+            "hubkeeper: serving Slack over HTTP at http://%s:%s%s (liveness %s, readiness %s, metrics %s); "
+            "Docker Hub: %s",
+            host, bound, EVENTS_PATH, HEALTH_PATH, READY_PATH, METRICS_PATH, bot.describe(),
+        )  # fmt: skip
+        opened.push_async_callback(_stop_task, _run_startup_checks(bot))
+        try:
+            await stop.wait()
+        finally:
+            logger.info("hubkeeper: shutting down")
 
 
 async def serve_socket_mode(
@@ -134,22 +136,24 @@ async def serve_socket_mode(
     admin_port: int = 8080,
 ) -> None:
     stop = _stop_on_signals(stop)
-    admin, admin_bound = await start_admin(bot, admin_host, admin_port)
-    handler = AsyncSocketModeHandler(bot.app, app_token)
-    await handler.connect_async()  # type: ignore[no-untyped-call]
-    scheduler = start_scheduler(bot)
-    logger.info(
-        "hubkeeper: connected to Slack over Socket Mode; probes and metrics at http://%s:%s "
-        "(%s, %s, %s); Docker Hub: %s",
-        admin_host, admin_bound, HEALTH_PATH, READY_PATH, METRICS_PATH, bot.describe(),
-    )  # fmt: skip
-    checks = _run_startup_checks(bot)
-    try:
-        await stop.wait()
-    finally:
-        logger.info("hubkeeper: shutting down")
-        await _stop_task(checks)
-        await stop_scheduler(scheduler, bot.work, SHUTDOWN_GRACE)
-        await handler.close_async()  # type: ignore[no-untyped-call]
-        await admin.cleanup()
-        await bot.aclose()
+    # As in serve_http; here a refused app token makes slack_sdk retry the connection until cancelled,
+    # and the admin port and the Socket Mode client's HTTP session opened before must close then too.
+    async with contextlib.AsyncExitStack() as opened:
+        opened.push_async_callback(bot.aclose)
+        admin, admin_bound = await start_admin(bot, admin_host, admin_port)
+        opened.push_async_callback(admin.cleanup)
+        handler = AsyncSocketModeHandler(bot.app, app_token)
+        opened.push_async_callback(handler.close_async)
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        scheduler = start_scheduler(bot)
+        opened.push_async_callback(stop_scheduler, scheduler, bot.work, SHUTDOWN_GRACE)
+        logger.info(
+            "hubkeeper: connected to Slack over Socket Mode; probes and metrics at http://%s:%s "
+            "(%s, %s, %s); Docker Hub: %s",
+            admin_host, admin_bound, HEALTH_PATH, READY_PATH, METRICS_PATH, bot.describe(),
+        )  # fmt: skip
+        opened.push_async_callback(_stop_task, _run_startup_checks(bot))
+        try:
+            await stop.wait()
+        finally:
+            logger.info("hubkeeper: shutting down")
