@@ -102,7 +102,16 @@ async def _invites_or_error(ctx: HandlerContext) -> list[Invite] | HubError:
 
 
 async def whois(ctx: HandlerContext, query: str) -> Reply:
-    member, invites = await asyncio.gather(ctx.hub.find_member(query), _invites_or_error(ctx))
+    # Both reads at once; when the member cannot be read the invites read is cancelled, not left running
+    # (gather would leave it to finish after the reply, with a connection the caller may be closing).
+    invites_read = asyncio.ensure_future(_invites_or_error(ctx))
+    try:
+        member = await ctx.hub.find_member(query)
+    except BaseException:
+        invites_read.cancel()
+        await asyncio.gather(invites_read, return_exceptions=True)
+        raise
+    invites = await invites_read
     names = (query, member.email, member.username) if member is not None else (query,)
     found = invites if isinstance(invites, HubError) else matching_invites(invites, *names)
     return render_whois(query, ctx.instance, member, found, datetime.now(UTC))

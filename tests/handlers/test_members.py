@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -10,7 +11,7 @@ from handlers.context import HandlerContext
 from handlers.members import PAGE_ACTION, members, members_page_clicked, parse_page_value, render_whois, whois
 from hub.client import HubClient
 from hub.emulator import EmulatorState
-from hub.errors import HubUnavailable, InvalidInput
+from hub.errors import HubError, HubUnavailable, InvalidInput
 from tests.handlers.slack_limits import all_text, assert_valid_message, buttons
 
 
@@ -99,6 +100,19 @@ async def test_whois_still_shows_the_member_when_invites_cannot_be_read(hub: Hub
     assert_valid_message(reply)
     assert "*kenjisato* — Kenji Sato is a member" in reply.text
     assert "Pending invites could not be read: Docker Hub is unavailable (HTTP 503)" in reply.text
+
+
+async def test_whois_leaves_no_read_running_when_the_member_cannot_be_read(
+    ctx: HandlerContext, emulator_state: EmulatorState
+) -> None:
+    # The invites read outlived a failed whois: still in flight after the error reply, on a client
+    # the caller may be closing (its socket then reported as unclosed in some later test).
+    emulator_state.delay_next(1, 5.0, method="GET", path="/v2/orgs/acme/invites")
+    emulator_state.fail_next(1, 403, method="GET", path="/v2/orgs/acme/members")
+    with pytest.raises(HubError):
+        await whois(ctx, "kenjisato")
+    running = [task for task in asyncio.all_tasks() if task is not asyncio.current_task() and not task.done()]
+    assert running == []
 
 
 # -- members --------------------------------------------------------------------------------------
