@@ -6,6 +6,7 @@ import asyncio
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from handlers import blocks as bk
 from handlers.context import Block, HandlerContext, Reply
@@ -83,16 +84,29 @@ async def teams(ctx: HandlerContext) -> Reply:
 
 
 async def team(ctx: HandlerContext, name: str) -> Reply:
+    # Both reads at once; when one fails the other is cancelled, not left running after the reply
+    # (gather would leave it in flight, on a client the caller may be closing).
+    reads = (asyncio.ensure_future(ctx.hub.get_group(name)), asyncio.ensure_future(ctx.hub.list_group_members(name)))
     try:
-        group, members = await asyncio.gather(ctx.hub.get_group(name), ctx.hub.list_group_members(name))
+        group, members = await asyncio.gather(*reads)
     except NotFound:
+        await _cancel(reads)
         # A near miss ("backnd") deserves a suggestion; one more call is cheap next to a dead end.
         try:
             known: list[OrgGroup] | None = await ctx.hub.list_groups()
         except HubError:
             known = None
         return _not_found_reply(ctx.instance, name, known)
+    except BaseException:
+        await _cancel(reads)
+        raise
     return render_team(ctx.instance, group, members)
+
+
+async def _cancel(tasks: Sequence[asyncio.Future[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 # -- the commands -----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from handlers.context import HandlerContext
@@ -97,3 +98,16 @@ async def test_many_teams_with_long_descriptions(ctx: HandlerContext, emulator_s
     text = all_text(reply)
     assert len(bullet_lines(text)) + not_shown(text) == 126
     assert "126 teams" in text
+
+
+async def test_team_leaves_no_read_running_when_the_team_is_not_found(
+    ctx: HandlerContext, emulator_state: EmulatorState
+) -> None:
+    # The members read outlived the "no such team" reply: still in flight on a client the caller may
+    # be closing (its socket then reported as unclosed in some later test).
+    emulator_state.delay_next(1, 5.0, method="GET", path="/v2/orgs/acme/groups/backend/members*")
+    emulator_state.fail_next(1, 404, method="GET", path="/v2/orgs/acme/groups/backend")
+    reply = await team(ctx, "backend")
+    assert "backend" in all_text(reply)
+    running = [task for task in asyncio.all_tasks() if task is not asyncio.current_task() and not task.done()]
+    assert running == []
