@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import tracemalloc
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,35 @@ for _name in list(os.environ):
         ("HUBKEEPER_SKIP_", "HUBKEEPER_TEST_")
     ):
         del os.environ[_name]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--leak-check",
+        action="store_true",
+        help="after each test, collect garbage and fail the test if that reports an unclosed resource "
+        "(with PYTHONTRACEMALLOC=10, where it was allocated)",
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    # A socket or session left open is otherwise reported when the garbage collector happens to run,
+    # in whichever later test that is. Collecting right after each test names the one that leaked it.
+    result = yield
+    if item.config.getoption("--leak-check"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            gc.collect()
+        leaks = [w for w in caught if issubclass(w.category, ResourceWarning)]
+        if leaks:
+            lines = []
+            for leak in leaks:
+                lines.append(str(leak.message))
+                allocated = tracemalloc.get_object_traceback(leak.source) if leak.source is not None else None
+                lines += ["    " + line for line in allocated.format()] if allocated else []
+            raise AssertionError("left open by this test:\n" + "\n".join(lines))
+    return result
 
 
 @pytest.fixture
