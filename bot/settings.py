@@ -181,6 +181,8 @@ class Settings(BaseSettings):
     """When the bot refreshes the access index (cron, UTC)."""
     hubkeeper_activity_seconds: int = Field(default=300, ge=5, le=86400)
     """How often the bot reads the audit log for changes made outside hubkeeper."""
+    hubkeeper_notify_affected: bool = True
+    """DM the person a done change is about (found on Slack by their Docker Hub email)."""
 
     def index_schedule(self) -> str:
         from apscheduler.triggers.cron import CronTrigger  # only the bot needs it; the CLI starts faster

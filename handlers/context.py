@@ -15,6 +15,7 @@ from hub.client import HubClient
 
 if TYPE_CHECKING:
     from handlers.digest.service import Digests
+    from handlers.onboarding import OnboardingStore
     from handlers.requests.lifecycle import RequestStore
     from handlers.review import Upload
 
@@ -54,6 +55,10 @@ class Directory(Protocol):
 
     async def user_email(self, user_id: str) -> str | None: ...
 
+    async def user_by_email(self, email: str) -> str | None:
+        """The Slack user ID with this email (users.lookupByEmail, cached); None when nobody has it."""
+        ...
+
 
 @dataclass
 class HandlerContext:
@@ -83,3 +88,5 @@ class HandlerContext:
     policy_file: str | None = None
     """HUBKEEPER_POLICY_FILE, for `/hub policy plan` and its Apply button."""
     stale_after_days: int = STALE_AFTER_DAYS
+    onboardings: OnboardingStore | None = None
+    """Onboardings waiting for their invite to be accepted (`/hub onboard`)."""

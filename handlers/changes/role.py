@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from handlers import blocks as bk
 from handlers.changes.fields import Role, Username
 from handlers.changes.preconditions import a_role, org_member, refuse_last_owner
 from handlers.context import HandlerContext
 from handlers.grammar import positional, reject_unknown_options, role
-from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
+from handlers.requests.kind import Affected, ChangeKind, ChangeRefused, Outcome, Params, Plan
 from hub import paths
 from hub.models import OrgMember
 
@@ -33,6 +36,13 @@ class RoleChange(ChangeKind[RoleParams]):
 
     def destructive(self, params: RoleParams) -> bool:
         return params.role == "owner"
+
+    def affected(self, params: RoleParams, result: Mapping[str, Any]) -> list[Affected]:
+        username, role, previous = result.get("username"), result.get("role"), result.get("previous_role")
+        if not isinstance(username, str) or not isinstance(role, str):
+            return []
+        since = f" from {bk.escape(str(previous))}" if previous else ""
+        return [Affected(f"your role changed{since} to *{bk.escape(role)}*", username=username)]
 
     async def _check(self, ctx: HandlerContext, params: RoleParams) -> OrgMember:
         member = await org_member(ctx, params.username)

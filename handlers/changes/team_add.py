@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from handlers import blocks as bk
 from handlers.changes.fields import MemberRef, Team
 from handlers.changes.preconditions import existing_team, is_owners_team, team_ref
 from handlers.context import HandlerContext
 from handlers.grammar import member_ref, positional, reject_unknown_options, show_hint
-from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
+from handlers.requests.kind import Affected, ChangeKind, ChangeRefused, Outcome, Params, Plan
 from handlers.teams import OWNERS_TEAM
 from hub import paths
 from hub.models import OrgGroup, OrgMember
@@ -35,6 +38,12 @@ class TeamAdd(ChangeKind[TeamAddParams]):
     def destructive(self, params: TeamAddParams) -> bool:
         # The owners team is the owner role by another door: as destructive as `role … owner`.
         return is_owners_team(params.team)
+
+    def affected(self, params: TeamAddParams, result: Mapping[str, Any]) -> list[Affected]:
+        username, team = result.get("username"), result.get("team")
+        if not isinstance(username, str) or not isinstance(team, str):
+            return []
+        return [Affected(f"you were added to team {team_ref(team)}", username=username)]
 
     async def _check(self, ctx: HandlerContext, params: TeamAddParams) -> tuple[OrgGroup, OrgMember]:
         """The team and the org member (an email resolved); refuses what cannot be."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from handlers import blocks as bk
 from handlers.changes.fields import Team, Username
 from handlers.changes.preconditions import (
@@ -13,7 +16,7 @@ from handlers.changes.preconditions import (
 )
 from handlers.context import HandlerContext
 from handlers.grammar import positional, reject_unknown_options, show_hint
-from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
+from handlers.requests.kind import Affected, ChangeKind, ChangeRefused, Outcome, Params, Plan
 from handlers.teams import OWNERS_TEAM
 from hub import paths
 from hub.models import GroupMember, OrgGroup
@@ -40,6 +43,12 @@ class TeamRemove(ChangeKind[TeamRemoveParams]):
     def destructive(self, params: TeamRemoveParams) -> bool:
         # Leaving a team takes its repository access away at once.
         return True
+
+    def affected(self, params: TeamRemoveParams, result: Mapping[str, Any]) -> list[Affected]:
+        username, team = result.get("username"), result.get("team")
+        if not isinstance(username, str) or not isinstance(team, str):
+            return []
+        return [Affected(f"you were removed from team {team_ref(team)}", username=username)]
 
     async def _check(self, ctx: HandlerContext, params: TeamRemoveParams) -> tuple[OrgGroup, GroupMember]:
         group = await existing_team(ctx, params.team)

@@ -106,6 +106,8 @@ class Digest:
     empty_teams: tuple[str, ...]
     roster: Roster
     """The roster as of now: the snapshot the next digest compares with."""
+    onboardings: tuple[str, ...] = ()
+    """Onboardings waiting for their invite to be accepted, one line each (handlers/onboarding.py)."""
 
     def invite_groups(self) -> list[tuple[str, list[Invite]]]:
         """The non-empty age groups, oldest group first."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -35,6 +35,7 @@ from handlers.digest.render import (
     render_digest,
     snooze_note,
 )
+from handlers.onboarding import waiting_line
 from handlers.requests import kinds
 from handlers.requests.kind import ChangeKind, Params
 from handlers.requests.lifecycle import AuditEvent
@@ -113,7 +114,7 @@ async def gather_digest(
     members, invites, groups = await asyncio.gather(_members(ctx), ctx.hub.list_invites(), ctx.hub.list_groups())
     previous = await store.latest_snapshot(ctx.instance)
     snoozes = await store.active_snoozes(ctx.instance, now)
-    return build_digest(
+    built = build_digest(
         members,
         invites,
         groups,
@@ -125,6 +126,11 @@ async def gather_digest(
         org=ctx.hub.org,
         period=period,
     )
+    # Onboardings live in hubkeeper's store, which only a handler context carries (the CLI has none).
+    waiting = ctx.onboardings if isinstance(ctx, HandlerContext) else None
+    if waiting is not None:
+        built = replace(built, onboardings=tuple(waiting_line(o) for o in await waiting.waiting(instance=ctx.instance)))
+    return built
 
 
 async def _members(ctx: OrgView) -> list[OrgMember]:

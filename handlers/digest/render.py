@@ -34,6 +34,7 @@ MAX_LIST_REPLIES = 1
 reads forty replies: past these, the rest is counted and comes up again in the next digest."""
 
 NAMES_IN_MAIN = 700
+ONBOARDINGS_IN_MAIN = 10
 """Characters of names a summary line of the main message shows before "and N more"."""
 
 _TEXT_BUDGET = bk.MAX_TOTAL_TEXT - 400
@@ -146,6 +147,12 @@ def _main_blocks(digest: Digest) -> list[Block]:
         blocks.append(bk.section(f"*Pending invites* ({totals.invites:,}): {counts}"))
     else:
         blocks.append(bk.section("*Pending invites*: none"))
+    if digest.onboardings:
+        shown = "\n".join(digest.onboardings[:ONBOARDINGS_IN_MAIN])
+        more = len(digest.onboardings) - ONBOARDINGS_IN_MAIN
+        rest = f"\n…and {more:,} more (App Home lists them)" if more > 0 else ""
+        title = f"*Onboardings waiting for the invite to be accepted* ({len(digest.onboardings):,})"
+        blocks.append(bk.section(bk.clip(f"{title}\n{shown}{rest}", 3000)))
     stale = f"*Stale members* (no activity in {digest.stale_after_days} days): {len(digest.stale):,}"
     if digest.snoozed:
         stale += f" · {len(digest.snoozed):,} more hidden by a Keep"

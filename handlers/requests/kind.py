@@ -9,7 +9,8 @@ A kind is one class in `handlers/changes/` and one line in `handlers/requests/ki
   approval message. Nothing reaches Docker Hub but reads;
 - `execute`, run after approval: it checks the preconditions again (the org may have changed
   meanwhile), makes the change, and returns what it did;
-- `destructive`: whether the change needs the extra approvers (every removal, every new owner).
+- `destructive`: whether the change needs the extra approvers (every removal, every new owner);
+- `affected`: whom a done change is about, so they can be told (none unless the kind says).
 
 The approval lifecycle (handlers/requests/approvals.py) only knows kinds by this interface. Stored
 requests keep the kind's `name` and its parameters as JSON; `load` validates them back.
@@ -106,6 +107,18 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Affected:
+    """Someone a done change is about: they are told what changed, who approved it and why."""
+
+    change: str
+    """What changed for them, in the second person, e.g. "you were added to team *backend*" (mrkdwn, escaped)."""
+    username: str | None = None
+    """Their Docker ID: their email is read from the org's member listing."""
+    email: str | None = None
+    """Their email, when the change took them out of the org (the listing no longer has them)."""
+
+
+@dataclass(frozen=True)
 class Reading:
     """A change command as typed: its parameters, its reason, the instance it names."""
 
@@ -167,6 +180,10 @@ class ChangeKind(ABC, Generic[P]):
     def destructive(self, params: P) -> bool:
         """Whether it takes something away or makes an owner; such changes need the extra approvers."""
         return False
+
+    def affected(self, params: P, result: Mapping[str, Any]) -> list[Affected]:
+        """Who this change, once done, is about: read from its parameters and its recorded outcome."""
+        return []
 
     @abstractmethod
     async def plan(self, ctx: HandlerContext, params: P) -> Plan:
