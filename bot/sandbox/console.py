@@ -57,8 +57,13 @@ class Console:
         signing_secret: str,
         users: Sequence[SlackUser],
         channels: Sequence[SlackChannel],
+        emulator_url: str | None = None,
+        emulator_org: str = "acme",
     ) -> None:
         self.standin = standin
+        self.emulator_url = emulator_url
+        """The Docker Hub emulator, for what a person does on Docker Hub itself (accepting an invite)."""
+        self.emulator_org = emulator_org
         self.events_url = bot_events_url
         self.secret = signing_secret
         self.users = {u.id: u for u in users}
@@ -225,6 +230,31 @@ class Console:
         close_modal(self.standin.state, self.user(body.get("user")).id)
         return web.json_response({"ok": True})
 
+    async def accept_invite(self, request: web.Request) -> web.Response:
+        """Plays the newcomer in Docker Hub's web UI: they accept their invite and sign up as `username`.
+
+        What the bot then sees is only what Docker Hub shows it (the member appears, the invite is gone).
+        """
+        body = await self.json_body(request)
+        invitee, username = body.get("invitee"), body.get("username")
+        if not isinstance(invitee, str) or not invitee.strip() or not isinstance(username, str) or not username.strip():
+            raise BadRequest("invitee and username are required")
+        if self.emulator_url is None or self.session is None:
+            raise BadRequest("no Docker Hub emulator is connected to this console")
+        who = username.strip()
+        change = {"actor": who, "action": "member.invite.accept", "invitee": invitee.strip(), "username": who}
+        url = f"{self.emulator_url.rstrip('/')}/emulator/web-ui/{self.emulator_org}"
+        try:
+            async with self.session.post(url, json=change) as answer:
+                result = await answer.json(content_type=None)
+                status = answer.status
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            return web.json_response({"ok": False, "status": 0, "error": "the emulator did not answer"})
+        if status != 200:
+            detail = result.get("detail") if isinstance(result, dict) else None
+            return web.json_response({"ok": False, "status": status, "error": str(detail or "refused")})
+        return web.json_response({"ok": True, "status": status, "error": None})
+
     async def file(self, request: web.Request) -> web.Response:
         stored = next((f for f in self.standin.files if f.id == request.match_info["file_id"]), None)
         if stored is None or stored.content is None:
@@ -276,8 +306,9 @@ def build_console_app(
     signing_secret: str,
     users: Sequence[SlackUser] = DEMO_SLACK_USERS,
     channels: Sequence[SlackChannel] = DEMO_CHANNELS,
+    emulator_url: str | None = None,
 ) -> web.Application:
-    console = Console(standin, bot_events_url, signing_secret, users, channels)
+    console = Console(standin, bot_events_url, signing_secret, users, channels, emulator_url)
     app = web.Application()
     app.cleanup_ctx.append(console.session_ctx)
     app.router.add_get("/", console.page)
@@ -288,4 +319,5 @@ def build_console_app(
     app.router.add_post("/api/view_submission", console.view_submission)
     app.router.add_post("/api/view_close", console.view_close)
     app.router.add_get("/api/file/{file_id}", console.file)
+    app.router.add_post("/api/accept_invite", console.accept_invite)
     return app

@@ -339,6 +339,13 @@ async function start() {
     input.value = "";
     await post("/api/command", { user: currentUser, channel: currentChannel, text }, `ran ${text.split(" ")[0]}`);
   });
+  document.getElementById("accept-invite").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const invitee = document.getElementById("accept-invitee").value.trim();
+    const username = document.getElementById("accept-username").value.trim();
+    if (!invitee || !username) return;
+    await post("/api/accept_invite", { invitee, username }, `accepted the invite of ${invitee} on Docker Hub as ${username}`);
+  });
   remember();
   await refresh();
   setInterval(refresh, 500);
