@@ -60,7 +60,9 @@ async def test_an_onboarding_finishes_itself_once_the_invite_is_accepted(
     sandbox: Sandbox, http: httpx.AsyncClient, emulator_state: EmulatorState
 ) -> None:
     assert sandbox.bot is not None
-    asked = text_of(await Person(sandbox, http, ALICE).command(f"onboard {EMAIL} --teams backend,data --reason new hire"))
+    asked = text_of(
+        await Person(sandbox, http, ALICE).command(f"onboard {EMAIL} --teams backend,data --reason new hire")
+    )
     assert "Requested" in asked, asked
     message = text_of(approval(sandbox))
     assert "invite them to team *backend*" in message and "*data* once they accept" in message

@@ -78,7 +78,9 @@ async def test_finishing_is_a_compare_and_set(store: SqlRequestStore) -> None:
         onboarding.id, OnboardingStatus.PENDING, OnboardingStatus.ENDED, now=NOW, note="invite gone"
     )
     assert ended is not None and ended.status is OnboardingStatus.ENDED and ended.note == "invite gone"
-    assert await onboardings.finish(onboarding.id, OnboardingStatus.PENDING, OnboardingStatus.CANCELLED, now=NOW) is None
+    assert (
+        await onboardings.finish(onboarding.id, OnboardingStatus.PENDING, OnboardingStatus.CANCELLED, now=NOW) is None
+    )
     assert await onboardings.claim(onboarding.id, "late", NOW) is None
     assert await onboardings.waiting() == []
     with pytest.raises(ValueError, match="cannot go"):
