@@ -39,12 +39,13 @@ def _email(value: str) -> str:
 
 
 class OnboardParams(Params):
-    email: str
+    invitee: str
+    """The email invited (the request log and the invite kinds name it so)."""
     teams: list[Team] = Field(min_length=1, max_length=MAX_TEAMS)
     """The invite's team first; the others follow once the invite is accepted."""
     role: Role | None = None
 
-    @field_validator("email")
+    @field_validator("invitee")
     @classmethod
     def _checked_email(cls, value: str) -> str:
         if "@" not in value:
@@ -93,7 +94,7 @@ class Onboard(ChangeKind[OnboardParams]):
         if len(names) > MAX_TEAMS:
             raise self.usage_error(f"at most {MAX_TEAMS} teams at once")
         return OnboardParams(
-            email=_email(email),
+            invitee=_email(email),
             teams=names,
             role=role(asked_role) if asked_role is not None else None,
         )
@@ -105,44 +106,44 @@ class Onboard(ChangeKind[OnboardParams]):
     async def _check(self, ctx: HandlerContext, params: OnboardParams) -> OnboardParams:
         """The teams exist (named as Docker Hub names them) and the email is not a member yet."""
         teams = [(await existing_team(ctx, team)).name for team in params.teams]
-        member = await ctx.hub.find_member(params.email)
+        member = await ctx.hub.find_member(params.invitee)
         if member is not None and not member.is_invitee:
             add = bk.code(f"/hub team add {teams[0]} {member.username}", 200)
             raise ChangeRefused(
-                f"{bk.code(params.email)} is already org member *{bk.escape(member.username)}* of "
+                f"{bk.code(params.invitee)} is already org member *{bk.escape(member.username)}* of "
                 f"*{bk.escape(ctx.instance)}*: no invite is needed. To put them in a team, use {add}"
             )
-        return OnboardParams(email=params.email, teams=list(dict.fromkeys(teams)), role=params.role)
+        return OnboardParams(invitee=params.invitee, teams=list(dict.fromkeys(teams)), role=params.role)
 
     def _summary(self, ctx: HandlerContext, params: OnboardParams) -> str:
         first, rest = params.teams[0], params.teams[1:]
         role = f" as {params.role}" if params.role else ""
         then = f", then add them to {teams_words(rest)} once they accept" if rest else ""
         return (
-            f"Onboard {bk.code(params.email)} into *{bk.escape(ctx.instance)}*: invite them to team "
+            f"Onboard {bk.code(params.invitee)} into *{bk.escape(ctx.instance)}*: invite them to team "
             f"*{bk.escape(first)}*{role}{then}"
         )
 
     async def plan(self, ctx: HandlerContext, params: OnboardParams) -> Plan:
         store = _store(ctx)
         checked = await self._check(ctx, params)
-        waiting = await store.waiting_for(ctx.instance, checked.email)
+        waiting = await store.waiting_for(ctx.instance, checked.invitee)
         if waiting is not None:
             raise ChangeRefused(
-                f"{bk.code(checked.email)} is being onboarded already (into {teams_words(waiting.teams)}, "
-                f"asked by <@{waiting.requester}>). To start over: {bk.code(f'/hub onboard cancel {checked.email}')}"
+                f"{bk.code(checked.invitee)} is being onboarded already (into {teams_words(waiting.teams)}, "
+                f"asked by <@{waiting.requester}>). To start over: {bk.code(f'/hub onboard cancel {checked.invitee}')}"
             )
-        pending = _pending_invites(await ctx.hub.list_invites(), checked.email)
+        pending = _pending_invites(await ctx.hub.list_invites(), checked.invitee)
         if pending:
             raise ChangeRefused(
-                f"{bk.code(checked.email)} already has a pending invite ({invite_line(pending[0])}). "
-                f"Cancel it first ({bk.code(f'/hub invite cancel {checked.email}', 200)}), then onboard them."
+                f"{bk.code(checked.invitee)} already has a pending invite ({invite_line(pending[0])}). "
+                f"Cancel it first ({bk.code(f'/hub invite cancel {checked.invitee}', 200)}), then onboard them."
             )
-        results = await ctx.hub.bulk_invite([checked.email], team=checked.teams[0], role=checked.role, dry_run=True)
+        results = await ctx.hub.bulk_invite([checked.invitee], team=checked.teams[0], role=checked.role, dry_run=True)
         details = [f"{bk.code(result.invitee)} {status_words(result.status)}" for result in results]
         if not results or any(result.status != "invited" for result in results):
             raise ChangeRefused(
-                f"Docker Hub would not invite {bk.code(checked.email)}: {'; '.join(details) or 'no answer'}."
+                f"Docker Hub would not invite {bk.code(checked.invitee)}: {'; '.join(details) or 'no answer'}."
             )
         details.append("hubkeeper adds them to the other teams once the invite is accepted, and tells you.")
         return Plan(summary=self._summary(ctx, checked), params=checked, details=details)
@@ -152,27 +153,27 @@ class Onboard(ChangeKind[OnboardParams]):
         if ctx.request_id is None:
             raise ChangeRefused("This onboarding is not a stored request, so hubkeeper could not follow it up.")
         checked = await self._check(ctx, params)
-        waiting = await store.waiting_for(ctx.instance, checked.email)
+        waiting = await store.waiting_for(ctx.instance, checked.invitee)
         if waiting is not None and waiting.request_id != ctx.request_id:
             raise ChangeRefused(
-                f"{bk.code(checked.email)} is being onboarded already (asked by <@{waiting.requester}>). "
+                f"{bk.code(checked.invitee)} is being onboarded already (asked by <@{waiting.requester}>). "
                 "Nothing was changed."
             )
         # A Retry after the invite went out finds it pending: that invite is this onboarding's own.
-        pending = _pending_invites(await ctx.hub.list_invites(), checked.email)
+        pending = _pending_invites(await ctx.hub.list_invites(), checked.invitee)
         if pending:
             invite_id: str | None = pending[0].id
         else:
-            results = await ctx.hub.bulk_invite([checked.email], team=checked.teams[0], role=checked.role)
-            result = next((r for r in results if r.invitee.lower() == checked.email.lower()), None)
+            results = await ctx.hub.bulk_invite([checked.invitee], team=checked.teams[0], role=checked.role)
+            result = next((r for r in results if r.invitee.lower() == checked.invitee.lower()), None)
             if result is None or result.status != "invited":
                 said = status_words(result.status) if result is not None else "was not mentioned by Docker Hub"
-                raise ChangeRefused(f"{bk.code(checked.email)} {said}; nothing was sent.")
+                raise ChangeRefused(f"{bk.code(checked.invitee)} {said}; nothing was sent.")
             invite_id = result.invite.id if result.invite is not None else None
         onboarding = await store.start(
             instance=ctx.instance,
             request_id=ctx.request_id,
-            email=checked.email,
+            email=checked.invitee,
             teams=checked.teams,
             role=checked.role,
             requester=await _requester(ctx),
@@ -182,10 +183,10 @@ class Onboard(ChangeKind[OnboardParams]):
         rest = checked.teams[1:]
         then = f"; they join {teams_words(rest)} once they accept" if rest else ""
         return Outcome(
-            f"Invited {bk.code(checked.email)} to team *{bk.escape(checked.teams[0])}* of "
+            f"Invited {bk.code(checked.invitee)} to team *{bk.escape(checked.teams[0])}* of "
             f"*{bk.escape(ctx.instance)}*{then}",
             {
-                "invitee": checked.email,
+                "invitee": checked.invitee,
                 "teams": checked.teams,
                 "role": checked.role,
                 "invite_id": invite_id,
@@ -204,9 +205,9 @@ async def _requester(ctx: HandlerContext) -> str:
 
 
 class OnboardCancelParams(Params):
-    email: str
+    invitee: str
 
-    @field_validator("email")
+    @field_validator("invitee")
     @classmethod
     def _checked_email(cls, value: str) -> str:
         return _email(value)
@@ -223,7 +224,7 @@ class OnboardCancel(ChangeKind[OnboardCancelParams]):
     def parse(self, args: list[str]) -> OnboardCancelParams:
         reject_unknown_options(self.syntax, args)
         (email,) = positional(self.syntax, args, 1, "the email being onboarded")
-        return OnboardCancelParams(email=_email(email))
+        return OnboardCancelParams(invitee=_email(email))
 
     def destructive(self, params: OnboardCancelParams) -> bool:
         return True  # it withdraws an invite, as `invite cancel` does
@@ -239,12 +240,12 @@ class OnboardCancel(ChangeKind[OnboardCancelParams]):
         return onboarding
 
     async def plan(self, ctx: HandlerContext, params: OnboardCancelParams) -> Plan:
-        onboarding = await self._waiting(ctx, params.email)
+        onboarding = await self._waiting(ctx, params.invitee)
         return Plan(
             summary=(
                 f"Stop onboarding {bk.code(onboarding.email)} into *{bk.escape(ctx.instance)}* and withdraw the invite"
             ),
-            params=OnboardCancelParams(email=onboarding.email),
+            params=OnboardCancelParams(invitee=onboarding.email),
             details=[
                 f"Teams: {teams_words(onboarding.teams)} · asked by <@{onboarding.requester}> on "
                 f"{onboarding.created_at:%Y-%m-%d}"
@@ -252,7 +253,7 @@ class OnboardCancel(ChangeKind[OnboardCancelParams]):
         )
 
     async def execute(self, ctx: HandlerContext, params: OnboardCancelParams) -> Outcome:
-        onboarding = await self._waiting(ctx, params.email)
+        onboarding = await self._waiting(ctx, params.invitee)
         # Stopped first: from here on the sweep will not complete it, whatever happens to the invite.
         stopped = await _store(ctx).finish(
             onboarding.id,
@@ -262,7 +263,7 @@ class OnboardCancel(ChangeKind[OnboardCancelParams]):
             note="stopped with /hub onboard cancel",
         )
         if stopped is None:
-            raise ChangeRefused(f"The onboarding of {bk.code(params.email)} finished meanwhile; nothing was changed.")
+            raise ChangeRefused(f"The onboarding of {bk.code(params.invitee)} finished meanwhile; nothing was changed.")
         email = bk.code(stopped.email)
         invites = [
             invite
@@ -297,5 +298,5 @@ class OnboardCancel(ChangeKind[OnboardCancelParams]):
         outcome = "withdrew the invite" if withdrawn else "the invite was no longer pending"
         return Outcome(
             f"Stopped onboarding {email} into *{bk.escape(ctx.instance)}*; {outcome}",
-            {"email": stopped.email, "onboarding_id": stopped.id, "cancelled": withdrawn},
+            {"invitee": stopped.email, "onboarding_id": stopped.id, "cancelled": withdrawn},
         )

@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.directory import SlackUser
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
+from bot.store.onboarding_store import SqlOnboardingStore
 from bot.store.sql_store import SqlRequestStore
 from handlers.context import HandlerContext, Reply
 from handlers.request_log import (
@@ -52,6 +53,9 @@ repositories:
   acme/api:
     release-eng: write
 """
+
+
+WAITING_EMAIL = "waiting.hire@acme.example"
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,13 @@ CASES = (
     ),
     Case("offboard", {"who": "lin.feng@gmail.example"}, ("lin.feng@gmail.example", "contractorlin", "backend")),
     Case("policy_apply", {"text": POLICY, "source": "policy.yml"}, ("release-eng", "ximenalopez", "acme/api")),
+    Case(
+        "onboard",
+        {"invitee": "ada.new@acme.example", "teams": ["backend", "data"]},
+        ("ada.new@acme.example", "backend", "data"),
+    ),
+    # An onboarding waiting to be stopped is recorded by the `ctx` fixture.
+    Case("onboard_cancel", {"invitee": WAITING_EMAIL}, (WAITING_EMAIL,)),
 )
 
 
@@ -110,7 +121,33 @@ def client(slack: SlackStandIn) -> AsyncWebClient:
 
 
 @pytest.fixture
-def ctx(hub: HubClient, store: SqlRequestStore, client: AsyncWebClient) -> HandlerContext:
+async def ctx(hub: HubClient, store: SqlRequestStore, client: AsyncWebClient) -> HandlerContext:
+    onboardings = SqlOnboardingStore(store.engine)
+    now = datetime.now(UTC)
+    asked = await store.create(
+        NewRequest(
+            instance="acme",
+            kind="onboard",
+            params={"invitee": WAITING_EMAIL, "teams": ["data"]},
+            requester=ASKER,
+            reason="new hire",
+            summary="Onboard",
+            destructive=False,
+            approvals_required=1,
+            expires_at=now + timedelta(days=1),
+        ),
+        now=now,
+    )
+    await onboardings.start(
+        instance="acme",
+        request_id=asked.id,
+        email=WAITING_EMAIL,
+        teams=["data"],
+        role=None,
+        requester=ASKER,
+        invite_id=None,
+        now=now,
+    )
     return HandlerContext(
         hub=hub,
         instance="acme",
@@ -120,6 +157,7 @@ def ctx(hub: HubClient, store: SqlRequestStore, client: AsyncWebClient) -> Handl
         directory=SlackDirectory(client),
         store=store,
         access_teams={"acme/api:write": "backend"},
+        onboardings=onboardings,
     )
 
 
