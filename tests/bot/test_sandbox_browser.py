@@ -44,3 +44,44 @@ async def test_a_person_pages_through_members_and_reads_teams(page: Any, emulato
     await expect(teams).to_contain_text("<!channel>")  # shown as text, pinging nobody
     assert await page.evaluate("window.pwned") is None
     await page.screenshot(path=SCREENSHOT, full_page=True)
+
+
+@pytest.fixture
+async def demo(emulator_state: EmulatorState) -> AsyncIterator[tuple[Sandbox, Any]]:
+    # The sweep as `hubkeeper sandbox` runs it: often, so the onboarding finishes while you watch.
+    async with (
+        Sandbox(console_port=0, emulator_state=emulator_state, sweep_seconds=5) as sandbox,
+        chromium_page(f"{sandbox.console_url}/?user=U0ALICE01&channel=C0HUBOPS01") as opened,
+    ):
+        yield sandbox, opened
+
+
+async def test_the_sandbox_demo_shows_an_onboarding(
+    demo: tuple[Sandbox, Any], emulator_state: EmulatorState
+) -> None:
+    from playwright.async_api import expect
+
+    sandbox, page = demo
+    composer = page.get_by_test_id("composer-input")
+    await composer.fill("/hub onboard newbie@acme.example --teams backend,data --reason new hire")
+    await composer.press("Enter")
+    asked = page.get_by_test_id("message").filter(has_text="Onboard")
+    await expect(asked.get_by_test_id("button-approval_approve")).to_be_visible()
+
+    await page.get_by_test_id("user-picker").select_option("U0BOBOK01")  # Bob approves
+    await page.get_by_test_id("message").filter(has_text="Onboard").get_by_test_id("button-approval_approve").click()
+    await expect(page.get_by_test_id("message").filter(has_text="Invited")).not_to_have_count(0)
+
+    # Noa accepts the invite on Docker Hub: the console's form plays them.
+    await page.get_by_test_id("accept-invitee").fill("newbie@acme.example")
+    await page.get_by_test_id("accept-username").fill("noanewbie")
+    await page.get_by_test_id("accept-button").click()
+    await expect(page.get_by_test_id("status")).to_contain_text("accepted the invite")
+
+    # Within a few sweeps Noa is in both teams, and Alice reads it in her DM with hubkeeper.
+    await page.get_by_test_id("user-picker").select_option("U0ALICE01")
+    await page.get_by_test_id("channel-dm").click()
+    done = page.get_by_test_id("message").filter(has_text="accepted the invite")
+    await expect(done).to_contain_text("noanewbie", timeout=30_000)
+    assert "noanewbie" in emulator_state.org("acme").groups["data"].members
+    await page.screenshot(path="/tmp/sandbox-onboarding.png", full_page=True)
