@@ -209,7 +209,7 @@ async def _step(
         OnboardingStatus.PENDING,
         OnboardingStatus.ENDED,
         now=now,
-        note="the invite was cancelled or expired before anyone accepted it",
+        note="the invite went away and no member has the invited email",
     )
     if ended is None:
         return None  # another replica ended (or completed) it first
@@ -218,8 +218,9 @@ async def _step(
         ctx,
         ended.requester,
         f"The onboarding of {bk.code(ended.email, 100)} into {teams_words(ended.teams)} in "
-        f"*{bk.escape(ctx.instance)}* has ended: the invite was cancelled or expired before they accepted it. "
-        f"Ask again with `/hub onboard` if they still need it.",
+        f"*{bk.escape(ctx.instance)}* has ended: the invite is no longer pending (cancelled or expired) and no "
+        f"member of *{bk.escape(ctx.instance)}* has that email. If they joined with an account under another "
+        f"email, add them with `/hub team add`; otherwise ask again with `/hub onboard`.",
     )
     return ended
 
