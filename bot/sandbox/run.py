@@ -168,6 +168,10 @@ async def run_sandbox(host: str, console_port: int) -> None:
             "member.role.change username=ivanpetrov role=owner  (posted to the audit channel within 15 s)"
         )
         print(
+            "  see, ask, undo      as Ivan: /hub team add data ivanpetrov --reason onboarding --dry-run, then again "
+            "without --dry-run; approve as Alice in #hub-ops; then click Undo on its message"
+        )
+        print(
             "  an onboarding       as Alice: /hub onboard newbie@acme.example --teams backend,data --reason new hire;"
             " Bob approves; then the console's \"Accept invite\" form (newbie@acme.example, noanewbie) plays"
             " Noa accepting it, and within 10 s Noa is in both teams and both are told"

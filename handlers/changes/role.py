@@ -44,6 +44,12 @@ class RoleChange(ChangeKind[RoleParams]):
         since = f" from {bk.escape(str(previous))}" if previous else ""
         return [Affected(f"your role changed{since} to *{bk.escape(role)}*", username=username)]
 
+    def reverse(self, params: RoleParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        previous = outcome["previous_role"]
+        if previous == outcome["role"]:
+            return None
+        return "role", {"username": outcome["username"], "role": previous}
+
     async def _check(self, ctx: HandlerContext, params: RoleParams) -> OrgMember:
         member = await org_member(ctx, params.username)
         if member.role_key == params.role:

@@ -45,6 +45,10 @@ class TeamAdd(ChangeKind[TeamAddParams]):
             return []
         return [Affected(f"you were added to team {team_ref(team)}", username=username)]
 
+    def reverse(self, params: TeamAddParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        # The team and Docker ID as added (an email was resolved), not as typed.
+        return "team_remove", {"team": outcome["team"], "username": outcome["username"]}
+
     async def _check(self, ctx: HandlerContext, params: TeamAddParams) -> tuple[OrgGroup, OrgMember]:
         """The team and the org member (an email resolved); refuses what cannot be."""
         asked = params.member

@@ -50,6 +50,9 @@ class TeamRemove(ChangeKind[TeamRemoveParams]):
             return []
         return [Affected(f"you were removed from team {team_ref(team)}", username=username)]
 
+    def reverse(self, params: TeamRemoveParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        return "team_add", {"team": outcome["team"], "member": outcome["username"]}
+
     async def _check(self, ctx: HandlerContext, params: TeamRemoveParams) -> tuple[OrgGroup, GroupMember]:
         group = await existing_team(ctx, params.team)
         member = await member_of_team(ctx, group.name, params.username)

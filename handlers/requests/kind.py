@@ -11,6 +11,8 @@ A kind is one class in `handlers/changes/` and one line in `handlers/requests/ki
   meanwhile), makes the change, and returns what it did;
 - `destructive`: whether the change needs the extra approvers (every removal, every new owner);
 - `affected`: whom a done change is about, so they can be told (none unless the kind says).
+- `reverse`: the change that undoes a done one, computed from what it recorded doing (the Undo
+  button files it as a new request); None, the default, for a change that cannot be undone.
 
 The approval lifecycle (handlers/requests/approvals.py) only knows kinds by this interface. Stored
 requests keep the kind's `name` and its parameters as JSON; `load` validates them back.
@@ -184,6 +186,18 @@ class ChangeKind(ABC, Generic[P]):
     def affected(self, params: P, result: Mapping[str, Any]) -> list[Affected]:
         """Who this change, once done, is about: read from its parameters and its recorded outcome."""
         return []
+    def reverse(self, params: P, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        """The change that undoes this one once done: a kind's `name` and its parameters (as stored,
+        checked by that kind's `load`), or None.
+
+        `outcome` is the stored result of `execute` (`Outcome.result`): the reverse is computed from
+        what was really done (the previous role, the previous permission, the members actually added)
+        and never from what was asked, which may differ ("already so" items are not undone). A kind
+        whose changes cannot be taken back (a removal from the org, a deleted team, a sent invite)
+        keeps this default. A KeyError or ValueError from an outcome missing what is needed (one
+        recorded before the kind recorded it) counts as None.
+        """
+        return None
 
     @abstractmethod
     async def plan(self, ctx: HandlerContext, params: P) -> Plan:

@@ -47,21 +47,19 @@ async def test_a_person_pages_through_members_and_reads_teams(page: Any, emulato
 
 
 @pytest.fixture
-async def demo(emulator_state: EmulatorState) -> AsyncIterator[tuple[Sandbox, Any]]:
+async def demo(emulator_state: EmulatorState) -> AsyncIterator[Any]:
     # The sweep as `hubkeeper sandbox` runs it: often, so the onboarding finishes while you watch.
     async with (
         Sandbox(console_port=0, emulator_state=emulator_state, sweep_seconds=5) as sandbox,
         chromium_page(f"{sandbox.console_url}/?user=U0ALICE01&channel=C0HUBOPS01") as opened,
     ):
-        yield sandbox, opened
+        yield opened
 
 
-async def test_the_sandbox_demo_shows_an_onboarding(
-    demo: tuple[Sandbox, Any], emulator_state: EmulatorState
-) -> None:
+async def test_the_sandbox_demo_shows_an_onboarding(demo: Any, emulator_state: EmulatorState) -> None:
     from playwright.async_api import expect
 
-    sandbox, page = demo
+    page = demo
     composer = page.get_by_test_id("composer-input")
     await composer.fill("/hub onboard newbie@acme.example --teams backend,data --reason new hire")
     await composer.press("Enter")

@@ -180,5 +180,5 @@ def test_telling_the_affected_person_is_on_unless_turned_off(
 
 def test_a_bad_notify_affected_value_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HUBKEEPER_NOTIFY_AFFECTED", "perhaps")
-    with pytest.raises(ConfigError, match="(?i)HUBKEEPER_NOTIFY_AFFECTED"):
+    with pytest.raises(ConfigError, match=r"(?i)HUBKEEPER_NOTIFY_AFFECTED"):
         load_settings()
