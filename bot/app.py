@@ -13,6 +13,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -35,7 +36,7 @@ from bot.store.sql_store import SqlRequestStore
 from handlers.access_index import apply_own_change
 from handlers.affected import AffectedPeople
 from handlers.context import HandlerContext
-from handlers.digest.post import DEFAULT_SCHEDULE
+from handlers.digest.post import DEFAULT_SCHEDULE, Outcome
 from handlers.digest.service import Digests, DigestSettings
 from handlers.health import run_health_checks
 from handlers.onboarding import sweep_onboardings
@@ -44,6 +45,7 @@ from handlers.requests.approvals import ApprovalPolicy, Approvals
 from handlers.requests.lifecycle import SYSTEM, ChangeRequest, Status, TimedGrant
 from handlers.requests.render import DENY_MODAL
 from handlers.router import Router
+from handlers.scans import ScanGate
 from handlers.self_service import sweep_timed_grants
 from hub.client import HubClient
 
@@ -169,16 +171,14 @@ class Bot:
         except Exception:
             logger.exception("telling people about their time-bound access failed")
 
-    async def post_scheduled_digest(self, instance: str) -> None:
-        """The digest job of one instance (the claim makes it post once across replicas)."""
+    async def post_scheduled_digest(self, instance: str, fire_time: datetime | None = None) -> Outcome:
+        """The digest job of one instance for the run scheduled at `fire_time` (the claim makes it post
+        once across replicas); the scheduler retries a FAILED or HELD outcome within the period."""
         if self.digests is None:
-            return
+            return Outcome.FAILED
         logs.bind(instance=instance)
         async with self.work.track():
-            try:
-                await self.digests.scheduled(instance)
-            except Exception:
-                logger.exception("the %s digest failed", instance)
+            return await self.digests.scheduled(instance, fire_time)
 
     async def check_policy_drift(self) -> DriftOutcome | None:
         """The drift check job: post the plan once per distinct drift (the store's claim keeps it to one)."""
@@ -354,6 +354,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         contexts=contexts,
         after_done=follow_done,
     )
+    scans = ScanGate(settings.hubkeeper_scan_cooldown_seconds)
     digests = Digests(
         store=SqlDigestStore(store.engine, on_post=metrics.digest_post),
         poster=messenger,
@@ -370,6 +371,8 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         ),
         contexts=contexts,
         approvals=approvals,
+        activity=SqlActivityStore(store.engine),
+        scans=scans,
     )
     router = Router(
         hubs=hubs,
@@ -379,6 +382,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         approvals=approvals,
         digests=digests,
         policy_file=policy_file,
+        scans=scans,
         onboardings=onboardings,
     )
     drift = (
