@@ -1,7 +1,7 @@
 """Onboardings waiting for their invite to be accepted, and notices sent once.
 
-Revision ID: r0004_onboard
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02
 
 Self-contained on purpose (no import of `bot.store.schema`): a migration describes the schema as it
@@ -16,9 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision: str = "r0004_onboard"
-# The head this was written against is the revision "0003" (file r0003_access_index.py).
-down_revision: str | None = "0003"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
