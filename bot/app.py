@@ -305,6 +305,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
     labels = tuple(hubs)
     upload = bot_upload(client)
     policy_file = settings.hubkeeper_policy_file or None
+    index = SqlAccessIndexStore(store.engine)
 
     def contexts(instance: str, actor: str, request_id: str | None) -> HandlerContext | None:
         if instance not in hubs:
@@ -321,6 +322,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
             messenger=messenger,
             directory=directory,
             store=store,
+            access_index=index,
             request_id=request_id,
             access_teams=access_teams,
             upload=upload,
@@ -330,7 +332,6 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
             onboardings=onboardings,
         )
 
-    index = SqlAccessIndexStore(store.engine)
     onboardings = SqlOnboardingStore(store.engine)
     affected = AffectedPeople(
         contexts=lambda instance: contexts(instance, SYSTEM, None),
