@@ -186,6 +186,10 @@ async def run_sandbox(host: str, console_port: int) -> None:
             "without --dry-run; approve as Alice in #hub-ops; then click Undo on its message"
         )
         print(
+            "  a bulk add          click “Bulk add to a team” above the composer (as Ivan): one request names who is "
+            "left out; approve as Alice, each person's outcome shows on the message"
+        )
+        print(
             "  an onboarding       as Alice: /hub onboard newbie@acme.example --teams backend,data --reason new hire;"
             " Bob approves; then the console's \"Accept invite\" form (newbie@acme.example, noanewbie) plays"
             " Noa accepting it, and within 10 s Noa is in both teams and both are told"

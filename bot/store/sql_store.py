@@ -173,6 +173,8 @@ class SqlRequestStore:
             changes["error"] = None
         elif new is Status.FAILED:
             changes["error"] = error
+            # What a partly applied change did (a bulk change's outcome per subject), for its Retry.
+            changes["result"] = result
         async with self._engine.begin() as connection:
             updated = await connection.execute(
                 update(requests).where(requests.c.id == request_id, requests.c.status == expected.value).values(changes)

@@ -353,17 +353,24 @@ class Approvals:
         error: str | None = None
         result: dict[str, Any] = {}
         partly: dict[str, list[str]] | None = None
+        failed_result: dict[str, Any] | None = None
         summary = ""
         if ctx is None or kind is None:
             error = f"instance {executing.instance!r} or change kind {executing.kind!r} is not configured here"
         else:
             try:
-                outcome = await kind.execute(ctx, kind.load(executing.params))
+                params = kind.load(executing.params)
+                # A Retry of a failure that recorded what it did runs only what is left.
+                if executing.attempts > 1 and executing.result:
+                    outcome = await kind.execute_again(ctx, params, executing.result)
+                else:
+                    outcome = await kind.execute(ctx, params)
                 summary, result = outcome.summary, outcome.result
             except ChangeRefused as refused:
                 error = refused.message
             except PartlyApplied as partial:
                 error, partly = partial.message, partial.record()
+                failed_result = partial.result
             except HubError as failure:
                 error = failure.message
             except Exception as bug:  # recorded as failed, never as done
@@ -377,9 +384,11 @@ class Approvals:
             event = "change.done"
         else:
             # A partly applied change says what was and was not done in its error, in words; the
-            # audit row keeps the two lists as they are.
+            # audit row keeps the two lists as they are. A Retry that fails as a whole keeps what the
+            # earlier attempt recorded, so the next Retry still knows what was done.
+            failed_result = failed_result if failed_result is not None else executing.result
             finished = await self.store.transition(
-                executing.id, Status.EXECUTING, Status.FAILED, actor=actor, now=now, error=error
+                executing.id, Status.EXECUTING, Status.FAILED, actor=actor, now=now, error=error, result=failed_result
             )
             event = "change.failed"
         final = finished or await self.store.get(executing.id) or executing

@@ -70,6 +70,9 @@ class PartlyApplied(Exception):
         missing = "; ".join(self.not_done)
         return f"{self.what} is incomplete. Done: {did}. Not done: {missing}. Retry finishes what is left."
 
+    result: dict[str, Any] | None = None
+    """What to store with the failed request (a bulk change's outcome per subject); a Retry gets it back."""
+
     def record(self) -> dict[str, list[str]]:
         """JSON-safe, for the stored request and the audit log."""
         return {"done": self.done, "not_done": self.not_done}
@@ -213,6 +216,14 @@ class ChangeKind(ABC, Generic[P]):
     @abstractmethod
     async def execute(self, ctx: HandlerContext, params: P) -> Outcome:
         """Re-check and apply; raise ChangeRefused, PartlyApplied or a HubError when it cannot be done."""
+
+    async def execute_again(self, ctx: HandlerContext, params: P, previous: Mapping[str, Any]) -> Outcome:
+        """An approver's Retry after a failure that stored `previous` (PartlyApplied.result).
+
+        By default the whole change runs again (`execute` re-reads the org); a bulk kind runs only the
+        subjects that failed.
+        """
+        return await self.execute(ctx, params)
 
     # -- stored parameters ----------------------------------------------------------------------------
 

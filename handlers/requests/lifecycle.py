@@ -249,7 +249,8 @@ class RequestStore(Protocol):
 
         Returns the updated request, or None when it was not in `expected` (someone else moved it).
         Entering EXECUTING increments `attempts`. DENIED and CANCELLED set `decided_by`/`decision_note`.
-        DONE sets `result` and clears `error`; FAILED sets `error`.
+        DONE sets `result` and clears `error`; FAILED sets `error` and `result` (what a partly applied
+        change did, or None).
         """
         ...
 

@@ -80,6 +80,9 @@ def render_status_line(request: ChangeRequest) -> str:
         line += f": {request.result['summary']}"
     if request.status is Status.FAILED and request.error:
         line += f": {escape(request.error)}"
+    if request.status is Status.FAILED and request.result and request.result.get("summary"):
+        # A partly applied change says what it did, subject by subject.
+        line += f"\n{request.result['summary']}"
     if request.status is Status.DENIED and request.decision_note:
         line += f" — “{escape(request.decision_note)}”"
     return line
