@@ -114,3 +114,20 @@ async def test_nobody_is_told_when_the_setting_is_off(quiet_sandbox: Sandbox, ht
     (grant,) = await sandbox.bot.store.active_timed_grants()
     assert await sandbox.bot.affected.warn_ending(grant.expires_at - timedelta(minutes=5)) == []
     assert dms_saying(sandbox, IVAN, "ends in") == []
+
+
+async def test_a_bulk_add_tells_each_person_added(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    await asked_and_approved(sandbox, http, ALICE, "team add data kenjisato priyanair ivanpetrov --reason new squad")
+    for person in (KENJI, PRIYA, IVAN):
+        (told,) = dms_saying(sandbox, person, "added to team")
+        assert "*data*" in told and "new squad" in told
+
+
+async def test_nobody_already_in_the_team_is_told(sandbox: Sandbox, http: httpx.AsyncClient) -> None:
+    # kenjisato is in frontend already: the plan leaves him out, and he hears nothing of it.
+    await asked_and_approved(sandbox, http, ALICE, "team add frontend kenjisato ivanpetrov --reason new squad")
+    (told,) = dms_saying(sandbox, IVAN, "added to team")
+    assert "*frontend*" in told
+    assert dms_saying(sandbox, KENJI, "added to team") == []
