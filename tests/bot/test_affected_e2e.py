@@ -116,9 +116,7 @@ async def test_nobody_is_told_when_the_setting_is_off(quiet_sandbox: Sandbox, ht
     assert dms_saying(sandbox, IVAN, "ends in") == []
 
 
-async def test_a_bulk_add_tells_each_person_added(
-    sandbox: Sandbox, http: httpx.AsyncClient
-) -> None:
+async def test_a_bulk_add_tells_each_person_added(sandbox: Sandbox, http: httpx.AsyncClient) -> None:
     await asked_and_approved(sandbox, http, ALICE, "team add data kenjisato priyanair ivanpetrov --reason new squad")
     for person in (KENJI, PRIYA, IVAN):
         (told,) = dms_saying(sandbox, person, "added to team")
