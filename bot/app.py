@@ -38,7 +38,7 @@ from handlers.affected import AffectedPeople
 from handlers.context import HandlerContext
 from handlers.digest.post import DEFAULT_SCHEDULE, Outcome
 from handlers.digest.service import Digests, DigestSettings
-from handlers.health import run_health_checks
+from handlers.health_checks import run_health_checks
 from handlers.onboarding import sweep_onboardings
 from handlers.policy.drift import DriftOutcome, PolicyDrift
 from handlers.requests.approvals import ApprovalPolicy, Approvals

@@ -12,24 +12,24 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from handlers.durations import NotADuration, parse_seconds
-from handlers.grammar import PERMISSIONS
 from handlers.scans import DEFAULT_COOLDOWN_SECONDS as DEFAULT_SCAN_COOLDOWN_SECONDS
 from handlers.stale import STALE_AFTER_DAYS
 from hub import paths
-from hub.client import DEFAULT_BASE_URL, HubConnection
 from hub.errors import InvalidInput
+from hub.paths import DEFAULT_BASE_URL
+
+if TYPE_CHECKING:
+    from hub.client import HubConnection
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 _SLACK_ID = re.compile(r"[UWS][A-Z0-9]{2,20}")
@@ -68,34 +68,25 @@ def read_secret_file(name: str, path: Path) -> str:
     return secret
 
 
-class SecretFilesSource(PydanticBaseSettingsSource):
-    """`<SETTING>_FILE` for every secret setting: the value is read from the file that variable names.
+def environment_values(environ: Mapping[str, str], names: Iterable[str]) -> dict[str, str]:
+    """The settings `names` from the environment: each `NAME`, or for a secret `NAME_FILE` (the file's
+    contents). Names are matched whatever their case, as the environment's conventions vary.
 
-    pydantic-settings' own `secrets_dir` reads a file named after the setting in one folder; platforms
-    mount secrets wherever they are told, and the `_FILE` variable says where (the convention of the
-    official Docker images). Setting both forms is refused rather than one silently winning.
+    `<SECRET>_FILE` is how Docker and Kubernetes mount secrets wherever they are told (the convention
+    of the official Docker images). Setting both forms of one secret is refused rather than one
+    silently winning.
     """
-
-    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str] | None = None) -> None:
-        super().__init__(settings_cls)
-        self._environ = {key.lower(): value for key, value in (os.environ if environ is None else environ).items()}
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        path = self._environ.get(f"{field_name}{FILE_SUFFIX}".lower())
+    lowered = {key.lower(): value for key, value in environ.items()}
+    values = {name: lowered[name] for name in names if name in lowered}
+    for name in SECRET_SETTINGS:
+        path = lowered.get(f"{name}{FILE_SUFFIX}".lower())
         if not path:
-            return None, field_name, False
-        name = field_name.upper()
-        if self._environ.get(field_name.lower()):
-            raise ConfigError(f"{name} and {name}{FILE_SUFFIX} are both set: give one of them")
-        return read_secret_file(f"{name}{FILE_SUFFIX}", Path(path)), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for field_name in SECRET_SETTINGS:
-            value, key, _ = self.get_field_value(self.settings_cls.model_fields[field_name], field_name)
-            if value is not None:
-                values[key] = value
-        return values
+            continue
+        setting = name.upper()
+        if lowered.get(name):
+            raise ConfigError(f"{setting} and {setting}{FILE_SUFFIX} are both set: give one of them")
+        values[name] = read_secret_file(f"{setting}{FILE_SUFFIX}", Path(path))
+    return values
 
 
 def _secret(value: SecretStr | None) -> str:
@@ -129,6 +120,10 @@ class InstanceConfig(BaseModel):
     """Overrides HUBKEEPER_DIGEST_CHANNEL for this instance."""
 
     def connection(self) -> HubConnection:
+        # Here, not at the top: reading settings does not load httpx and the client (`hubkeeper
+        # --help`, `hubkeeper log`); a command that connects imports it anyway.
+        from hub.client import HubConnection
+
         return HubConnection(
             org=self.organization_name,
             oat=self.organization_access_token,
@@ -138,10 +133,15 @@ class InstanceConfig(BaseModel):
         )
 
 
-class Settings(BaseSettings):
-    """Read once at start-up, in the composition root, and passed down."""
+class Settings(BaseModel):
+    """Read once at start-up, in the composition root, and passed down (`load_settings`).
 
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+    Each field is the environment variable of the same name (any case). A plain pydantic model, not
+    pydantic-settings: every field is one string from the environment, and importing pydantic-settings
+    (its CLI, dotenv and cloud-secret sources, asyncio) cost each command about 20 ms of start-up.
+    """
+
+    model_config = ConfigDict(extra="ignore")
 
     dockerhub_org: str | None = None
     dockerhub_oat: SecretStr | None = None
@@ -200,18 +200,6 @@ class Settings(BaseSettings):
             ) from None
         return self.hubkeeper_index_schedule
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Values given in code first (tests, the sandbox), then the `_FILE` forms, then the environment.
-        return init_settings, SecretFilesSource(settings_cls), env_settings, dotenv_settings, file_secret_settings
-
     def digest_timezone(self) -> str:
         try:
             ZoneInfo(self.hubkeeper_timezone)
@@ -263,6 +251,8 @@ class Settings(BaseSettings):
         """The config file's [access_teams]: `"ns/repo:permission" = "team"` for self-service requests."""
         if self.hubkeeper_config is None:
             return {}
+        from handlers.grammar import PERMISSIONS  # loads the Docker Hub models: only when there is a table
+
         table = _read_toml(self.hubkeeper_config).get("access_teams", {})
         where = f"HUBKEEPER_CONFIG ({self.hubkeeper_config}) [access_teams]"
         if not isinstance(table, dict):
@@ -385,9 +375,11 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment; a malformed value becomes a ConfigError naming it."""
+    """Settings from the environment, `overrides` (tests, the sandbox) first; a malformed value becomes
+    a ConfigError naming it."""
+    values = {**environment_values(os.environ, Settings.model_fields), **overrides}
     try:
-        return Settings(**overrides)
+        return Settings(**values)
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "a setting"

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from handlers.stale import STALE_AFTER_DAYS
-from hub.client import HubClient
 
 if TYPE_CHECKING:
     from handlers.access_index import AccessIndexStore
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
     from handlers.onboarding import OnboardingStore
     from handlers.requests.lifecycle import RequestStore
     from handlers.review import Upload
+    from hub.client import HubClient
 
 Block = dict[str, Any]
 

@@ -14,7 +14,8 @@ A kind is one class in `handlers/changes/` and one line in `handlers/requests/ki
 - `reverse`: the change that undoes a done one, computed from what it recorded doing (the Undo
   button files it as a new request); None, the default, for a change that cannot be undone;
 - `undone`: told once that reverse is done, to end what the change left running besides Docker Hub
-  (time-bound access ends its recorded expiry); nothing, by default.
+  (time-bound access ends its recorded expiry); nothing, by default;
+- `subjects`: who and what a stored request of the kind is about, for the request log.
 
 The approval lifecycle (handlers/requests/approvals.py) only knows kinds by this interface. Stored
 requests keep the kind's `name` and its parameters as JSON; `load` validates them back.
@@ -40,6 +41,7 @@ from handlers.grammar import (
     reason_text,
     take_option,
 )
+from handlers.requests.subjects import Subjects, request_subjects
 from hub.errors import InvalidInput
 
 
@@ -224,6 +226,16 @@ class ChangeKind(ABC, Generic[P]):
         subjects that failed.
         """
         return await self.execute(ctx, params)
+
+    def subjects(self, params: Mapping[str, Any], result: Mapping[str, Any] | None) -> Subjects:
+        """Who and what a stored request of this kind is about (`/hub log alice` finds it by these).
+
+        `params` and `result` are as stored, read leniently: a request stored long ago is still found.
+        By default, the parameter names kinds share (`username`, `member`, `invitee`, `who`, `team`,
+        `teams`, `namespace` and `repository`, …) and the person the result names; a kind whose
+        parameters name people, teams or repositories under other names says so here.
+        """
+        return request_subjects(params, result)
 
     # -- stored parameters ----------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store.access_store import SqlAccessIndexStore
 from bot.store.onboarding_store import SqlOnboardingStore
 from bot.store.sql_store import SqlRequestStore
+from handlers.commands import Change, parse
 from handlers.context import HandlerContext, Reply
 from handlers.request_log import (
     ApprovalLinks,
@@ -35,6 +36,7 @@ from handlers.request_log import (
 )
 from handlers.requests import kinds
 from handlers.requests.lifecycle import ChangeRequest, NewRequest, Status
+from handlers.requests.subjects import Subjects
 from hub.client import HubClient
 from hub.errors import InvalidInput
 
@@ -102,6 +104,29 @@ CASES = (
     # An onboarding waiting to be stopped is recorded by the `ctx` fixture.
     Case("onboard_cancel", {"invitee": WAITING_EMAIL}, (WAITING_EMAIL,)),
 )
+
+
+BUTTON_ONLY = {"policy_apply": {"text": POLICY, "source": "policy.yml"}}
+"""Stored parameters of the kinds no command asks for (a button does), in place of their examples."""
+
+
+@pytest.mark.parametrize("kind", kinds.ALL, ids=lambda kind: kind.name)
+def test_every_kind_says_what_its_requests_are_about(kind: kinds.Kind) -> None:
+    """Each registered kind answers `subjects` for its own parameters (its help examples, as typed),
+    and they name someone, a team or a repository: a new kind is found in the log from its first day."""
+    if kind.examples:
+        stored = []
+        for example in kind.examples:
+            parsed = parse(example.removeprefix("/hub "))
+            assert isinstance(parsed.command, Change) and parsed.command.kind is kind, example
+            stored.append(kind.dump(parsed.command.params))
+    else:
+        assert kind.name in BUTTON_ONLY, f"{kind.name} has no examples: give BUTTON_ONLY stored parameters for it"
+        stored = [BUTTON_ONLY[kind.name]]
+    for params in stored:
+        subjects = kind.subjects(params, None)
+        assert isinstance(subjects, Subjects)
+        assert subjects.users | subjects.teams | subjects.repositories, (kind.name, params)
 
 
 @pytest.fixture
