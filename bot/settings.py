@@ -191,6 +191,8 @@ class Settings(BaseSettings):
     hubkeeper_scan_cooldown_seconds: int = Field(default=DEFAULT_SCAN_COOLDOWN_SECONDS, ge=0, le=86400)
     """After a full-org scan (`/hub review`, `/hub digest`, `whois` by email), how long the same person
     waits before their next one on that instance."""
+    hubkeeper_notify_affected: bool = True
+    """DM the person a done change is about (found on Slack by their Docker Hub email)."""
 
     def index_schedule(self) -> str:
         from apscheduler.triggers.cron import CronTrigger  # only the bot needs it; the CLI starts faster

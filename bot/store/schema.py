@@ -280,3 +280,42 @@ activity_events = Table(
     UniqueConstraint("instance", "event_key"),
     Index(None, "happened_at"),
 )
+
+# -- onboardings waiting for an invite to be accepted, and notices sent once (handlers/onboarding.py) --
+
+ONBOARDING_STATUSES = ("pending", "completing", "completed", "ended", "cancelled")
+
+onboardings = Table(
+    "onboardings",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("instance", String(200), nullable=False),
+    # One onboarding per approved request: a Retry of the request finds it instead of adding another.
+    Column("request_id", String(ID_LENGTH), ForeignKey("requests.id"), nullable=False, unique=True),
+    Column("email", String(320), nullable=False),
+    Column("teams", json_type(), nullable=False),
+    Column("role", String(16)),
+    Column("requester", String(100), nullable=False),
+    Column("invite_id", String(100)),
+    Column("status", String(16), nullable=False),
+    Column("username", String(200)),
+    Column("note", Text),
+    Column("claimed_by", String(200)),
+    Column("claimed_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint(f"status IN ({', '.join(repr(s) for s in ONBOARDING_STATUSES)})", name="status"),
+    # The sweep and App Home: the onboardings still waiting, per instance.
+    Index(None, "status", "instance"),
+)
+
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", AUTO_ID, primary_key=True, autoincrement=True),
+    Column("instance", String(200), nullable=False),
+    Column("notice_key", String(300), nullable=False),
+    Column("sent_at", UtcDateTime, nullable=False),
+    # The claim: whichever replica's insert lands sends the notice ("access ends in 10 minutes"), once.
+    UniqueConstraint("instance", "notice_key"),
+)

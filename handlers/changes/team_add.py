@@ -17,7 +17,7 @@ from handlers.changes.fields import MemberRef, Team
 from handlers.changes.preconditions import is_owners_team, planned_team, team_ref
 from handlers.context import HandlerContext
 from handlers.grammar import UsageError, member_ref, reject_unknown_options, show_hint
-from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
+from handlers.requests.kind import Affected, ChangeKind, ChangeRefused, Outcome, Params, Plan
 from handlers.teams import OWNERS_TEAM
 from hub import paths
 from hub.models import OrgGroup, OrgMember
@@ -72,6 +72,17 @@ class TeamAdd(ChangeKind[TeamAddParams]):
     def destructive(self, params: TeamAddParams) -> bool:
         # The owners team is the owner role by another door: as destructive as `role … owner`.
         return is_owners_team(params.team)
+
+    def affected(self, params: TeamAddParams, result: Mapping[str, Any]) -> list[Affected]:
+        # Everyone actually added (a bulk change names each), never those already so.
+        team = result.get("team")
+        try:
+            people = bulk.changed(result)
+        except (KeyError, ValueError):
+            return []
+        if not isinstance(team, str):
+            return []
+        return [Affected(f"you were added to team {team_ref(team)}", username=name) for name in people]
 
     def reverse(self, params: TeamAddParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
         # Only the people actually added (as Docker IDs), never those already in the team.

@@ -17,7 +17,7 @@ from handlers.changes.fields import Team, Username
 from handlers.changes.preconditions import is_owners_team, planned_team, team_ref
 from handlers.context import HandlerContext
 from handlers.grammar import UsageError, reject_unknown_options, show_hint
-from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
+from handlers.requests.kind import Affected, ChangeKind, ChangeRefused, Outcome, Params, Plan
 from handlers.teams import OWNERS_TEAM
 from hub import paths
 from hub.models import GroupMember, OrgGroup
@@ -97,6 +97,17 @@ class TeamRemove(ChangeKind[TeamRemoveParams]):
     def destructive(self, params: TeamRemoveParams) -> bool:
         # Leaving a team takes its repository access away at once.
         return True
+
+    def affected(self, params: TeamRemoveParams, result: Mapping[str, Any]) -> list[Affected]:
+        # Everyone actually removed (a bulk change names each), never those already so.
+        team = result.get("team")
+        try:
+            people = bulk.changed(result)
+        except (KeyError, ValueError):
+            return []
+        if not isinstance(team, str):
+            return []
+        return [Affected(f"you were removed from team {team_ref(team)}", username=name) for name in people]
 
     def reverse(self, params: TeamRemoveParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
         # Only the people actually removed, never those someone else had taken out already.

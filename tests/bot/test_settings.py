@@ -167,3 +167,18 @@ def test_the_database_url_defaults_to_the_user_data_folder(monkeypatch: pytest.M
     assert load_settings().database_url() == f"sqlite:///{tmp_path / 'hubkeeper' / 'hubkeeper.db'}"
     monkeypatch.setenv("HUBKEEPER_DATABASE_URL", " postgresql://hub@db:5432/hubkeeper ")
     assert load_settings().database_url() == "postgresql://hub@db:5432/hubkeeper"
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, True), ("false", False), ("0", False), ("true", True)])
+def test_telling_the_affected_person_is_on_unless_turned_off(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, expected: bool
+) -> None:
+    if value is not None:
+        monkeypatch.setenv("HUBKEEPER_NOTIFY_AFFECTED", value)
+    assert load_settings().hubkeeper_notify_affected is expected
+
+
+def test_a_bad_notify_affected_value_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUBKEEPER_NOTIFY_AFFECTED", "perhaps")
+    with pytest.raises(ConfigError, match=r"(?i)HUBKEEPER_NOTIFY_AFFECTED"):
+        load_settings()
