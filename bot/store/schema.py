@@ -105,6 +105,10 @@ requests = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("channel", String(100)),
     Column("ts", String(100)),
+    # The execution lease (handlers/requests/lifecycle.py) and the Retry window of a failure.
+    Column("executor", String(200)),
+    Column("lease_until", UtcDateTime),
+    Column("retry_until", UtcDateTime),
     CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status"),
     CheckConstraint("approvals_required >= 0", name="approvals_required"),
     CheckConstraint("attempts >= 0", name="attempts"),
@@ -112,6 +116,8 @@ requests = Table(
     Index(None, "status", "expires_at"),
     # "My requests", newest first.
     Index(None, "requester", "created_at"),
+    # The recovery sweep: executing requests whose lease ran out.
+    Index(None, "status", "lease_until"),
     # Every other listing is newest first.
     Index(None, "created_at"),
 )
