@@ -24,9 +24,14 @@ async def executing(store: SqlRequestStore, executor: str = ME, *, now: object =
     request = await store.create(draft(), now=NOW)
     assert await store.transition(request.id, Status.PENDING, Status.APPROVED, actor="UAPPROVER", now=NOW)
     started = await store.transition(
-        request.id, Status.APPROVED, Status.EXECUTING, actor="UAPPROVER", now=NOW, executor=executor,
+        request.id,
+        Status.APPROVED,
+        Status.EXECUTING,
+        actor="UAPPROVER",
+        now=NOW,
+        executor=executor,
         lease_until=NOW + LEASE,
-    )  # fmt: skip
+    )
     assert started is not None
     return started
 
@@ -62,9 +67,13 @@ async def test_a_lapsed_lease_is_found_and_interrupted_once(
     outcomes = await asyncio.gather(
         *(
             replica.interrupt(
-                started.id, now=lapsed_at, unleased_before=NOW - LEASE, error="interrupted: gone",
-                result={"partly_applied": {"done": ["one step"], "not_done": []}}, retry_until=lapsed_at + LEASE,
-            )  # fmt: skip
+                started.id,
+                now=lapsed_at,
+                unleased_before=NOW - LEASE,
+                error="interrupted: gone",
+                result={"partly_applied": {"done": ["one step"], "not_done": []}},
+                retry_until=lapsed_at + LEASE,
+            )
             for replica in replicas
         )
     )
@@ -86,9 +95,13 @@ async def test_a_renewal_that_lands_first_wins_over_the_interruption(store: SqlR
     assert await store.renew_lease(started.id, ME, until=lapsed_at + LEASE, now=lapsed_at)  # …then a renewal
     assert (
         await store.interrupt(
-            started.id, now=lapsed_at, unleased_before=NOW - LEASE, error="x", result=None,
+            started.id,
+            now=lapsed_at,
+            unleased_before=NOW - LEASE,
+            error="x",
+            result=None,
             retry_until=lapsed_at + LEASE,
-        )  # fmt: skip
+        )
         is None
     )
     after = await store.get(started.id)
@@ -109,9 +122,15 @@ async def test_only_the_holder_records_the_outcome(store: SqlRequestStore) -> No
     started = await executing(store)
     assert await store.transition(started.id, Status.EXECUTING, Status.DONE, actor="U", now=NOW, executor=OTHER) is None
     failed = await store.transition(
-        started.id, Status.EXECUTING, Status.FAILED, actor="U", now=NOW, error="boom", executor=ME,
+        started.id,
+        Status.EXECUTING,
+        Status.FAILED,
+        actor="U",
+        now=NOW,
+        error="boom",
+        executor=ME,
         retry_until=NOW + LEASE,
-    )  # fmt: skip
+    )
     assert failed is not None and failed.retry_until == NOW + LEASE
 
 
@@ -173,9 +192,13 @@ async def test_the_migration_keeps_requests_and_admits_interrupted(database_url:
         assert (before.executor, before.lease_until, before.retry_until) == (None, None, None)
         later = NOW + 2 * LEASE
         interrupted = await store.interrupt(
-            started.id, now=later, unleased_before=later - LEASE, error="interrupted", result=None,
+            started.id,
+            now=later,
+            unleased_before=later - LEASE,
+            error="interrupted",
+            result=None,
             retry_until=later + LEASE,
-        )  # fmt: skip
+        )
         assert interrupted is not None and interrupted.status is Status.INTERRUPTED
         with pytest.raises(IntegrityError):  # the status constraint still refuses what is not a status
             async with store.engine.begin() as connection:
