@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -103,6 +104,8 @@ class Bot:
     metrics: Metrics = field(default_factory=Metrics)
     readiness: Readiness | None = None
     readiness_seconds: int = 30
+    shutdown_grace: float = 60.0
+    """HUBKEEPER_SHUTDOWN_GRACE: how long a SIGTERM waits for changes being applied (see bot.serve)."""
 
     async def startup_checks(self) -> None:
         """The three health checks per instance, logged; readiness starts from their outcome."""
@@ -263,6 +266,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
     instances = settings.instances()
     access_teams = settings.access_teams()
     policies = approval_policies(settings, instances)
+    shutdown_grace = settings.shutdown_grace()
     store = await SqlRequestStore.open(settings.database_url())
     metrics = Metrics()
     store.on_executed = _executed(metrics)
@@ -311,6 +315,9 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         policies=policies,
         contexts=contexts,
         after_done=follow_done,
+        sweep_seconds=settings.hubkeeper_sweep_seconds,
+        # Who executes, in each execution's lease: this process, told apart from a restarted one.
+        executor=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
     )
     digests = Digests(
         store=SqlDigestStore(store.engine, on_post=metrics.digest_post),
@@ -381,4 +388,5 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         metrics=metrics,
         readiness=Readiness(hubs, store),
         readiness_seconds=settings.hubkeeper_readiness_seconds,
+        shutdown_grace=shutdown_grace,
     )

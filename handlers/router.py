@@ -25,7 +25,7 @@ from handlers.home import home_view
 from handlers.lookups import Help
 from handlers.policy.slack import APPLY_ACTION
 from handlers.requests import kinds, render
-from handlers.requests.approvals import Approvals, ContextFactory
+from handlers.requests.approvals import SHUTTING_DOWN, Approvals, ContextFactory
 from handlers.requests.lifecycle import Status
 from handlers.requests.permissions import is_allowed
 from hub.client import HubClient
@@ -57,6 +57,8 @@ class Router:
         self.labels = tuple(self.hubs)
 
     async def command(self, text: str, actor: str, channel: str | None = None) -> Reply:
+        if self.approvals.stopping:  # after SIGTERM: no new work here; the next process takes it
+            return Reply(SHUTTING_DOWN)
         try:
             parsed = commands.parse(text)
         except UsageError as error:
@@ -77,6 +79,8 @@ class Router:
 
     async def action(self, action_id: str, value: str, actor: str) -> Reply:
         """A button on one of our lookups was clicked."""
+        if self.approvals.stopping:
+            return Reply(SHUTTING_DOWN)
         refusal = await self._refusal(actor)
         if refusal is not None:
             return refusal
