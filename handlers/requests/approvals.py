@@ -316,6 +316,10 @@ class Approvals:
         (it could not renew in time and the sweep marked the request interrupted) the change is
         stopped and nothing more is recorded. At shutdown, `drain` may stop it the same way.
         """
+        if self.stopping:
+            # Shutting down: it stays approved, and a sweep (another replica's, or this one's after the
+            # restart) starts it.
+            return await self.store.get(request.id) or request
         now = self.clock()
         executing = await self.store.transition(
             request.id,

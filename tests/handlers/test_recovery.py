@@ -164,7 +164,7 @@ async def ask(approvals: Approvals, team: str = "mobile") -> str:
     assert ctx is not None
     reply = await approvals.submit(ctx, TWO_TEAMS, TWO_TEAMS.load({"team": team}), "new app")
     assert "Requested" in reply.text, reply.text
-    return (await approvals.store.list_requests(requester=IVAN, limit=1))[0].id
+    return next(r.id for r in await approvals.store.list_requests(requester=IVAN) if r.params["team"] == team)
 
 
 def approval_message(slack: SlackStandIn) -> dict[str, Any]:
@@ -392,3 +392,27 @@ async def test_draining_leaves_what_outlasts_the_grace_to_recovery(
     assert await restarted.sweep() == 1
     assert (await status_of(stores[1], request_id)).status is Status.INTERRUPTED
     assert buttons(approval_message(slack)) == [RETRY]
+
+
+async def test_an_executor_that_lost_its_lease_stops_and_records_nothing(
+    stores: list[SqlRequestStore], hub: HubClient, slack: SlackStandIn, emulator_state: EmulatorState
+) -> None:
+    """Its renewals could not land in time (say the database was out of reach) and another replica
+    marked the request interrupted: the change is stopped before its next step, and its outcome is
+    not written over the interruption."""
+    alive = lifecycle(stores[0], hub, slack, lambda: datetime.now(UTC), "host-a:1:slow", sweep_seconds=0.3)
+    later = Clock()
+    later.now += timedelta(hours=1)  # the other replica sees this lease as long run out
+    other = lifecycle(stores[1], hub, slack, later, "host-b:2:sweeper")
+    request_id = await ask(alive)
+    reached, opened = GATES.of("mobile")
+    approving = asyncio.create_task(alive.approve(request_id, BOB))
+    await asyncio.wait_for(reached.wait(), 30)
+    assert await other.sweep() == 1
+    reply = await asyncio.wait_for(approving, 30)  # its next renewal fails: the change is stopped
+    opened.set()
+    assert "Interrupted" in reply.text
+    final = await status_of(stores[0], request_id)
+    assert final.status is Status.INTERRUPTED and final.attempts == 1
+    assert "mobile-a" in teams(emulator_state) and "mobile-b" not in teams(emulator_state)
+    assert [e.event for e in await stores[0].audit_log(request_id=request_id)].count("change.done") == 0
