@@ -46,6 +46,7 @@ def register(app: AsyncApp, router: Router, track: Callable[[], AbstractAsyncCon
 
     @app.action(render.APPROVE)
     @app.action(render.RETRY)
+    @app.action(render.UNDO)
     @app.action(digest_service.RESEND)
     @app.action(digest_service.CANCEL)
     @app.action(digest_service.KEEP)

@@ -11,17 +11,22 @@ takes the rest of the line as it was typed, so a reason may hold apostrophes and
 `team` and `invite`, the words create, update, delete, add, remove (and cancel) are subcommands: a
 team literally named like one is looked up with `/hub team --show <name>`. A word that names no
 command, or no subcommand, is an error that points to `/hub help`: never some other command.
+
+`--dry-run` is the grammar's, not any kind's: it is taken out of the line (anywhere before `--reason`,
+or as the line's last word, after a reason too) before the kind sees the words, so every change kind,
+one added tomorrow included, takes it without knowing of it.
 """
 
 from __future__ import annotations
 
 import io
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from handlers import lookups
 from handlers.grammar import (
+    DRY_RUN_OPTION,
     REASON_OPTION,
     Line,
     Syntax,
@@ -45,6 +50,8 @@ class Change:
     kind: ChangeKind[Any]
     params: Params
     reason: str | None = None
+    dry_run: bool = False
+    """`--dry-run`: show the plan the approver would see; file, post and change nothing."""
 
 
 @dataclass(frozen=True)
@@ -119,8 +126,39 @@ def _command_words(words: list[str]) -> list[str]:
     return found
 
 
+def take_dry_run(line: Line) -> tuple[Line, bool]:
+    """The line as if `--dry-run` had not been typed, and whether it was.
+
+    It is cut from the text itself (not only from the words) so that a kind reading free text from
+    the line, like `request`'s reason, never sees it. As the last word of the line it counts even
+    after `--reason`: someone who ends a line with it means a dry run, and filing the request instead
+    would be the costly misreading.
+    """
+    text = line.text
+    found = False
+    stripped = text.rstrip()
+    if stripped.endswith(DRY_RUN_OPTION) and stripped[: -len(DRY_RUN_OPTION)][-1:].isspace():
+        text, found = stripped[: -len(DRY_RUN_OPTION)].rstrip(), True
+        line = lex(text)
+    flags = [word for word in line.words if word.text == DRY_RUN_OPTION]
+    for word in reversed(flags):
+        text = text[: word.start] + text[word.rest_at :]
+    if flags:
+        line, found = lex(text), True
+    return line, found
+
+
 def parse(text: str) -> Parsed:
-    line = lex(text)
+    line, dry_run = take_dry_run(lex(text))
+    parsed = _parse(line)
+    if not dry_run:
+        return parsed
+    if not isinstance(parsed.command, Change):
+        raise UsageError(f"{DRY_RUN_OPTION} goes with a change command; lookups change nothing anyway")
+    return replace(parsed, command=replace(parsed.command, dry_run=True))
+
+
+def _parse(line: Line) -> Parsed:
     names = _command_words([word.text for word in line.words])
     if not names:
         if line.unclosed_quote:

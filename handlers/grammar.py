@@ -16,6 +16,8 @@ from hub.errors import InvalidInput
 from hub.models import Permission, Role
 
 REASON_OPTION = "--reason"
+DRY_RUN_OPTION = "--dry-run"
+"""On any change command: show the plan the approver would see; nothing is filed, posted or changed."""
 ORG_OPTION = "--org <instance>"
 ROLES = tuple(role.value for role in Role)
 """Org roles as people type them and requests send them: owner, editor, member."""

@@ -7,7 +7,14 @@ from collections.abc import Sequence
 from handlers import blocks as bk
 from handlers import commands
 from handlers.context import Block, Reply
-from handlers.grammar import ORG_OPTION, Syntax, UsageError
+from handlers.grammar import DRY_RUN_OPTION, ORG_OPTION, REASON_OPTION, Syntax, UsageError
+from handlers.requests import kinds
+
+CHANGE_OPTIONS = (
+    f"Every change command takes `{REASON_OPTION} <text…>` (the rest of the line) and `{DRY_RUN_OPTION}`: "
+    "see the plan the approvers would see, without asking for it. A done change that can be undone gets an "
+    "*Undo* button on its approval message."
+)
 
 MAX_ERROR_MESSAGE = 200
 """Usage errors repeat what was typed (an unknown option, say); that much is plenty."""
@@ -26,13 +33,16 @@ def _org_note(instances: Sequence[str]) -> str | None:
 
 
 def _spec_blocks(spec: Syntax) -> list[Block]:
-    return [
+    out = [
         bk.header(f"/hub {spec.name}"),
         bk.section(
             f"*Usage:* `/hub {bk.escape(spec.usage)}`\n{bk.escape(spec.description)}\n"
             f"*Example:* `{bk.escape(spec.example)}`"
         ),
     ]
+    if kinds.by_command(spec.name) is not None:
+        out.append(bk.context(bk.escape(CHANGE_OPTIONS)))
+    return out
 
 
 def help_reply(topic: str | None, instances: Sequence[str]) -> Reply:
@@ -49,7 +59,7 @@ def help_reply(topic: str | None, instances: Sequence[str]) -> Reply:
             hint = f" Did you mean `{suggestion}`?" if suggestion else ""
             out.append(bk.section(f"There is no command {bk.code(topic, 40)}.{hint} These are the commands:"))
         # One section holds 3,000 characters: the list is packed into as many as it needs, never cut.
-        tail = [bk.context("`/hub help &lt;command&gt;` explains one command.")]
+        tail = [bk.context("`/hub help &lt;command&gt;` explains one command."), bk.context(bk.escape(CHANGE_OPTIONS))]
         if note:
             tail.append(bk.context(note))
         lines = [_command_line(s) + "\n" for s in commands.syntaxes()]

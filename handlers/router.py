@@ -114,7 +114,7 @@ class Router:
         )
 
     async def decision(self, action_id: str, request_id: str, actor: str, note: str | None = None) -> Reply:
-        """An Approve, Deny or Retry click on an approval message (Deny after its reason modal)."""
+        """An Approve, Deny, Retry or Undo click on an approval message (Deny after its reason modal)."""
         match action_id:
             case render.APPROVE:
                 return await self.approvals.approve(request_id, actor)
@@ -124,6 +124,8 @@ class Router:
                 return await self.approvals.retry(request_id, actor)
             case render.CANCEL:
                 return await self.approvals.cancel(request_id, actor)
+            case render.UNDO:
+                return await self.approvals.undo(request_id, actor)
             case _ if action_id in digest_service.BUTTONS:
                 return await self.digests.button(action_id, request_id, actor)
         return Reply(f"hubkeeper does not know the button {escape(echo(action_id))}.")
@@ -160,6 +162,8 @@ class Router:
     async def _run(self, context: HandlerContext, command: object) -> Reply:
         try:
             if isinstance(command, commands.Change):
+                if command.dry_run:
+                    return await self.approvals.preview(context, command.kind, command.params, command.reason)
                 return await self.approvals.submit(context, command.kind, command.params, command.reason)
             lookup = lookups.answering(command)
             if lookup is None or lookup.run is None:

@@ -158,4 +158,8 @@ async def run_sandbox(host: str, console_port: int) -> None:
             f"  an outside change   hubkeeper emulator-web-ui --url {sandbox.emulator.base_url} "
             "member.role.change username=ivanpetrov role=owner  (posted to the audit channel within 15 s)"
         )
+        print(
+            "  see, ask, undo      as Ivan: /hub team add data ivanpetrov --reason onboarding --dry-run, then again "
+            "without --dry-run; approve as Alice in #hub-ops; then click Undo on its message"
+        )
         await stop.wait()

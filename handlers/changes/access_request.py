@@ -7,6 +7,7 @@ exists, and the scheduler's sweep ends it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -150,6 +151,14 @@ class AccessRequest(ChangeKind[AccessRequestParams]):
         return AccessRequestParams(
             namespace=namespace, repository=repository, permission=level, duration_seconds=duration
         )
+
+    def reverse(self, params: AccessRequestParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        # Undone by taking them out of the team they were put in; when they were in it already (or
+        # nothing changed) there is nothing of this request's to take back. A team hubkeeper created
+        # for it stays, holding its one grant, for the next person who asks.
+        if not outcome.get("added"):
+            return None
+        return "team_remove", {"team": outcome["team"], "username": outcome["username"]}
 
     def read(self, line: Line) -> Reading:
         """`request <ns/repo> <permission> [for <N>m|h|d] <reason…>`: the reason is the rest of the line.

@@ -5,6 +5,9 @@ A second grant replaces the team's permission on the repository.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from handlers import blocks as bk
 from handlers.changes.fields import Namespace, Repository, Team, TeamPermission
 from handlers.changes.preconditions import RepositoryAccess, repository_access, team_ref
@@ -42,6 +45,14 @@ class Grant(ChangeKind[GrantParams]):
         return GrantParams(
             team=paths.team(team), namespace=namespace, repository=repository, permission=permission(level)
         )
+
+    def reverse(self, params: GrantParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        # A new grant is revoked; a changed one goes back to the permission it replaced.
+        where = {"team": outcome["team"], "namespace": outcome["namespace"], "repository": outcome["repository"]}
+        previous = outcome["previous"]
+        if previous is None:
+            return "revoke", where
+        return "grant", {**where, "permission": previous}
 
     async def _check(self, ctx: HandlerContext, params: GrantParams) -> RepositoryAccess:
         target = await repository_access(ctx, params.team, params.namespace, params.repository)

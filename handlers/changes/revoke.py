@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from handlers import blocks as bk
 from handlers.changes.fields import Namespace, Repository, Team
 from handlers.changes.preconditions import RepositoryAccess, repository_access, team_ref
@@ -34,6 +37,14 @@ class Revoke(ChangeKind[RevokeParams]):
 
     def destructive(self, params: RevokeParams) -> bool:
         return True
+
+    def reverse(self, params: RevokeParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        return "grant", {
+            "team": outcome["team"],
+            "namespace": outcome["namespace"],
+            "repository": outcome["repository"],
+            "permission": outcome["previous"],
+        }
 
     async def _check(self, ctx: HandlerContext, params: RevokeParams) -> tuple[RepositoryAccess, RepositoryGroup]:
         target = await repository_access(ctx, params.team, params.namespace, params.repository)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from handlers import blocks as bk
 from handlers.changes.fields import Role, Username
 from handlers.changes.preconditions import a_role, org_member, refuse_last_owner
@@ -33,6 +36,12 @@ class RoleChange(ChangeKind[RoleParams]):
 
     def destructive(self, params: RoleParams) -> bool:
         return params.role == "owner"
+
+    def reverse(self, params: RoleParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        previous = outcome["previous_role"]
+        if previous == outcome["role"]:
+            return None
+        return "role", {"username": outcome["username"], "role": previous}
 
     async def _check(self, ctx: HandlerContext, params: RoleParams) -> OrgMember:
         member = await org_member(ctx, params.username)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from handlers import blocks as bk
 from handlers.changes.fields import MemberRef, Team
 from handlers.changes.preconditions import existing_team, is_owners_team, team_ref
@@ -35,6 +38,10 @@ class TeamAdd(ChangeKind[TeamAddParams]):
     def destructive(self, params: TeamAddParams) -> bool:
         # The owners team is the owner role by another door: as destructive as `role … owner`.
         return is_owners_team(params.team)
+
+    def reverse(self, params: TeamAddParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        # The team and Docker ID as added (an email was resolved), not as typed.
+        return "team_remove", {"team": outcome["team"], "username": outcome["username"]}
 
     async def _check(self, ctx: HandlerContext, params: TeamAddParams) -> tuple[OrgGroup, OrgMember]:
         """The team and the org member (an email resolved); refuses what cannot be."""

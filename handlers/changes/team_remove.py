@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from handlers import blocks as bk
 from handlers.changes.fields import Team, Username
 from handlers.changes.preconditions import (
@@ -40,6 +43,9 @@ class TeamRemove(ChangeKind[TeamRemoveParams]):
     def destructive(self, params: TeamRemoveParams) -> bool:
         # Leaving a team takes its repository access away at once.
         return True
+
+    def reverse(self, params: TeamRemoveParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        return "team_add", {"team": outcome["team"], "member": outcome["username"]}
 
     async def _check(self, ctx: HandlerContext, params: TeamRemoveParams) -> tuple[OrgGroup, GroupMember]:
         group = await existing_team(ctx, params.team)

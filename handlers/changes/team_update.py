@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from handlers.changes.fields import NewTeam, Team
 from handlers.changes.preconditions import (
     description_line,
@@ -45,6 +48,15 @@ class TeamUpdate(ChangeKind[TeamUpdateParams]):
             description=new_description,
         )
 
+    def reverse(self, params: TeamUpdateParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        team, previous_name = outcome["team"], outcome["previous_name"]
+        new_name = previous_name if outcome.get("renamed", team != previous_name) else None
+        # An outcome from before descriptions were recorded undoes the rename only.
+        description = outcome["previous_description"] if outcome.get("description_changed") else None
+        if new_name is None and description is None:
+            return None
+        return "team_update", {"name": team, "new_name": new_name, "description": description}
+
     async def _changes(self, ctx: HandlerContext, params: TeamUpdateParams) -> tuple[OrgGroup, str | None, str | None]:
         """The team and what would really change (a field already so is dropped); refuses when nothing would."""
         group = await existing_team(ctx, params.name)
@@ -87,4 +99,15 @@ class TeamUpdate(ChangeKind[TeamUpdateParams]):
             what += (
                 f" the description of team {team_ref(updated.name)}" if not new_name else " and changed its description"
             )
-        return Outcome(what, {"team": updated.name, "team_id": updated.id, "previous_name": group.name})
+        # What it was before, for Undo: the old name and, when it changed, the old description.
+        return Outcome(
+            what,
+            {
+                "team": updated.name,
+                "team_id": updated.id,
+                "previous_name": group.name,
+                "renamed": new_name is not None,
+                "description_changed": description is not None,
+                "previous_description": group.description or "",
+            },
+        )

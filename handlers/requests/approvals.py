@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,7 +38,8 @@ from handlers.requests.lifecycle import (
     Status,
 )
 from handlers.requests.permissions import is_allowed
-from handlers.requests.render import already_decided, render_approval, render_status_line
+from handlers.requests.render import CANNOT_UNDO, already_decided, render_approval, render_dry_run, render_status_line
+from handlers.requests.undo import reverse_of, undoes_line
 from hub.errors import HubError
 
 logger = logging.getLogger("hubkeeper.approvals")
@@ -116,35 +117,25 @@ class Approvals:
 
     # -- asking ------------------------------------------------------------------------------------
 
-    async def submit(self, ctx: HandlerContext, kind: ChangeKind[Any], params: Params, reason: str | None) -> Reply:
-        """Plan the change, store it as pending and post its approval message. Nothing is changed yet."""
-        policy = self.policies.get(ctx.instance)
-        if policy is None or not policy.channel:
-            return message(
-                "Changes are turned off here: no approval channel is configured (HUBKEEPER_APPROVAL_CHANNEL)."
-            )
-        try:
-            plan = await kind.plan(ctx, kind.load(params))
-        except ChangeRefused as refused:
-            return message(refused.message)
-        except HubError as error:
-            return message(f"Could not check that against Docker Hub: {escape(error.message)}. Nothing was requested.")
-        summary = "\n".join([plan.summary, *plan.details])
+    async def submit(
+        self,
+        ctx: HandlerContext,
+        kind: ChangeKind[Any],
+        params: Params,
+        reason: str | None,
+        notes: Sequence[str] = (),
+        refused_as: str = "",
+    ) -> Reply:
+        """Plan the change, store it as pending and post its approval message. Nothing is changed yet.
+
+        `notes` are lines the approval message shows after the plan's (an undo names what it undoes);
+        `refused_as` starts a refusal (an undo says which request could not be undone)."""
         now = self.clock()
-        request = await self.store.create(
-            NewRequest(
-                instance=ctx.instance,
-                kind=kind.name,
-                params=kind.dump(plan.params),
-                requester=ctx.actor,
-                reason=reason or "",
-                summary=summary,
-                destructive=kind.destructive(kind.load(plan.params)),
-                approvals_required=approvals_required(kind, plan.params, policy),
-                expires_at=now + policy.request_ttl,
-            ),
-            now=now,
-        )
+        drafted = await self._draft(ctx, kind, params, reason, now, notes, refused_as)
+        if isinstance(drafted, Reply):
+            return drafted
+        draft, summary, policy = drafted
+        request = await self.store.create(draft, now=now)
         posted = await self._announce(request, policy)
         if not posted:
             return message(
@@ -153,10 +144,58 @@ class Approvals:
             )
         link = await self._link(policy.channel, posted)
         return message(
-            f"Requested: {plan.summary}",
+            f"Requested: {summary}",
             f"Waiting for approval in {link} · request `{request.id}` · "
             f"expires {request.expires_at:%Y-%m-%d %H:%M} UTC",
         )
+
+    async def preview(self, ctx: HandlerContext, kind: ChangeKind[Any], params: Params, reason: str | None) -> Reply:
+        """`--dry-run`: the plan exactly as the approver would see it, for the asker only. The same reads
+        as `submit` (so the same refusals); nothing is stored, posted or changed."""
+        now = self.clock()
+        drafted = await self._draft(ctx, kind, params, reason, now)
+        if isinstance(drafted, Reply):
+            return drafted
+        draft, _, _ = drafted
+        return render_dry_run(draft, now)
+
+    async def _draft(
+        self,
+        ctx: HandlerContext,
+        kind: ChangeKind[Any],
+        params: Params,
+        reason: str | None,
+        now: datetime,
+        notes: Sequence[str] = (),
+        refused_as: str = "",
+    ) -> tuple[NewRequest, str, ApprovalPolicy] | Reply:
+        """Plan the change into the request that would be stored (a refusal is a Reply); reads only."""
+        policy = self.policies.get(ctx.instance)
+        if policy is None or not policy.channel:
+            return message(
+                "Changes are turned off here: no approval channel is configured (HUBKEEPER_APPROVAL_CHANNEL)."
+            )
+        try:
+            plan = await kind.plan(ctx, kind.load(params))
+        except ChangeRefused as refused:
+            return message(refused_as + refused.message)
+        except HubError as error:
+            return message(
+                f"{refused_as}Could not check that against Docker Hub: {escape(error.message)}. Nothing was requested."
+            )
+        summary = "\n".join([plan.summary, *plan.details, *notes])
+        draft = NewRequest(
+            instance=ctx.instance,
+            kind=kind.name,
+            params=kind.dump(plan.params),
+            requester=ctx.actor,
+            reason=reason or "",
+            summary=summary,
+            destructive=kind.destructive(kind.load(plan.params)),
+            approvals_required=approvals_required(kind, plan.params, policy),
+            expires_at=now + policy.request_ttl,
+        )
+        return draft, plan.summary, policy
 
     async def _announce(self, request: ChangeRequest, policy: ApprovalPolicy) -> str | None:
         """Post the approval message and remember where; None when Slack refused (the sweep retries)."""
@@ -308,6 +347,50 @@ class Approvals:
         await self._audit("request.cancelled", actor, cancelled)
         await self._finish(cancelled)
         return message("Cancelled.")
+
+    async def undo(self, request_id: str, actor: str) -> Reply:
+        """The Undo button: file the reverse of a done change as a new request, through approval.
+
+        The reverse comes from what the change recorded doing (its kind's `reverse`), and its plan
+        re-reads Docker Hub like any request's: what changed since is refused before anyone approves.
+        """
+        request = await self.store.get(request_id)
+        if request is None:
+            return message(f"There is no request `{escape(request_id[:40])}`.")
+        if actor != request.requester and not await self._may_approve(request, actor):
+            return message(
+                "Only approvers (HUBKEEPER_APPROVERS) and the person who asked can undo a change. "
+                "Nothing was requested."
+            )
+        if request.status is not Status.DONE:
+            return message(f"Only a done change can be undone; this request is {request.status.value}.")
+        reverse = reverse_of(request)
+        if reverse is None:
+            return message(f"{CANNOT_UNDO} Nothing was requested.")
+        open_states = frozenset({Status.PENDING, Status.APPROVED, Status.EXECUTING})
+        waiting = await self.store.list_requests(statuses=open_states, instance=request.instance, limit=200)
+        marker = undoes_line(request.id)
+        already = next((r for r in waiting if any(line.startswith(marker) for line in r.summary.splitlines())), None)
+        if already is not None:
+            # A second click (or a second person) files nothing new: one undo waits already.
+            return message(
+                f"An undo of this change is already waiting: request `{already.id}`. Nothing more was requested."
+            )
+        ctx = self.contexts(request.instance, actor, None)
+        if ctx is None:
+            return message(f"Instance {escape(request.instance)} is not configured here. Nothing was requested.")
+        where = ""
+        if request.channel and request.ts:
+            where = f" ({await self._link(request.channel, request.ts)})"
+        original = request.summary.splitlines()[0]
+        return await self.submit(
+            ctx,
+            reverse.kind,
+            reverse.params,
+            f"Undo of request {request.id}",
+            notes=[f"{marker}{where}: {original}"],
+            refused_as=f"Request `{request.id}` cannot be undone now: ",
+        )
 
     async def _execute(self, request: ChangeRequest, actor: str) -> ChangeRequest:
         """approved → executing → done | failed, once: the compare-and-set picks the one executor.

@@ -9,7 +9,9 @@ A kind is one class in `handlers/changes/` and one line in `handlers/requests/ki
   approval message. Nothing reaches Docker Hub but reads;
 - `execute`, run after approval: it checks the preconditions again (the org may have changed
   meanwhile), makes the change, and returns what it did;
-- `destructive`: whether the change needs the extra approvers (every removal, every new owner).
+- `destructive`: whether the change needs the extra approvers (every removal, every new owner);
+- `reverse`: the change that undoes a done one, computed from what it recorded doing (the Undo
+  button files it as a new request); None, the default, for a change that cannot be undone.
 
 The approval lifecycle (handlers/requests/approvals.py) only knows kinds by this interface. Stored
 requests keep the kind's `name` and its parameters as JSON; `load` validates them back.
@@ -167,6 +169,19 @@ class ChangeKind(ABC, Generic[P]):
     def destructive(self, params: P) -> bool:
         """Whether it takes something away or makes an owner; such changes need the extra approvers."""
         return False
+
+    def reverse(self, params: P, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+        """The change that undoes this one once done: a kind's `name` and its parameters (as stored,
+        checked by that kind's `load`), or None.
+
+        `outcome` is the stored result of `execute` (`Outcome.result`): the reverse is computed from
+        what was really done (the previous role, the previous permission, the members actually added)
+        and never from what was asked, which may differ ("already so" items are not undone). A kind
+        whose changes cannot be taken back (a removal from the org, a deleted team, a sent invite)
+        keeps this default. A KeyError or ValueError from an outcome missing what is needed (one
+        recorded before the kind recorded it) counts as None.
+        """
+        return None
 
     @abstractmethod
     async def plan(self, ctx: HandlerContext, params: P) -> Plan:

@@ -10,11 +10,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from handlers.blocks import actions, button, context, escape, header, reply, section
-from handlers.context import Reply
-from handlers.requests.lifecycle import SYSTEM, ChangeRequest, Status
+from handlers.context import Block, Reply
+from handlers.grammar import DRY_RUN_OPTION
+from handlers.requests.lifecycle import SYSTEM, ChangeRequest, NewRequest, Status
+from handlers.requests.undo import reverse_of
 
 APPROVE, DENY, RETRY = "approval_approve", "approval_deny", "approval_retry"
 CANCEL = "request_cancel"
+UNDO = "approval_undo"
+CANNOT_UNDO = ":no_entry_sign: This change cannot be undone."
+DRY_RUN_NOTE = (
+    f":test_tube: *Dry run* ({DRY_RUN_OPTION}): this is the plan the approvers would see. Nothing was requested, "
+    f"posted or changed; send the command again without {DRY_RUN_OPTION} to ask for it."
+)
 
 _STATUS_WORDS = {
     Status.PENDING: ":hourglass_flowing_sand: Waiting for approval",
@@ -108,12 +116,8 @@ def deny_modal(request_id: str) -> dict[str, Any]:
     }
 
 
-def render_approval(request: ChangeRequest, now: datetime | None = None) -> Reply:
-    """The approval message, entirely from the stored request (so any replica renders the same).
-
-    `now` decides only whether a failed request's Retry window is still open.
-    """
-    now = now or datetime.now(UTC)
+def render_plan(request: ChangeRequest) -> list[Block]:
+    """The plan as approvers see it: the top of the approval message, and all of a dry run's reply."""
     blocks = [
         header(f"Change request for {request.instance}"),
         section(f"<@{request.requester}> asks to:\n{request.summary}"),
@@ -132,6 +136,36 @@ def render_approval(request: ChangeRequest, now: datetime | None = None) -> Repl
         blocks.append(
             context(f":warning: *Destructive change* · needs {request.approvals_required} distinct approver(s)")
         )
+    return blocks
+
+
+def render_dry_run(draft: NewRequest, now: datetime) -> Reply:
+    """`--dry-run`'s reply: the request as it would be stored, rendered as its approval message's plan."""
+    unsaved = ChangeRequest(
+        id="dry-run",
+        instance=draft.instance,
+        kind=draft.kind,
+        params=draft.params,
+        requester=draft.requester,
+        reason=draft.reason,
+        summary=draft.summary,
+        destructive=draft.destructive,
+        approvals_required=draft.approvals_required,
+        status=Status.PENDING,
+        created_at=now,
+        updated_at=now,
+        expires_at=draft.expires_at,
+    )
+    return reply([*render_plan(unsaved), context(DRY_RUN_NOTE)])
+
+
+def render_approval(request: ChangeRequest, now: datetime | None = None) -> Reply:
+    """The approval message, entirely from the stored request (so any replica renders the same).
+
+    `now` decides only whether a failed or interrupted request's Retry window is still open.
+    """
+    now = now or datetime.now(UTC)
+    blocks = render_plan(request)
     blocks.append(section(render_status_line(request)))
     if request.status is Status.PENDING:
         blocks.append(
@@ -145,6 +179,12 @@ def render_approval(request: ChangeRequest, now: datetime | None = None) -> Repl
         )
     elif request.retryable(now):
         blocks.append(actions([button("Retry", RETRY, request.id, style="primary")], block_id=f"retry-{request.id}"))
+    elif request.status is Status.DONE:
+        # Approvers and the requester may click Undo; it files the reverse as a new request.
+        if reverse_of(request) is not None:
+            blocks.append(actions([button("Undo", UNDO, request.id)], block_id=f"undo-{request.id}"))
+        else:
+            blocks.append(context(CANNOT_UNDO))
     note = retry_note(request, now)
     if note is not None:
         blocks.append(context(note))

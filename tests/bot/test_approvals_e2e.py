@@ -75,7 +75,9 @@ async def test_a_team_add_is_asked_approved_and_done(
     assert done
     assert "ivanpetrov" in emulator_state.org("acme").groups["data"].members
     assert hub_writes(emulator_state) == ["POST /v2/orgs/acme/groups/data/members"]
-    assert not [b for b in approval(sandbox)["blocks"] if b["type"] == "actions"]
+    # Approve and Deny are gone; a done team add can be undone.
+    buttons = [e["action_id"] for b in approval(sandbox)["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == ["approval_undo"]
     dm = await sandbox.slack.wait_for_async(lambda: sandbox.slack.dms(IVAN) or None)
     assert "Done" in json.dumps(dm)
 
