@@ -214,7 +214,8 @@ def test_sigterm_lets_the_change_finish_within_the_grace_and_takes_no_new_work(
     database = tmp_path / "hubkeeper.db"
     env = environment(emulator, slack, database, HUBKEEPER_SHUTDOWN_GRACE="60s")
     with running(env, tmp_path / "serve.log") as bot:
-        ask_and_approve_a_slow_change(bot, slack, emulator_state, seconds=4)
+        # Docker Hub answers after 10 s: time for the command below to arrive while the change runs.
+        ask_and_approve_a_slow_change(bot, slack, emulator_state, seconds=10)
         bot.process.send_signal(signal.SIGTERM)
         wait_until(lambda: "shutting down" in read(bot.log), "the shutdown to begin")
         command(bot, slack, IVAN, "team create other --reason later")
