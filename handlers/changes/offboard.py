@@ -18,7 +18,16 @@ from handlers import blocks as bk
 from handlers.changes.preconditions import refuse_last_owner
 from handlers.context import HandlerContext
 from handlers.grammar import member_ref, positional, reject_unknown_options
-from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, PartlyApplied, Plan, Refusal
+from handlers.requests.kind import (
+    ChangeKind,
+    ChangeRefused,
+    Outcome,
+    Params,
+    PartlyApplied,
+    Plan,
+    Refusal,
+    record_step,
+)
 from hub.errors import BadRequest, HubError, InvalidInput, NotFound
 from hub.models import Invite, OrgMember
 
@@ -176,6 +185,7 @@ class Offboard(ChangeKind[OffboardParams]):
                 await ctx.hub.remove_member(member.username)
                 done.append(f"removed {name} from the org (and so from {_teams(member)})")
                 result["removed"] = member.username
+                await record_step(ctx, done[-1])
             except NotFound:
                 done.append(f"{name} was no longer an org member")
             except BadRequest as error:
@@ -190,6 +200,7 @@ class Offboard(ChangeKind[OffboardParams]):
                 await ctx.hub.cancel_invite(invite.id)
                 done.append(f"cancelled {line}")
                 result["cancelled"].append(invite.id)
+                await record_step(ctx, done[-1])
             except NotFound:
                 done.append(f"{line} was already gone")
             except HubError as error:

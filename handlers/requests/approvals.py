@@ -29,6 +29,7 @@ from handlers.requests import kinds
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, PartlyApplied
 from handlers.requests.lifecycle import (
     RETRYABLE,
+    STEP_EVENT,
     SYSTEM,
     ApprovalOutcome,
     AuditEvent,
@@ -48,8 +49,9 @@ SHUTTING_DOWN = "hubkeeper is shutting down (a restart or a deploy): nothing was
 PICKUP_GRACE_MAX = timedelta(seconds=30)
 """How long an approved request may wait for its approver's process to start it before the sweep does
 (at most; less with a shorter sweep interval). Normally it is started within milliseconds."""
-LIFECYCLE_EVENTS = ("request.", "change.")
-"""Audit rows of the lifecycle itself; any other row naming a request records a step of its change."""
+LIFECYCLE_EVENTS = frozenset({"change.started", "change.done", "change.failed", "change.interrupted"})
+"""Audit rows of the lifecycle itself (with every `request.…` row); any other row naming a request
+records a step of its change (`record_step`, each applied policy change)."""
 
 
 @dataclass(frozen=True)
@@ -604,9 +606,12 @@ class Approvals:
         events = await self.store.audit_log(request_id=request.id, limit=1000)
         started = max((i for i, event in enumerate(events) if event.event == "change.started"), default=-1)
         return [
-            escape(str(event.detail.get("summary") or event.event))
+            # A recorded step is mrkdwn already; other rows (a policy change's) say it in plain words.
+            str(event.detail.get("summary"))
+            if event.event == STEP_EVENT
+            else escape(str(event.detail.get("summary") or event.event))
             for event in events[started + 1 :]
-            if not event.event.startswith(LIFECYCLE_EVENTS)
+            if event.event not in LIFECYCLE_EVENTS and not event.event.startswith("request.")
         ]
 
     # -- telling people ----------------------------------------------------------------------------

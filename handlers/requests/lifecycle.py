@@ -27,6 +27,10 @@ SYSTEM = "hubkeeper"
 """The actor of what hubkeeper does by itself (expiries, the sweep, scheduled digests) in the audit log."""
 
 
+STEP_EVENT = "change.step"
+"""The audit row of one step of a change, written as it is done (`handlers.requests.kind.record_step`)."""
+
+
 class Status(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"

@@ -21,6 +21,7 @@ from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store import SqlRequestStore
 from handlers.context import HandlerContext
+from handlers.requests import kinds
 from handlers.requests.approvals import SHUTTING_DOWN, ApprovalPolicy, Approvals
 from handlers.requests.kind import ChangeKind, Outcome, Params, Plan
 from handlers.requests.lifecycle import AuditEvent, ChangeRequest, Status
@@ -416,3 +417,37 @@ async def test_an_executor_that_lost_its_lease_stops_and_records_nothing(
     assert final.status is Status.INTERRUPTED and final.attempts == 1
     assert "mobile-a" in teams(emulator_state) and "mobile-b" not in teams(emulator_state)
     assert [e.event for e in await stores[0].audit_log(request_id=request_id)].count("change.done") == 0
+
+
+async def test_an_interrupted_offboarding_lists_the_steps_it_had_done(
+    stores: list[SqlRequestStore], hub: HubClient, slack: SlackStandIn, emulator_state: EmulatorState
+) -> None:
+    """A real kind recording its steps as it goes: the member is removed, then the process dies while
+    Docker Hub is cancelling the invite; the interrupted request says the removal happened."""
+    clock = Clock()
+    dying = lifecycle(stores[0], hub, slack, clock, "host-a:1:dead")
+    recovering = lifecycle(stores[1], hub, slack, clock, "host-b:2:live")
+    emulator_state.add_invite("acme", "ivanpetrov", inviter="alicechen", team="data")
+    offboard = kinds.named("offboard")
+    ctx = dying.contexts("acme", IVAN, None)
+    assert ctx is not None
+    await dying.submit(ctx, offboard, offboard.load({"who": "ivanpetrov"}), "leaving")
+    request_id = (await stores[0].list_requests(requester=IVAN, limit=1))[0].id
+    emulator_state.delay_next(1, 3, method="DELETE", path="/v2/invites/*")
+    approving = asyncio.create_task(dying.approve(request_id, BOB))
+    for _ in range(300):  # until the first step is done and recorded
+        if any(e.event == "change.step" for e in await stores[0].audit_log(request_id=request_id)):
+            break
+        await asyncio.sleep(0.1)
+    assert "ivanpetrov" not in emulator_state.org("acme").members
+    approving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await approving
+
+    clock.now += LEASE
+    assert await recovering.sweep() == 1
+    interrupted = await status_of(stores[1], request_id)
+    assert interrupted.status is Status.INTERRUPTED
+    text = json.dumps(approval_message(slack))
+    assert "Done before it stopped: removed *ivanpetrov* from the org" in text
+    assert buttons(approval_message(slack)) == [RETRY]
