@@ -14,6 +14,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -34,7 +35,7 @@ from bot.store.drift_store import SqlDriftClaims
 from bot.store.sql_store import SqlRequestStore
 from handlers.access_index import apply_own_change
 from handlers.context import HandlerContext
-from handlers.digest.post import DEFAULT_SCHEDULE
+from handlers.digest.post import DEFAULT_SCHEDULE, Outcome
 from handlers.digest.service import Digests, DigestSettings
 from handlers.health import run_health_checks
 from handlers.policy.drift import DriftOutcome, PolicyDrift
@@ -42,6 +43,7 @@ from handlers.requests.approvals import ApprovalPolicy, Approvals
 from handlers.requests.lifecycle import SYSTEM, ChangeRequest, Status
 from handlers.requests.render import DENY_MODAL
 from handlers.router import Router
+from handlers.scans import ScanGate
 from handlers.self_service import sweep_timed_grants
 from hub.client import HubClient
 
@@ -142,16 +144,14 @@ class Bot:
             except Exception:
                 logger.exception("the time-bound grant sweep failed")
 
-    async def post_scheduled_digest(self, instance: str) -> None:
-        """The digest job of one instance (the claim makes it post once across replicas)."""
+    async def post_scheduled_digest(self, instance: str, fire_time: datetime | None = None) -> Outcome:
+        """The digest job of one instance for the run scheduled at `fire_time` (the claim makes it post
+        once across replicas); the scheduler retries a FAILED or HELD outcome within the period."""
         if self.digests is None:
-            return
+            return Outcome.FAILED
         logs.bind(instance=instance)
         async with self.work.track():
-            try:
-                await self.digests.scheduled(instance)
-            except Exception:
-                logger.exception("the %s digest failed", instance)
+            return await self.digests.scheduled(instance, fire_time)
 
     async def check_policy_drift(self) -> DriftOutcome | None:
         """The drift check job: post the plan once per distinct drift (the store's claim keeps it to one)."""
@@ -319,6 +319,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         # Who executes, in each execution's lease: this process, told apart from a restarted one.
         executor=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
     )
+    scans = ScanGate(settings.hubkeeper_scan_cooldown_seconds)
     digests = Digests(
         store=SqlDigestStore(store.engine, on_post=metrics.digest_post),
         poster=messenger,
@@ -335,6 +336,8 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         ),
         contexts=contexts,
         approvals=approvals,
+        activity=SqlActivityStore(store.engine),
+        scans=scans,
     )
     router = Router(
         hubs=hubs,
@@ -344,6 +347,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         approvals=approvals,
         digests=digests,
         policy_file=policy_file,
+        scans=scans,
     )
     drift = (
         PolicyDrift(

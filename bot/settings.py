@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from handlers.durations import NotADuration, parse_seconds
 from handlers.grammar import PERMISSIONS
+from handlers.scans import DEFAULT_COOLDOWN_SECONDS as DEFAULT_SCAN_COOLDOWN_SECONDS
 from handlers.stale import STALE_AFTER_DAYS
 from hub import paths
 from hub.client import DEFAULT_BASE_URL, HubConnection
@@ -185,6 +186,9 @@ class Settings(BaseSettings):
     """When the bot refreshes the access index (cron, UTC)."""
     hubkeeper_activity_seconds: int = Field(default=300, ge=5, le=86400)
     """How often the bot reads the audit log for changes made outside hubkeeper."""
+    hubkeeper_scan_cooldown_seconds: int = Field(default=DEFAULT_SCAN_COOLDOWN_SECONDS, ge=0, le=86400)
+    """After a full-org scan (`/hub review`, `/hub digest`, `whois` by email), how long the same person
+    waits before their next one on that instance."""
 
     @field_validator("hubkeeper_sweep_seconds")
     @classmethod

@@ -77,6 +77,12 @@ class SlackMessenger:
         )
         return str(response["ts"])
 
+    async def upload_in_thread(self, channel: str, thread_ts: str, filename: str, content: bytes, title: str) -> None:
+        """A file in a message's thread (the digest's full sections as CSV), over files_upload_v2."""
+        await self._client.files_upload_v2(
+            channel=channel, thread_ts=thread_ts, content=content, filename=filename, title=title
+        )
+
     async def update(self, channel: str, ts: str, reply: Reply) -> None:
         await self._client.chat_update(channel=channel, ts=ts, **message_payload(reply))
 

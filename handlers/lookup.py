@@ -24,6 +24,15 @@ class Lookup(Generic[Q]):
     """The words after the command's own (`--org` taken out) → the query; UsageError or InvalidInput."""
     run: Callable[[HandlerContext, Q], Awaitable[Reply]] | None
     """The handler; None for `help`, which the router answers for anyone, with no instance and no Docker Hub."""
+    scan: Callable[[Q], bool] | None = None
+    """Whether a query pages through the whole org (`handlers.scans`: one at a time per instance, with a
+    cooldown per person); None: never."""
+    scan_cooldown: bool = True
+    """Whether a scan of this lookup starts the asker's cooldown (whois by email takes its turn with
+    the scans but has none: it usually ends on the first page, and people look several people up in a row)."""
+
+    def scans(self, query: Q) -> bool:
+        return self.scan is not None and self.scan(query)
 
     def answers(self, query: object) -> bool:
         return isinstance(query, self.query)
@@ -32,8 +41,12 @@ class Lookup(Generic[Q]):
 AnyLookup = Lookup[Any]
 
 
+def always(_: object) -> bool:
+    return True
+
+
 def without_arguments(
-    syntax: Syntax, query: type[Q], answer: Callable[[HandlerContext], Awaitable[Reply]]
+    syntax: Syntax, query: type[Q], answer: Callable[[HandlerContext], Awaitable[Reply]], *, scan: bool = False
 ) -> Lookup[Q]:
     """A lookup typed as its words alone (`/hub teams`): anything more is a usage error."""
 
@@ -44,4 +57,4 @@ def without_arguments(
     async def run(ctx: HandlerContext, _: Q) -> Reply:
         return await answer(ctx)
 
-    return Lookup(syntax, query, parse, run)
+    return Lookup(syntax, query, parse, run, always if scan else None)

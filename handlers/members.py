@@ -273,6 +273,9 @@ WHOIS = Lookup(
     Whois,
     _parse_whois,
     _run_whois,
+    # By email, Docker Hub's member search may not narrow the listing: it can page through the whole org.
+    scan=lambda query: "@" in query.query,
+    scan_cooldown=False,
 )
 
 

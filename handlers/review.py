@@ -310,4 +310,5 @@ REVIEW = without_arguments(
     Syntax("review", "review", "An access review: a CSV of every member, sent to you by DM", ("/hub review",)),
     Review,
     _run_review,
+    scan=True,
 )

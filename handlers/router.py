@@ -28,6 +28,7 @@ from handlers.requests import kinds, render
 from handlers.requests.approvals import SHUTTING_DOWN, Approvals, ContextFactory
 from handlers.requests.lifecycle import Status
 from handlers.requests.permissions import is_allowed
+from handlers.scans import ScanGate
 from hub.client import HubClient
 from hub.errors import HubError, echo
 
@@ -51,6 +52,8 @@ class Router:
     digests: Digests
     policy_file: str | None
     """HUBKEEPER_POLICY_FILE, for the Apply button under `/hub policy plan`."""
+    scans: ScanGate = field(default_factory=ScanGate)
+    """Full-org scans: one at a time per instance, a cooldown per person."""
     labels: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -168,7 +171,16 @@ class Router:
             lookup = lookups.answering(command)
             if lookup is None or lookup.run is None:
                 return help_reply(None, self.labels)
-            return await lookup.run(context, command)
+            run = lookup.run
+            if lookup.scans(command):
+                return await self.scans.run(
+                    context.instance,
+                    context.actor,
+                    lookup.syntax.name,
+                    lambda: run(context, command),
+                    cooldown=lookup.scan_cooldown,
+                )
+            return await run(context, command)
         except HubError as error:
             logger.info("Docker Hub error for %s on %s: %s", type(command).__name__, context.instance, error)
             return error_reply(error)

@@ -14,9 +14,11 @@ import click
 
 from bot.cli.output import echo, fail_config
 from bot.settings import ConfigError, InstanceConfig, Settings, SlackConfig, load_settings
+from bot.store.activity_store import SqlActivityStore
 from bot.store.digest_store import SqlDigestStore
 from bot.store.sql_store import SqlRequestStore
-from handlers.digest.post import Org, post_digest
+from handlers.digest.model import fire_period_key
+from handlers.digest.post import Org, Outcome, run_digest
 from hub.client import HubClient
 from hub.errors import HubError
 
@@ -34,9 +36,11 @@ def digest(label: str | None, dry_run: bool) -> None:
         instances = settings.select_instances(label)
         timezone = settings.digest_timezone()
         slack = None if dry_run else settings.slack_for_posting()
+        # A dry run claims no period, so it needs no schedule (and does not load APScheduler).
+        schedule = None if dry_run else settings.digest_schedule()
     except ConfigError as error:
         fail_config(error)
-    posted = asyncio.run(_digest(settings, instances, timezone, slack))
+    posted = asyncio.run(_digest(settings, instances, timezone, schedule, slack))
     sys.exit(0 if posted else 1)
 
 
@@ -48,10 +52,23 @@ def _poster(slack: SlackConfig) -> SlackMessenger:
 
 
 async def _digest(
-    settings: Settings, instances: Sequence[InstanceConfig], timezone: str, slack: SlackConfig | None
+    settings: Settings,
+    instances: Sequence[InstanceConfig],
+    timezone: str,
+    schedule: str | None,
+    slack: SlackConfig | None,
 ) -> bool:
+    """Post (or print) each instance's digest for the current period: the schedule's last fire time, so
+    this posts the period's digest when the scheduled run did not, and moves the baseline as it would."""
     store = await SqlRequestStore.open(settings.database_url())
     poster = _poster(slack) if slack is not None else None
+    now = datetime.now(UTC)
+    period = None
+    if schedule is not None:
+        from bot.fire_times import last_scheduled_run  # here: a dry run does not load APScheduler
+
+        fired = last_scheduled_run(schedule, timezone, now)
+        period = fire_period_key(fired, timezone) if fired is not None else None
     all_done = True
     try:
         for instance in instances:
@@ -61,23 +78,34 @@ async def _digest(
                 all_done = False
                 continue
             async with HubClient(instance.connection()) as hub:
-                posted = await post_digest(
+                outcome = await run_digest(
                     Org(hub, instance.label),
                     SqlDigestStore(store.engine),
                     poster,
                     channel,
                     claimed_by=f"cli:{socket.gethostname()}:{os.getpid()}",
-                    now=datetime.now(UTC),
+                    now=now,
+                    period=period,
+                    activity=SqlActivityStore(store.engine),
                     stale_after_days=settings.hubkeeper_stale_after_days,
                     timezone=timezone,
                     dry_run=poster is None,
                     echo=echo,
                 )
             if poster is not None:
-                click.echo(f"{instance.label}: " + ("posted" if posted else "already posted for this period"))
+                click.echo(f"{instance.label}: {_said(outcome)}")
+                all_done = all_done and outcome in (Outcome.POSTED, Outcome.ALREADY_POSTED)
     except HubError as error:
         click.echo(f"hubkeeper: {error.message}", err=True)
         return False
     finally:
         await store.close()
     return all_done
+
+
+def _said(outcome: Outcome) -> str:
+    if outcome is Outcome.POSTED:
+        return "posted"
+    if outcome is Outcome.ALREADY_POSTED:
+        return "already posted for this period"
+    return "another run is posting this period's digest (try again in a few minutes if it does not appear)"

@@ -8,7 +8,7 @@ then decides, so it holds with any number of replicas.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -40,8 +40,22 @@ class SqlDigestStore:
         if self._on_post is not None:
             self._on_post(instance, outcome)
 
-    async def claim(self, instance: str, digest: str, period_key: str, claimed_by: str, now: datetime) -> bool:
-        """True for exactly one caller per (instance, digest, period_key), on every replica together."""
+    async def claim(
+        self,
+        instance: str,
+        digest: str,
+        period_key: str,
+        claimed_by: str,
+        now: datetime,
+        *,
+        lease: timedelta | None = None,
+    ) -> bool:
+        """True for exactly one caller per (instance, digest, period_key), on every replica together.
+
+        With a `lease`, a claim that never got as far as posting and is older than the lease is taken
+        over: its replica died between claiming and posting. The takeover is one UPDATE that names the
+        stale claim it replaces, so of several replicas taking over at once exactly one wins.
+        """
         _require_aware(now)
         try:
             async with self._engine.begin() as connection:
@@ -56,9 +70,46 @@ class SqlDigestStore:
                 )
         except IntegrityError:
             # The unique key: another replica (or an earlier run of this one) has it.
+            if lease is not None and await self._take_over(instance, digest, period_key, claimed_by, now, lease):
+                return True
             self._told(instance, "skipped")
             return False
         return True
+
+    async def _take_over(
+        self, instance: str, digest: str, period_key: str, claimed_by: str, now: datetime, lease: timedelta
+    ) -> bool:
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                update(digest_runs)
+                .where(
+                    digest_runs.c.instance == instance,
+                    digest_runs.c.digest == digest,
+                    digest_runs.c.period_key == period_key,
+                    digest_runs.c.ts.is_(None),
+                    digest_runs.c.claimed_at < now - lease,
+                )
+                .values(claimed_by=claimed_by, claimed_at=now)
+            )
+        return int(result.rowcount) == 1
+
+    async def hold(self, instance: str, digest: str, period_key: str, claimed_by: str, now: datetime) -> bool:
+        """Renew our unposted claim just before posting; False when another run took it over meanwhile
+        (ours outlived its lease), and then we must not post."""
+        _require_aware(now)
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                update(digest_runs)
+                .where(
+                    digest_runs.c.instance == instance,
+                    digest_runs.c.digest == digest,
+                    digest_runs.c.period_key == period_key,
+                    digest_runs.c.claimed_by == claimed_by,
+                    digest_runs.c.ts.is_(None),
+                )
+                .values(claimed_at=now)
+            )
+        return int(result.rowcount) == 1
 
     async def release(self, instance: str, digest: str, period_key: str, claimed_by: str) -> bool:
         """Drop our own claim if it never got as far as posting (a failed run), so another run may post."""

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.stale import STALE_AFTER_DAYS
 from handlers.teams import OWNERS_TEAM
-from hub.models import Invite, OrgGroup, OrgMember
+from hub.models import AuditLog, Invite, OrgGroup, OrgMember
 
 # Invite age groups, oldest first: the ones most worth a look come first.
 OVER_30_DAYS = "Over 30 days"
@@ -106,6 +106,11 @@ class Digest:
     empty_teams: tuple[str, ...]
     roster: Roster
     """The roster as of now: the snapshot the next digest compares with."""
+    outside: tuple[AuditLog, ...] | None = None
+    """Member, invite and team events since the last digest that hubkeeper did not make, oldest first;
+    None when not read (the first digest, or no audit log to read)."""
+    outside_error: str | None = None
+    """Why the audit log could not be read, when it could not."""
 
     def invite_groups(self) -> list[tuple[str, list[Invite]]]:
         """The non-empty age groups, oldest group first."""
@@ -121,6 +126,15 @@ def zone(name: str) -> tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {name[:100]!r}; use an IANA name such as UTC or Europe/Berlin") from None
+
+
+def fire_period_key(fire_time: datetime, schedule_tz: str | tzinfo = "UTC") -> str:
+    """The period of a scheduled digest: the time it was scheduled to fire (in the digest's time zone),
+    not when the job happened to run, so a late run, a retry and every replica agree on it."""
+    if fire_time.tzinfo is None:
+        raise ValueError("fire_period_key needs a timezone-aware time")
+    tz = zone(schedule_tz) if isinstance(schedule_tz, str) else schedule_tz
+    return fire_time.astimezone(tz).strftime("%Y-%m-%dT%H:%M")
 
 
 def period_key(now: datetime, schedule_tz: str | tzinfo = "UTC") -> str:

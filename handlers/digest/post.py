@@ -13,13 +13,17 @@ implements it. Content and rendering are in `handlers.digest.model` and `handler
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from handlers import blocks as bk
+from handlers.activity.events import is_watched
+from handlers.activity.feed import ActivityStore, classified_events
 from handlers.changes.invite_cancel import InviteCancelParams
 from handlers.changes.member_remove import MemberRemoveParams
 from handlers.context import HandlerContext, Reply
@@ -32,6 +36,8 @@ from handlers.digest.model import (
 from handlers.digest.render import (
     InviteButton,
     MemberButton,
+    SectionFile,
+    render_all,
     render_digest,
     snooze_note,
 )
@@ -54,11 +60,43 @@ REQUEST_REASON = "From the digest"
 MAX_KEEP_DAYS = 365
 PACE_SECONDS = 1.0
 """Slack's chat.postMessage allows about one message a second per channel: thread replies wait this long."""
+CLAIM_LEASE = timedelta(minutes=5)
+"""A claim that has not posted after this long is taken to belong to a replica that died: another run may
+take it over. Building a digest takes seconds to a minute or two; the holder renews its claim just before
+posting (`DigestStore.hold`), so a slow run that was overtaken does not post as well."""
+
+
+class Outcome(enum.Enum):
+    POSTED = "posted"
+    ALREADY_POSTED = "already posted"
+    HELD = "held by another run"
+    """Claimed by a run that has not posted yet (building it, or dead: retry after the lease)."""
+    FAILED = "failed"
+    PRINTED = "printed"
+    """A dry run: nothing claimed or posted."""
 
 
 class DigestStore(Protocol):
-    async def claim(self, instance: str, digest: str, period_key: str, claimed_by: str, now: datetime) -> bool:
-        """Insert the run's claim; True for exactly one caller per key, False when it exists already."""
+    async def claim(
+        self,
+        instance: str,
+        digest: str,
+        period_key: str,
+        claimed_by: str,
+        now: datetime,
+        *,
+        lease: timedelta | None = None,
+    ) -> bool:
+        """Insert the run's claim; True for exactly one caller per key, False when it exists already
+        (unless, with a `lease`, it is unposted and older than the lease: then one caller takes it over)."""
+        ...
+
+    async def hold(self, instance: str, digest: str, period_key: str, claimed_by: str, now: datetime) -> bool:
+        """Renew our unposted claim; False when another run took it over."""
+        ...
+
+    async def posted(self, instance: str, digest: str, period_key: str) -> tuple[str, str] | None:
+        """(channel, ts) of the run of this key that posted, if one did."""
         ...
 
     async def release(self, instance: str, digest: str, period_key: str, claimed_by: str) -> bool:
@@ -102,18 +140,32 @@ class ThreadPoster(Protocol):
         """Post to a channel, or into the thread of `thread_ts`; returns the message ts."""
         ...
 
+    async def upload_in_thread(self, channel: str, thread_ts: str, filename: str, content: bytes, title: str) -> None:
+        """Attach a file to the thread of `thread_ts`."""
+        ...
+
 
 # -- building and posting --------------------------------------------------------------------------
 
 
 async def gather_digest(
-    ctx: OrgView, store: DigestStore, *, now: datetime, stale_after_days: int, period: str
+    ctx: OrgView,
+    store: DigestStore,
+    *,
+    now: datetime,
+    stale_after_days: int,
+    period: str,
+    activity: ActivityStore | None = None,
 ) -> Digest:
-    """Read the org from Docker Hub and the last snapshot and Keeps from the store, and build the digest."""
+    """Read the org from Docker Hub and the last snapshot and Keeps from the store, and build the digest.
+
+    With `activity` (the feed's store), the digest also lists what changed outside hubkeeper since the
+    last digest: the audit log's member, invite and team events that none of hubkeeper's changes made.
+    """
     members, invites, groups = await asyncio.gather(_members(ctx), ctx.hub.list_invites(), ctx.hub.list_groups())
     previous = await store.latest_snapshot(ctx.instance)
     snoozes = await store.active_snoozes(ctx.instance, now)
-    return build_digest(
+    built = build_digest(
         members,
         invites,
         groups,
@@ -125,6 +177,15 @@ async def gather_digest(
         org=ctx.hub.org,
         period=period,
     )
+    if activity is None or previous is None:
+        return built
+    try:
+        events = await classified_events(ctx.hub, activity, ctx.instance, since=previous.taken_at, now=now)
+    except HubError as error:
+        # The rest of the digest stands; the section says why it is missing.
+        return replace(built, outside_error=error.message)
+    outside = tuple(event for event, made in events if made is None and is_watched(event))
+    return replace(built, outside=outside)
 
 
 async def _members(ctx: OrgView) -> list[OrgMember]:
@@ -148,6 +209,17 @@ async def post_digest(
     store: DigestStore,
     poster: ThreadPoster | None,
     channel: str,
+    **options: Any,
+) -> bool:
+    """`run_digest`, True if this call posted the digest."""
+    return await run_digest(ctx, store, poster, channel, **options) is Outcome.POSTED
+
+
+async def run_digest(
+    ctx: OrgView,
+    store: DigestStore,
+    poster: ThreadPoster | None,
+    channel: str,
     *,
     claimed_by: str,
     now: datetime,
@@ -158,39 +230,66 @@ async def post_digest(
     dry_run: bool = False,
     echo: Callable[[str], object] | None = None,
     pace_seconds: float = PACE_SECONDS,
-) -> bool:
-    """Post the digest of `ctx.instance` to `channel` unless this period's was claimed already; True if
-    this call posted it.
+    moves_baseline: bool | None = None,
+    activity: ActivityStore | None = None,
+    lease: timedelta = CLAIM_LEASE,
+) -> Outcome:
+    """Post the digest of `ctx.instance` to `channel` unless this period's was claimed already.
 
     `period` defaults to `period_key(now, timezone)`. A dry run claims nothing, posts nothing and keeps no
     snapshot: it hands the digest's text to `echo` (and needs no `poster`). `claimed_by` names the replica
-    (host and pid) in the claim.
+    (host and pid) in the claim. Only a run that `moves_baseline` (by default the scheduled digest) saves
+    the roster snapshot the next digest's "since the last digest" compares with: an on-demand digest
+    must not wipe what the weekly one is there to show. Docker Hub and Slack errors propagate, with the
+    claim given back.
     """
     key = period or period_key(now, timezone)
+    baseline = digest == SCHEDULED if moves_baseline is None else moves_baseline
     if poster is None and not dry_run:
-        raise ValueError("post_digest needs a poster unless it is a dry run")
+        raise ValueError("run_digest needs a poster unless it is a dry run")
     if dry_run:
-        built = await gather_digest(ctx, store, now=now, stale_after_days=stale_after_days, period=key)
+        built = await gather_digest(
+            ctx, store, now=now, stale_after_days=stale_after_days, period=key, activity=activity
+        )
         if echo is not None:
             echo(digest_text(*render_digest(built)))
-        return False
+        return Outcome.PRINTED
     # Claim before reading Docker Hub: with ten replicas, nine stop here without a single Hub request.
-    if not await store.claim(ctx.instance, digest, key, claimed_by, now):
-        logger.info("digest %s/%s/%s: claimed by another run", ctx.instance, digest, key)
-        return False
+    if not await store.claim(ctx.instance, digest, key, claimed_by, now, lease=lease):
+        done = await store.posted(ctx.instance, digest, key) is not None
+        logger.info(
+            "digest %s/%s/%s: claimed by another run (%s)",
+            ctx.instance,
+            digest,
+            key,
+            "posted" if done else "not posted yet",
+        )
+        return Outcome.ALREADY_POSTED if done else Outcome.HELD
+    assert poster is not None  # checked above; mypy cannot carry it across the dry-run branch
+    started = time.monotonic()
     try:
-        built = await gather_digest(ctx, store, now=now, stale_after_days=stale_after_days, period=key)
-        main, thread = render_digest(built)
-        assert poster is not None  # checked above; mypy cannot carry it across the dry-run branch
-        ts = await poster.post(channel, main)
+        built = await gather_digest(
+            ctx, store, now=now, stale_after_days=stale_after_days, period=key, activity=activity
+        )
+        rendered = render_all(built)
+        # Building may have outlived the lease and another run taken over: then it posts, not us.
+        # `now` moved on by the time building took (the caller's clock, which tests set, stays the reference).
+        held_at = now + timedelta(seconds=time.monotonic() - started)
+        if not await store.hold(ctx.instance, digest, key, claimed_by, held_at):
+            logger.warning(
+                "digest %s/%s/%s: our claim was taken over while building; not posting", ctx.instance, digest, key
+            )
+            return Outcome.HELD
+        ts = await poster.post(channel, rendered.main)
     except BaseException:
         # Nothing was posted: give the period back, so a retry (or `/hub digest`) can still post it.
         await store.release(ctx.instance, digest, key, claimed_by)
         raise
     await store.record_post(ctx.instance, digest, key, channel=channel, ts=ts)
-    # The snapshot is saved once the main message is out: the next digest's "since" is this one.
-    await store.save_snapshot(ctx.instance, built.roster, now)
-    for index, reply in enumerate(thread):
+    if baseline:
+        # Saved once the main message is out: the next digest's "since" is this one.
+        await store.save_snapshot(ctx.instance, built.roster, now)
+    for index, reply in enumerate(rendered.thread):
         if pace_seconds and index:
             await asyncio.sleep(pace_seconds)
         try:
@@ -198,7 +297,17 @@ async def post_digest(
         except Exception:
             # The digest is posted; a missing thread reply is logged rather than posting it all again.
             logger.exception("digest %s/%s/%s: thread reply %d failed", ctx.instance, digest, key, index + 1)
-    return True
+    await _attach(poster, channel, ts, rendered.files, f"{ctx.instance}/{digest}/{key}")
+    return Outcome.POSTED
+
+
+async def _attach(poster: ThreadPoster, channel: str, ts: str, files: list[SectionFile], what: str) -> None:
+    """Each shortened section, whole, as a CSV in the thread."""
+    for section in files:
+        try:
+            await poster.upload_in_thread(channel, ts, section.filename, section.content, section.title)
+        except Exception:
+            logger.exception("digest %s: the CSV %s could not be attached", what, section.filename)
 
 
 # -- the buttons -----------------------------------------------------------------------------------

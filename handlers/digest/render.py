@@ -8,15 +8,19 @@ item's buttons have an actions block of their own, because an action_id must be 
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from handlers import blocks as bk
+from handlers.activity.events import canonical, is_highlighted
 from handlers.context import Block, Reply
-from handlers.digest.model import Digest, RosterChanges, StaleMember
-from hub.models import Invite
+from handlers.digest.model import Digest, RosterChanges, StaleMember, invite_age_group
+from handlers.review import safe_cell
+from hub.models import AuditLog, Invite
 
 INVITE_RESEND = "digest_invite_resend"
 INVITE_CANCEL = "digest_invite_cancel"
@@ -35,6 +39,10 @@ reads forty replies: past these, the rest is counted and comes up again in the n
 
 NAMES_IN_MAIN = 700
 """Characters of names a summary line of the main message shows before "and N more"."""
+CHANGES_BUDGET = 600
+"""Characters each line of "Since the last digest" shows before "and N more"."""
+OUTSIDE_BUDGET = 1800
+"""Characters of "Changed outside hubkeeper" events the main message shows before "and N more"."""
 
 _TEXT_BUDGET = bk.MAX_TOTAL_TEXT - 400
 """A thread reply's text budget, with room for its heading and the "not shown" note."""
@@ -97,14 +105,40 @@ def _object(value: str) -> dict[str, object]:
 # -- the main message ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SectionFile:
+    """A section the messages shortened, whole, as a CSV for the thread: the digest stays complete
+    evidence on its own however big the org is."""
+
+    filename: str
+    title: str
+    content: bytes
+    rows: int
+
+
+@dataclass
+class Rendered:
+    main: Reply
+    thread: list[Reply]
+    files: list[SectionFile] = field(default_factory=list)
+
+
 def render_digest(digest: Digest) -> tuple[Reply, list[Reply]]:
     """The main message and its thread replies, each within Slack's limits."""
+    rendered = render_all(digest)
+    return rendered.main, rendered.thread
+
+
+def render_all(digest: Digest) -> Rendered:
+    """The main message, its thread replies, and a CSV of each section they shortened."""
     main = bk.reply(_main_blocks(digest), text=_fallback(digest))
     main.ephemeral = False
-    thread = [*_invite_replies(digest), *_stale_replies(digest), *_list_replies(digest)]
+    invites, invites_missing = _invite_replies(digest)
+    stale, stale_missing = _stale_replies(digest)
+    thread = [*invites, *stale, *_list_replies(digest)]
     for reply in thread:
         reply.ephemeral = False
-    return main, thread
+    return Rendered(main, thread, section_files(digest, invites_cut=invites_missing > 0, stale_cut=stale_missing > 0))
 
 
 def _fallback(digest: Digest) -> str:
@@ -138,8 +172,10 @@ def _main_blocks(digest: Digest) -> list[Block]:
             ],
         ),
         bk.section(_changes_text(digest.changes)),
-        bk.divider(),
     ]
+    for section in SECTIONS:
+        blocks.extend(section(digest))
+    blocks.append(bk.divider())
     groups = digest.invite_groups()
     if groups:
         counts = " · ".join(f"{name.lower()}: {len(items):,}" for name, items in groups)
@@ -175,7 +211,7 @@ def _changes_text(changes: RosterChanges) -> str:
     if not changes.any:
         lines.append("no one joined or left, and no role or team changed.")
         return "\n".join(lines)
-    budget = 600
+    budget = CHANGES_BUDGET
     lines.append(f"Joined ({len(changes.joined):,}): {_names(changes.joined, budget)}")
     lines.append(f"Left ({len(changes.left):,}): {_names(changes.left, budget)}")
     roles = [f"{bk.code(c.username, 60)} {bk.escape(c.before)} → {bk.escape(c.after)}" for c in changes.roles]
@@ -193,9 +229,10 @@ def _team_change(username: str, joined: Sequence[str], left: Sequence[str]) -> s
 # -- thread replies --------------------------------------------------------------------------------
 
 
-def _pack(title: str, items: Sequence[list[Block]], max_replies: int, rest: str) -> list[Reply]:
+def _pack(title: str, items: Sequence[list[Block]], max_replies: int, rest: str) -> tuple[list[Reply], int]:
     """Items (each a few blocks that belong together) packed into as few replies as fit, each starting with
-    `title`; items past `max_replies` replies are counted in a note on the last one."""
+    `title`; items past `max_replies` replies are counted in a note on the last one. Returns the replies
+    and how many items they leave out."""
     replies: list[list[Block]] = []
     current: list[Block] = []
     used = 0
@@ -217,11 +254,13 @@ def _pack(title: str, items: Sequence[list[Block]], max_replies: int, rest: str)
         replies.append(current)
     missing = len(items) - shown
     if missing and replies:
-        replies[-1].append(bk.context(f"{bk.ELLIPSIS} {missing:,} more {rest} not shown here."))
-    return [bk.reply(blocks) for blocks in replies]
+        replies[-1].append(
+            bk.context(f"{bk.ELLIPSIS} {missing:,} more {rest} not shown here; the attached CSV lists them all.")
+        )
+    return [bk.reply(blocks) for blocks in replies], missing
 
 
-def _invite_replies(digest: Digest) -> list[Reply]:
+def _invite_replies(digest: Digest) -> tuple[list[Reply], int]:
     items: list[list[Block]] = []
     for group, invites in digest.invite_groups():
         items.append([bk.section(f"*{group}* ({len(invites):,})")])
@@ -246,7 +285,7 @@ def _invite_item(digest: Digest, invite: Invite) -> list[Block]:
     ]
 
 
-def _stale_replies(digest: Digest) -> list[Reply]:
+def _stale_replies(digest: Digest) -> tuple[list[Reply], int]:
     items = [_stale_item(digest, member) for member in digest.stale]
     title = (
         f"*Stale members of {bk.echo(digest.org)}* (no activity in {digest.stale_after_days} days), longest idle first"
@@ -295,3 +334,157 @@ def _list_replies(digest: Digest) -> list[Reply]:
 
 def snooze_note(username: str, until: datetime) -> str:
     return f"Kept {bk.code(username, 60)}: hidden from the stale list until {bk.date(until)}."
+
+
+# -- changed outside hubkeeper ---------------------------------------------------------------------
+
+
+def outside_line(event: AuditLog) -> str:
+    when = "an unknown time" if event.timestamp is None else f"{event.timestamp.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    what = bk.escape(" ".join((event.action_description or canonical(event.action)).split()))
+    mark = ":rotating_light:" if is_highlighted(event) else "•"
+    return f"{mark} {when} *{bk.escape(event.actor or 'someone')}* {what}"
+
+
+def _outside_section(digest: Digest) -> list[Block]:
+    if digest.outside_error is not None:
+        problem = bk.escape(bk.clip(digest.outside_error, 300))
+        return [
+            bk.section(
+                f"*Changed outside hubkeeper since the last digest*: the audit log could not be read ({problem})."
+            )
+        ]
+    if digest.outside is None:
+        return []
+    events = digest.outside
+    if not events:
+        return [bk.section("*Changed outside hubkeeper since the last digest*: nothing.")]
+    flagged = sum(1 for event in events if is_highlighted(event))
+    head = f"*Changed outside hubkeeper since the last digest* ({len(events):,}"
+    head += f", :rotating_light: {flagged:,} made an owner or removed someone)" if flagged else ")"
+    # Highlighted first: owner-making and removals are what a reviewer must not miss in a long list.
+    ordered = sorted(events, key=lambda event: not is_highlighted(event))
+    return [bk.section(head + "\n" + bk.join_limited([outside_line(e) for e in ordered], OUTSIDE_BUDGET, "\n"))]
+
+
+SECTIONS: tuple[Callable[[Digest], list[Block]], ...] = (_outside_section,)
+"""Main-message sections after "Since the last digest", in order: a new section is a function here."""
+
+
+# -- sections as CSV files -------------------------------------------------------------------------
+
+
+def _cut(names: Sequence[str], limit: int = NAMES_IN_MAIN) -> bool:
+    """Whether `_names` shortens this list ("and N more")."""
+    return _cut_items([bk.code(name, 60) for name in names], limit)
+
+
+def _csv(header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([safe_cell(cell) for cell in row] for row in rows)
+    return out.getvalue().encode("utf-8")
+
+
+def _time(when: datetime | None) -> str:
+    return "" if when is None else when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _file(digest: Digest, slug: str, title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> SectionFile:
+    name = f"digest-{digest.org}-{digest.period.replace(':', '').replace('/', '-')}-{slug}.csv"
+    return SectionFile(name, f"{title} ({len(rows):,})", _csv(header, rows), len(rows))
+
+
+def section_files(digest: Digest, *, invites_cut: bool, stale_cut: bool) -> list[SectionFile]:
+    """A CSV of every section the messages show only in part."""
+    files: list[SectionFile] = []
+    changes = digest.changes
+    if changes.since is not None and _changes_cut(changes):
+        rows = [["joined", name, "", ""] for name in changes.joined]
+        rows += [["left", name, "", ""] for name in changes.left]
+        rows += [["role", c.username, c.before, c.after] for c in changes.roles]
+        rows += [["teams", c.username, "; ".join(c.left), "; ".join(c.joined)] for c in changes.teams]
+        files.append(_file(digest, "changes", "Since the last digest", ("change", "username", "before", "after"), rows))
+    if digest.outside and _cut_items([outside_line(e) for e in digest.outside], OUTSIDE_BUDGET, "\n"):
+        files.append(
+            _file(
+                digest,
+                "outside-hubkeeper",
+                "Changed outside hubkeeper since the last digest",
+                ("time", "actor", "action", "description", "highlighted"),
+                [
+                    [
+                        _time(e.timestamp),
+                        e.actor or "",
+                        canonical(e.action),
+                        " ".join((e.action_description or "").split()),
+                        "yes" if is_highlighted(e) else "no",
+                    ]
+                    for e in digest.outside
+                ],
+            )
+        )
+    if invites_cut:
+        files.append(
+            _file(
+                digest,
+                "pending-invites",
+                "Pending invites",
+                ("invitee", "invited_by", "team", "invited_at", "age"),
+                [
+                    [
+                        i.invitee,
+                        i.inviter_username or "",
+                        i.team or "",
+                        _time(i.created_at),
+                        invite_age_group(i, digest.built_at),
+                    ]
+                    for i in digest.invites
+                ],
+            )
+        )
+    if stale_cut:
+        files.append(
+            _file(
+                digest,
+                "stale-members",
+                f"Stale members (no activity in {digest.stale_after_days} days)",
+                ("username", "full_name", "role", "teams", "guest", "last_active"),
+                [
+                    [
+                        s.username,
+                        s.full_name or "",
+                        s.role,
+                        "; ".join(s.teams),
+                        "yes" if s.is_guest else "no",
+                        _time(s.last_active) or "never",
+                    ]
+                    for s in digest.stale
+                ],
+            )
+        )
+    for slug, title, names in (
+        ("activity-unknown", "Activity unknown", digest.activity_unknown),
+        ("owners", "Owners", digest.owners),
+        ("no-team", "In no team", digest.no_team),
+        ("guests", "Guests", digest.guests),
+        ("empty-teams", "Empty teams", digest.empty_teams),
+    ):
+        if _cut(names):
+            column = "team" if slug == "empty-teams" else "username"
+            files.append(_file(digest, slug, title, (column,), [[name] for name in names]))
+    return files
+
+
+def _changes_cut(changes: RosterChanges) -> bool:
+    roles = [f"{bk.code(c.username, 60)} {bk.escape(c.before)} → {bk.escape(c.after)}" for c in changes.roles]
+    teams = [_team_change(c.username, c.joined, c.left) for c in changes.teams]
+    return any(
+        _cut_items(items, CHANGES_BUDGET)
+        for items in ([bk.code(n, 60) for n in changes.joined], [bk.code(n, 60) for n in changes.left], roles, teams)
+    )
+
+
+def _cut_items(items: Sequence[str], limit: int, separator: str = ", ") -> bool:
+    return bool(items) and len(separator.join(items)) > limit

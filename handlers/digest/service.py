@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from handlers import blocks as bk
+from handlers.activity.feed import ActivityStore
 from handlers.blocks import error_reply, message
 from handlers.context import HandlerContext, Reply
 from handlers.digest import post as digest
 from handlers.digest import render as digest_render
+from handlers.digest.model import fire_period_key, period_key
+from handlers.digest.post import Outcome
 from handlers.digest.render import INVITE_CANCEL, INVITE_RESEND, parse_invite_value, parse_member_value
 from handlers.grammar import Syntax
 from handlers.lookup import without_arguments
 from handlers.requests.approvals import Approvals, ContextFactory
 from handlers.requests.lifecycle import SYSTEM
+from handlers.scans import ScanGate
 from handlers.stale import STALE_AFTER_DAYS
 from hub.errors import HubError
 
@@ -50,7 +56,13 @@ class Digests:
         contexts: ContextFactory,
         approvals: Approvals,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        activity: ActivityStore | None = None,
+        scans: ScanGate | None = None,
     ) -> None:
+        """`activity`: the audit-log feed's store, for the section "changed outside hubkeeper"; `scans`:
+        the bot's full-org scan gate, whose turn the scheduled digest waits for."""
+        self.activity = activity
+        self.scans = scans
         self.store = store
         self.poster = poster
         self.settings = settings
@@ -58,43 +70,80 @@ class Digests:
         self.approvals = approvals
         self.clock = clock
 
-    async def scheduled(self, instance: str) -> bool:
-        """The cron job: every replica may run it; the claim makes exactly one post."""
+    async def scheduled(self, instance: str, fire_time: datetime | None = None) -> Outcome:
+        """The cron job: every replica may run it; the claim makes exactly one post per period.
+
+        The period is `fire_time`, when the job was scheduled to fire (not when it ran): a late run and
+        its retries belong to the same period. Without one (a test, a manual call) it is today's date.
+        This is the run that moves the baseline "since the last digest" compares with.
+        """
         ctx = self.contexts(instance, SYSTEM, None)
         channel = self.settings.channels.get(instance)
         if ctx is None or not channel:
-            return False
+            return Outcome.FAILED
+        now = self.clock()
+        timezone = self.settings.timezone
+        period = fire_period_key(fire_time, timezone) if fire_time is not None else period_key(now, timezone)
         try:
-            return await digest.post_digest(
+            async with self._turn(instance):
+                return await digest.run_digest(
+                    ctx,
+                    self.store,
+                    self.poster,
+                    channel,
+                    claimed_by=self.settings.claimed_by,
+                    now=now,
+                    stale_after_days=self.settings.stale_after_days,
+                    timezone=timezone,
+                    period=period,
+                    activity=self.activity,
+                )
+        except HubError as error:
+            logger.warning("the %s digest could not be built: %s", instance, error.message)
+        except Exception:
+            logger.exception("the %s digest failed", instance)
+        return Outcome.FAILED
+
+    def _turn(self, instance: str) -> AbstractAsyncContextManager[None]:
+        return self.scans.waiting_turn(instance, "scheduled digest") if self.scans is not None else nullcontext()
+
+    async def now(self, ctx: HandlerContext, channel: str | None) -> Reply:
+        """`/hub digest`: in the instance's digest channel it is posted there (with its thread and
+        buttons); anywhere else only the asker sees it. Either way it compares with the last scheduled
+        digest and leaves that baseline where it is."""
+        now = self.clock()
+        if channel and channel == self.settings.channels.get(ctx.instance):
+            posted = await digest.post_digest(
                 ctx,
                 self.store,
                 self.poster,
                 channel,
                 claimed_by=self.settings.claimed_by,
-                now=self.clock(),
+                now=now,
                 stale_after_days=self.settings.stale_after_days,
                 timezone=self.settings.timezone,
+                digest=digest.ON_DEMAND,
+                period=digest.on_demand_period(now, ctx.actor),
+                activity=self.activity,
             )
-        except HubError as error:
-            logger.warning("the %s digest could not be built: %s", instance, error.message)
-            return False
-
-    async def now(self, ctx: HandlerContext, channel: str) -> Reply:
-        """`/hub digest`: post it in the channel the command came from."""
-        now = self.clock()
-        posted = await digest.post_digest(
+            return message("Here is the digest." if posted else "That digest was posted a moment ago.")
+        built = await digest.gather_digest(
             ctx,
             self.store,
-            self.poster,
-            channel,
-            claimed_by=self.settings.claimed_by,
             now=now,
             stale_after_days=self.settings.stale_after_days,
-            timezone=self.settings.timezone,
-            digest=digest.ON_DEMAND,
-            period=digest.on_demand_period(now, ctx.actor),
+            period=f"on demand {now:%Y-%m-%d %H:%M} UTC",
+            activity=self.activity,
         )
-        return message("Here is the digest." if posted else "That digest was posted a moment ago.")
+        main, _ = digest_render.render_digest(built)
+        where = self.settings.channels.get(ctx.instance)
+        note = (
+            "Only you can see this digest. Run `/hub digest` in "
+            f"<#{where}> to post it there with its lists and buttons."
+            if where
+            else "Only you can see this digest."
+        )
+        return Reply(main.text, bk.finish([*main.blocks, bk.context(note)]))
 
     async def button(self, action_id: str, value: str, actor: str) -> Reply:
         try:
@@ -139,7 +188,13 @@ async def _run_digest(ctx: HandlerContext) -> Reply:
 
 
 DIGEST = without_arguments(
-    Syntax("digest", "digest", "Post the digest (invites, stale members, changes) in this channel", ("/hub digest",)),
+    Syntax(
+        "digest",
+        "digest",
+        "The digest now (invites, stale members, changes): to you, or posted when run in the digest channel",
+        ("/hub digest",),
+    ),
     DigestNow,
     _run_digest,
+    scan=True,
 )

@@ -4,7 +4,7 @@ PostgreSQL), an in-memory store for content tests, and the bot's SlackMessenger 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -37,12 +37,28 @@ class MemoryDigestStore:
         self.snapshots: list[tuple[str, RosterSnapshot]] = []
         self.snoozes: list[tuple[str, str, datetime, str, datetime]] = []
 
-    async def claim(self, instance: str, digest: str, period_key: str, claimed_by: str, now: datetime) -> bool:
+    async def claim(
+        self,
+        instance: str,
+        digest: str,
+        period_key: str,
+        claimed_by: str,
+        now: datetime,
+        *,
+        lease: timedelta | None = None,
+    ) -> bool:
         key = (instance, digest, period_key)
         if key in self.claims:
             return False
         self.claims[key] = claimed_by
         return True
+
+    async def hold(self, instance: str, digest: str, period_key: str, claimed_by: str, now: datetime) -> bool:
+        key = (instance, digest, period_key)
+        return self.claims.get(key) == claimed_by and key not in self.posts
+
+    async def posted(self, instance: str, digest: str, period_key: str) -> tuple[str, str] | None:
+        return self.posts.get((instance, digest, period_key))
 
     async def release(self, instance: str, digest: str, period_key: str, claimed_by: str) -> bool:
         key = (instance, digest, period_key)

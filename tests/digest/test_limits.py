@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,10 +12,10 @@ from pydantic import SecretStr
 from handlers.context import HandlerContext, Reply
 from handlers.digest.model import RosterSnapshot, build_digest
 from handlers.digest.post import gather_digest
-from handlers.digest.render import MAX_INVITE_REPLIES, MAX_STALE_REPLIES, render_digest
+from handlers.digest.render import MAX_INVITE_REPLIES, MAX_STALE_REPLIES, render_all, render_digest
 from hub.client import HubClient, HubConnection
 from hub.emulator import EmulatorServer, EmulatorState, seed_large
-from hub.models import Invite, OrgGroup, OrgMember
+from hub.models import AuditLog, Invite, OrgGroup, OrgMember
 from tests.conftest import FAST_RETRIES, MakeContext
 from tests.digest.conftest import MemoryDigestStore
 from tests.handlers.slack_limits import _check_block, assert_escaped, texts
@@ -75,6 +76,23 @@ async def test_a_5000_member_digest_fits_slack(large_ctx: HandlerContext) -> Non
     shown_text = "\n".join(text for reply in (main, *thread) for text in texts(reply.blocks))
     assert "more stale members not shown" in shown_text
     assert "more invites not shown" in shown_text or len(digest.invites) <= 3 * 24
+
+    # And 500 changes made outside hubkeeper on top: the main message still fits, and says what it left out.
+    outside = tuple(
+        AuditLog(
+            action="org.member.role.change",
+            name=ORG,
+            actor=f"admin{i % 7}",
+            data={"username": f"user{i:05d}", "role": "owner" if i % 3 == 0 else "editor"},
+            timestamp=now - timedelta(minutes=i),
+            action_description=f"changed the role of user{i:05d} from member to editor",
+        )
+        for i in range(500)
+    )
+    main = render_all(replace(digest, outside=outside)).main
+    assert_within_limits(main)
+    assert "Changed outside hubkeeper since the last digest" in str(main.blocks) and "more" in str(main.blocks)
+    assert "*Empty teams*" in str(main.blocks)  # nothing after it was dropped to make room
 
 
 def test_names_from_docker_hub_are_escaped_everywhere() -> None:

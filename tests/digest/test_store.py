@@ -74,3 +74,37 @@ async def test_active_snoozes_end_when_their_time_is_up(digest_store: SqlDigestS
     }
     assert await digest_store.active_snoozes("acme", NOW + timedelta(days=6)) == {"weizhang": NOW + timedelta(days=30)}
     assert await digest_store.active_snoozes("acme", NOW + timedelta(days=30)) == {}
+
+
+async def test_a_stale_unposted_claim_is_taken_over_once_and_the_old_holder_cannot_post(
+    digest_store: SqlDigestStore, database_url: str
+) -> None:
+    lease = timedelta(minutes=5)
+    assert await digest_store.claim("acme", "weekly", "p1", "dead-replica", NOW, lease=lease)
+    # Within the lease the claim stands: its replica may still be building the digest.
+    assert not await digest_store.claim("acme", "weekly", "p1", "replica-2", NOW + timedelta(minutes=4), lease=lease)
+    # Past the lease, several replicas try to take it over at once: exactly one wins.
+    later = NOW + timedelta(minutes=6)
+    engines = [create_engine(database_url) for _ in range(4)]
+    try:
+        replicas = [SqlDigestStore(engine) for engine in engines]
+        results = await asyncio.gather(
+            *(r.claim("acme", "weekly", "p1", f"replica-{i}", later, lease=lease) for i, r in enumerate(replicas))
+        )
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    assert sorted(results) == [False, False, False, True]
+    winner = f"replica-{results.index(True)}"
+    # The old holder, back from the dead, finds its claim gone and must not post; the winner may.
+    assert not await digest_store.hold("acme", "weekly", "p1", "dead-replica", later)
+    assert await digest_store.hold("acme", "weekly", "p1", winner, later)
+    await digest_store.record_post("acme", "weekly", "p1", channel="C1", ts="1.2")
+    # A posted claim is never taken over, however old.
+    assert not await digest_store.claim("acme", "weekly", "p1", "replica-9", NOW + timedelta(days=3), lease=lease)
+    assert not await digest_store.hold("acme", "weekly", "p1", winner, later)
+
+
+async def test_without_a_lease_an_old_claim_is_never_taken_over(digest_store: SqlDigestStore) -> None:
+    assert await digest_store.claim("acme", "drift", "f1", "replica-1", NOW)
+    assert not await digest_store.claim("acme", "drift", "f1", "replica-2", NOW + timedelta(days=30))
