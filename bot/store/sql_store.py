@@ -244,6 +244,21 @@ class SqlRequestStore:
             self.on_executed(changed.kind, Status.INTERRUPTED)
         return changed
 
+    async def retry_windows_closed(self, after: datetime, until: datetime, *, limit: int = 100) -> list[ChangeRequest]:
+        _require_aware(after=after, until=until)
+        query = (
+            select(requests)
+            .where(
+                requests.c.status.in_(sorted(status.value for status in RETRYABLE)),
+                requests.c.retry_until > after,
+                requests.c.retry_until <= until,
+            )
+            .order_by(requests.c.retry_until, requests.c.id)
+            .limit(limit)
+        )
+        async with self._reader.begin() as connection:
+            return await _load_requests(connection, (await connection.execute(query)).all())
+
     async def unpicked_approved(self, before: datetime, *, limit: int = 100) -> list[ChangeRequest]:
         _require_aware(before=before)
         query = (

@@ -116,6 +116,7 @@ class Approvals:
         self.stopping = False
         """Set at shutdown: no new approval or Retry starts an execution here (see `drain`)."""
         self._running: set[asyncio.Task[Outcome]] = set()
+        self._last_sweep: datetime | None = None
 
     # -- asking ------------------------------------------------------------------------------------
 
@@ -547,7 +548,8 @@ class Approvals:
 
     async def sweep(self) -> int:
         """Recover interrupted executions, expire overdue requests, post approval messages that Slack
-        refused earlier, and start approved requests nobody started. Returns how many it moved."""
+        refused earlier, take Retry off messages whose window closed, and start approved requests
+        nobody started. Returns how many requests it moved."""
         now = self.clock()
         handled = 0
         unleased_before = now - self.lease
@@ -582,6 +584,11 @@ class Approvals:
             policy = self.policies.get(request.instance)
             if request.ts is None and policy is not None:
                 await self._announce(request, policy)
+        # Retry windows that closed since the last sweep (or, after a start, within a lease): their
+        # messages lose the Retry button. Re-rendering twice (two replicas) shows the same message.
+        for request in await self.store.retry_windows_closed(self._last_sweep or now - self.lease, now):
+            await self._refresh(request)
+        self._last_sweep = now
         if not self.stopping:
             unpicked = await self.store.unpicked_approved(now - self.pickup_grace)
             started = await asyncio.gather(*(self._pick_up(request) for request in unpicked))

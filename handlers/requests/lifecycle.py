@@ -257,6 +257,10 @@ class RequestStore(Protocol):
         wins); None otherwise. Sets `error`, `result` (what is known to be done) and `retry_until`."""
         ...
 
+    async def retry_windows_closed(self, after: datetime, until: datetime, *, limit: int = 100) -> list[ChangeRequest]:
+        """Failed or interrupted requests whose Retry window closed after `after` and by `until`."""
+        ...
+
     async def unpicked_approved(self, before: datetime, *, limit: int = 100) -> list[ChangeRequest]:
         """Approved requests last changed before `before`: approved, but nobody started executing them."""
         ...

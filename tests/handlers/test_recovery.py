@@ -451,3 +451,22 @@ async def test_an_interrupted_offboarding_lists_the_steps_it_had_done(
     text = json.dumps(approval_message(slack))
     assert "Done before it stopped: removed *ivanpetrov* from the org" in text
     assert buttons(approval_message(slack)) == [RETRY]
+
+
+async def test_the_sweep_takes_retry_off_a_message_once_its_window_closed(
+    stores: list[SqlRequestStore], hub: HubClient, slack: SlackStandIn, emulator_state: EmulatorState
+) -> None:
+    clock = Clock()
+    approvals = lifecycle(stores[0], hub, slack, clock, "host-a:1:x")
+    request_id = await ask(approvals)
+    emulator_state.fail_next(1, status=503, method="POST", path="/v2/orgs/acme/groups")
+    assert "Failed" in (await approvals.approve(request_id, BOB)).text
+    await approvals.sweep()
+    assert buttons(approval_message(slack)) == [RETRY]
+    clock.now += TTL - timedelta(seconds=1)
+    await approvals.sweep()
+    assert buttons(approval_message(slack)) == [RETRY]
+    clock.now += timedelta(seconds=1)
+    await approvals.sweep()
+    assert buttons(approval_message(slack)) == []
+    assert "Retry window closed" in json.dumps(approval_message(slack))

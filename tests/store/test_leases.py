@@ -203,3 +203,21 @@ async def test_the_migration_keeps_requests_and_admits_interrupted(database_url:
         with pytest.raises(IntegrityError):  # the status constraint still refuses what is not a status
             async with store.engine.begin() as connection:
                 await connection.execute(text("UPDATE requests SET status = 'bogus'"))
+
+
+async def test_retry_windows_that_closed_in_a_span(store: SqlRequestStore) -> None:
+    started = await executing(store)
+    window_end = NOW + timedelta(hours=1)
+    await store.transition(
+        started.id,
+        Status.EXECUTING,
+        Status.FAILED,
+        actor="U",
+        now=NOW,
+        error="boom",
+        executor=ME,
+        retry_until=window_end,
+    )
+    assert await store.retry_windows_closed(NOW, window_end - timedelta(seconds=1)) == []
+    assert [r.id for r in await store.retry_windows_closed(NOW, window_end)] == [started.id]
+    assert await store.retry_windows_closed(window_end, window_end + timedelta(hours=1)) == []
