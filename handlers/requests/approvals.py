@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -116,6 +117,9 @@ class Approvals:
         self.stopping = False
         """Set at shutdown: no new approval or Retry starts an execution here (see `drain`)."""
         self._running: set[asyncio.Task[Outcome]] = set()
+        self._pickups: dict[str, asyncio.Task[bool]] = {}
+        """Executions the sweep started, by request id: they run beside it, so a long change never
+        holds up the next sweep (expiries, time-bound access, other recoveries)."""
         self._last_sweep: datetime | None = None
 
     # -- asking ------------------------------------------------------------------------------------
@@ -531,25 +535,29 @@ class Approvals:
         this one after the restart) marks it interrupted, with Retry. Returns how many were stopped.
         """
         self.stopping = True
-        running = set(self._running)
-        if running:
-            logger.info("waiting up to %.0f s for %d change(s) being applied", grace, len(running))
-            _, pending = await asyncio.wait(running, timeout=grace)
+        changes = set(self._running)
+        waiting: set[asyncio.Task[Any]] = {*changes, *self._pickups.values()}
+        if waiting:
+            logger.info("waiting up to %.0f s for %d change(s) being applied", grace, len(changes))
+            _, pending = await asyncio.wait(waiting, timeout=grace)
         else:
             pending = set()
         for task in pending:
             task.cancel()
         if pending:
-            logger.warning("stopped %d change(s) being applied; recovery marks them interrupted", len(pending))
             await asyncio.wait(pending)
-        return len(pending)
+        stopped = len(pending & changes)
+        if stopped:
+            logger.warning("stopped %d change(s) being applied; recovery marks them interrupted", stopped)
+        return stopped
 
     # -- the sweep ---------------------------------------------------------------------------------
 
     async def sweep(self) -> int:
         """Recover interrupted executions, expire overdue requests, post approval messages that Slack
         refused earlier, take Retry off messages whose window closed, and start approved requests
-        nobody started. Returns how many requests it moved."""
+        nobody started (beside the sweep: see `pickups_finished`). Returns how many requests it moved
+        or started."""
         now = self.clock()
         handled = 0
         unleased_before = now - self.lease
@@ -590,10 +598,22 @@ class Approvals:
             await self._refresh(request)
         self._last_sweep = now
         if not self.stopping:
-            unpicked = await self.store.unpicked_approved(now - self.pickup_grace)
-            started = await asyncio.gather(*(self._pick_up(request) for request in unpicked))
-            handled += sum(started)
+            for request in await self.store.unpicked_approved(now - self.pickup_grace):
+                if request.id in self._pickups:
+                    continue  # started by an earlier sweep and not yet executing
+                task = asyncio.create_task(self._pick_up(request), name=f"pick-up:{request.id}")
+                self._pickups[request.id] = task
+                task.add_done_callback(functools.partial(self._picked_up, request.id))
+                handled += 1
         return handled
+
+    def _picked_up(self, request_id: str, _: asyncio.Task[bool]) -> None:
+        self._pickups.pop(request_id, None)
+
+    async def pickups_finished(self) -> None:
+        """Wait until the executions the sweep started have finished."""
+        while self._pickups:
+            await asyncio.wait(set(self._pickups.values()))
 
     async def _pick_up(self, request: ChangeRequest) -> bool:
         """Execute an approved request whose approver's process never started it (crash, failed write)."""

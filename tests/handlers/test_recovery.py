@@ -294,6 +294,8 @@ async def test_a_failed_write_between_approve_and_execute_is_recovered_by_the_sw
     assert await approvals.sweep() == 0  # within the short grace its approver's process may still start it
     clock.now += approvals.pickup_grace
     assert await approvals.sweep() == 1
+    assert await approvals.sweep() == 0  # one start, however many sweeps come while it runs
+    await approvals.pickups_finished()
     done = await status_of(stores[0], request_id)
     assert done.status is Status.DONE and done.attempts == 1
     assert {"mobile-a", "mobile-b"} <= teams(emulator_state)
