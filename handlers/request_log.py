@@ -184,7 +184,11 @@ def _policy_apply(params: Mapping[str, Any], result: Mapping[str, Any] | None) -
                 frozenset(team.lower() for team in policy.all_teams),
                 frozenset(key.lower() for key in policy.repositories),
             )
-    for key in ("applied", "failed", "skipped"):
+    planned = params.get("changes")
+    for change in planned if isinstance(planned, list) else []:
+        if isinstance(change, Mapping):
+            found = found | _from_params(change)
+    for key in ("applied", "failed", "skipped", "already", "stale"):
         for change in (result or {}).get(key) or []:
             if isinstance(change, Mapping):
                 found = found | _from_params(change)

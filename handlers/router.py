@@ -133,13 +133,24 @@ class Router:
                 return await self.digests.button(action_id, request_id, actor)
         return Reply(f"hubkeeper does not know the button {escape(echo(action_id))}.")
 
-    async def _apply_policy(self, instance: str, actor: str) -> Reply:
-        """The Apply button under a policy plan: the change goes through approval like any other."""
-        context = self._context(instance, actor)
+    async def _apply_policy(self, plan_id: str, actor: str) -> Reply:
+        """The Apply button under a policy plan: files the stored plan the message showed, through approval.
+
+        The policy file is not read again: what is approved is what the person clicking saw.
+        """
+        plan = await self.approvals.store.get_policy_plan(plan_id[:40])
+        if plan is None:
+            # Also the buttons of plans posted by earlier versions (their value was the instance's label).
+            return Reply(
+                "hubkeeper no longer knows the plan behind this button; run `/hub policy plan` again. "
+                "Nothing was requested."
+            )
+        context = self._context(plan.instance, actor)
         if isinstance(context, Reply):
             return context
         kind = kinds.named("policy_apply")
-        return await self.approvals.submit(context, kind, PolicyApplyParams(path=self.policy_file), None)
+        params = PolicyApplyParams(plan_id=plan.id, source=plan.source, changes=plan.changes)
+        return await self.approvals.submit(context, kind, params, None)
 
     async def _refusal(self, actor: str) -> Reply | None:
         if await is_allowed(actor, self.viewers, self.directory):

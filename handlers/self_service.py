@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from handlers import blocks as bk
@@ -225,6 +225,86 @@ def _level(value: str) -> Permission | None:
         return None
 
 
+# -- teams self-service depends on ----------------------------------------------------------------
+
+
+def configured_keys(ctx: HandlerContext, team: str) -> list[str]:
+    """The `[access_teams]` keys that name `team` (Docker Hub team names ignore case)."""
+    return sorted(key for key, name in ctx.access_teams.items() if name.lower() == team.lower())
+
+
+def is_managed(group: OrgGroup) -> bool:
+    return group.name.lower().startswith(MANAGED_PREFIX) and (group.description or "").startswith(MANAGED_DESCRIPTION)
+
+
+async def running_grants(ctx: HandlerContext, group: OrgGroup) -> list[TimedGrant]:
+    """Time-bound access still running in this team of this instance, soonest end first."""
+    return [
+        grant
+        for grant in await ctx.store.active_timed_grants()
+        if grant.instance == ctx.instance and grant.is_in(group.id, group.name)
+    ]
+
+
+MAX_GRANTS_NAMED = 10
+
+
+async def refuse_rename(ctx: HandlerContext, group: OrgGroup) -> None:
+    """Self-service finds its teams by name: a team it uses is not renamed under it.
+
+    - Time-bound access running in the team: refused, naming each grant and when it ends (the expiry
+      would still find the team by its id, but the people who see the grant know it by its name, and
+      refusing is simpler to reason about than carrying a name over). Rename after they end.
+    - A team `[access_teams]` names: the config would name a team that no longer exists, and every
+      request for that access would be refused; change the config first.
+    - A team hubkeeper manages (`hk-…`): the next request for that access would create a second one.
+    """
+    team = f"*{bk.escape(group.name)}*"
+    grants = await running_grants(ctx, group)
+    if grants:
+        named = [
+            f"*{bk.escape(grant.username)}* until {_when(grant.expires_at)} (request `{grant.request_id}`)"
+            for grant in grants[:MAX_GRANTS_NAMED]
+        ]
+        if len(grants) > MAX_GRANTS_NAMED:
+            named.append(f"…and {len(grants) - MAX_GRANTS_NAMED} more")
+        raise ChangeRefused(
+            f"Team {team} has time-bound access running, which ends by removing people from it: "
+            + "; ".join(named)
+            + ". hubkeeper does not rename a team while that runs; rename it after the last one ends. "
+            "Nothing was changed."
+        )
+    keys = configured_keys(ctx, group.name)
+    if keys:
+        raise ChangeRefused(
+            f"Team {team} is the self-service team for {', '.join(bk.code(key) for key in keys)} in the config's "
+            "`[access_teams]`, which names it: renamed, every such request would be refused. Change "
+            "`[access_teams]` first (then restart hubkeeper), or leave the name. Nothing was changed."
+        )
+    if is_managed(group):
+        raise ChangeRefused(
+            f"Team {team} is managed by hubkeeper for self-service, which finds it by that name: renamed, the "
+            "next request for its access would create another one. Nothing was changed."
+        )
+
+
+def refuse_redescribe(group: OrgGroup, description: str) -> None:
+    """A managed team's description is hubkeeper's mark of it; without the mark self-service refuses the team.
+
+    Teams `[access_teams]` names may be described freely: self-service only needs their name and grant.
+    """
+    if is_managed(group) and not description.startswith(MANAGED_DESCRIPTION):
+        raise ChangeRefused(
+            f"Team *{bk.escape(group.name)}* is managed by hubkeeper for self-service, and its description must "
+            f"start with {MANAGED_DESCRIPTION!r}: that is how hubkeeper knows the team is its own. Keep that start, "
+            "or leave the description. Nothing was changed."
+        )
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 # -- expiry ---------------------------------------------------------------------------------------
 
 
@@ -235,10 +315,14 @@ async def sweep_timed_grants(
 ) -> list[TimedGrant]:
     """End every timed grant that is due; returns those this call ended (and told the requester of).
 
-    Docker Hub first, then the compare-and-set: if the removal fails the grant stays due and the
-    next sweep tries again; if two replicas sweep at once both may remove (the second gets a 404,
-    which counts as done) but only the one whose compare-and-set wins records it and sends the DM.
+    The team is the one with the grant's id, whatever it is called now: a rename in Docker Hub's web
+    UI during the grant must not let the membership outlive it. Docker Hub first, then the
+    compare-and-set: a grant is recorded as ended only when the removal worked or a read shows the
+    member is no longer in that team (or no team has its id any more); anything else leaves it due
+    and the next sweep tries again. If two replicas sweep at once both may remove, but only the one
+    whose compare-and-set wins records it and sends the DM.
     """
+    await _learn_team_ids(store, contexts, now)
     ended: list[TimedGrant] = []
     for grant in await store.due_timed_grants(now):
         ctx = contexts(grant.instance)
@@ -246,17 +330,18 @@ async def sweep_timed_grants(
             logger.warning("timed grant %s is for unknown instance %r; left due", grant.id, grant.instance)
             continue
         try:
-            await ctx.hub.remove_group_member(grant.team, grant.username)
-            removed = True
-        except NotFound:
-            removed = False  # already gone from the team (or the team is gone): the access has ended
+            found = await _end_membership(ctx, store, grant)
         except HubError as error:
             logger.warning("could not end timed grant %s (%s in %s): %s", grant.id, grant.username, grant.team, error)
             continue
+        if found is None:
+            continue
+        team, removed = found
         if not await store.mark_grant_revoked(grant.id, now=now):
             continue  # another replica recorded it and told them
         request = await store.get(grant.request_id)
         what = _granted_what(request.params if request is not None else {})
+        renamed = team is not None and team.name != grant.team
         await store.append_audit(
             AuditEvent(
                 event="grant.expired",
@@ -264,7 +349,10 @@ async def sweep_timed_grants(
                 instance=grant.instance,
                 request_id=grant.request_id,
                 detail={
-                    "team": grant.team,
+                    "team": team.name if team is not None else grant.team,
+                    "team_id": team.id if team is not None else grant.team_id,
+                    **({"team_when_granted": grant.team} if renamed else {}),
+                    **({"team_gone": True} if team is None else {}),
                     "username": grant.username,
                     "requester": grant.requester,
                     "expires_at": grant.expires_at.isoformat(),
@@ -274,8 +362,93 @@ async def sweep_timed_grants(
             )
         )
         ended.append(grant)
-        await _tell(ctx, grant, what)
+        await _tell(ctx, grant, what, team)
     return ended
+
+
+async def _learn_team_ids(store: RequestStore, contexts: Callable[[str], HandlerContext | None], now: datetime) -> None:
+    """Grants recorded before team ids were: look their team up by name while it still has it.
+
+    Done for every running grant, not only due ones, so a rename later in the grant cannot lose the team.
+    """
+    for grant in await store.active_timed_grants():
+        if grant.team_id is not None or grant.expires_at <= now:
+            continue  # due ones are resolved as they end
+        ctx = contexts(grant.instance)
+        if ctx is None:
+            continue
+        try:
+            group = await ctx.hub.get_group(grant.team)
+        except HubError:
+            continue  # renamed already, or Docker Hub is away: tried again at expiry
+        await store.record_grant_team_id(grant.id, group.id)
+
+
+async def _team_now(ctx: HandlerContext, store: RequestStore, grant: TimedGrant) -> OrgGroup | None:
+    """The grant's team as it is now; None when no team of the org has its id (the team was deleted).
+
+    Docker Hub addresses teams by name and has no lookup by id: the stored name is tried first (one
+    read), then the org's teams are listed. Raises _TeamUnknown for an old grant (no id) whose team no
+    longer has its name: nothing then tells which team it was.
+    """
+    try:
+        group = await ctx.hub.get_group(grant.team)
+    except NotFound:
+        group = None
+    if grant.team_id is None:
+        if group is None:
+            raise _TeamUnknown
+        await store.record_grant_team_id(grant.id, group.id)
+        return group
+    if group is not None and group.id == grant.team_id:
+        return group
+    async for candidate in ctx.hub.iter_groups():
+        if candidate.id == grant.team_id:
+            return candidate
+    return None
+
+
+class _TeamUnknown(Exception):
+    pass
+
+
+async def _end_membership(
+    ctx: HandlerContext, store: RequestStore, grant: TimedGrant
+) -> tuple[OrgGroup | None, bool] | None:
+    """(the team as it is now, or None when it is gone; whether this call removed the member).
+
+    None: the membership may still exist and the grant stays due (logged). HubError propagates.
+    """
+    try:
+        team = await _team_now(ctx, store, grant)
+    except _TeamUnknown:
+        logger.warning(
+            "timed grant %s: team %r no longer exists under that name and the grant predates team ids, so "
+            "hubkeeper cannot tell which team %s is in; left due (remove them by hand)",
+            grant.id,
+            grant.team,
+            grant.username,
+        )
+        return None
+    if team is None:
+        # The listing of every team has none with this id: the team, and the membership, are gone.
+        return None, False
+    try:
+        await ctx.hub.remove_group_member(team.name, grant.username)
+        return team, True
+    except NotFound:
+        pass
+    # A 404 says "not in the team" or "no such team" (a rename between our read and the DELETE): only a
+    # read of that team's members may end the grant.
+    try:
+        still = await _is_member(ctx, team.name, grant.username)
+    except NotFound:
+        logger.warning("timed grant %s: team %r changed while ending it; left due", grant.id, team.name)
+        return None
+    if still:
+        logger.warning("timed grant %s: %s is still in team %r; left due", grant.id, grant.username, team.name)
+        return None
+    return team, False
 
 
 def _granted_what(params: Mapping[str, Any]) -> str | None:
@@ -285,11 +458,20 @@ def _granted_what(params: Mapping[str, Any]) -> str | None:
     return None
 
 
-async def _tell(ctx: HandlerContext, grant: TimedGrant, what: str | None) -> None:
+async def _tell(ctx: HandlerContext, grant: TimedGrant, what: str | None, team: OrgGroup | None) -> None:
     access = f"*{bk.escape(what)}*" if what else "access"
+    if team is None:
+        where = f"team *{bk.escape(grant.team)}* no longer exists"
+    elif team.name != grant.team:
+        where = (
+            f"*{bk.escape(grant.username)}* was removed from team *{bk.escape(team.name)}* "
+            f"(called *{bk.escape(grant.team)}* when granted)"
+        )
+    else:
+        where = f"*{bk.escape(grant.username)}* was removed from team *{bk.escape(team.name)}*"
     text = (
-        f"Your time-bound {access} has ended: *{bk.escape(grant.username)}* was removed from team "
-        f"*{bk.escape(grant.team)}* in *{bk.escape(ctx.instance)}*. Ask again with `/hub request` if you still need it."
+        f"Your time-bound {access} has ended: {where} in *{bk.escape(ctx.instance)}*. "
+        "Ask again with `/hub request` if you still need it."
     )
     try:
         await ctx.messenger.dm(grant.requester, bk.message(text))

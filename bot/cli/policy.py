@@ -19,11 +19,11 @@ import click
 
 from bot.cli.output import printable
 from bot.settings import ConfigError, InstanceConfig, load_settings
-from handlers.policy.diff import Change, render_plan
+from handlers.policy.diff import Change, OrgState, render_plan
 from handlers.policy.engine import (
     DEFAULT_CONCURRENCY,
     ApplyResult,
-    apply_policy,
+    apply_plan,
     dump_policy,
     export_policy,
     plan_policy,
@@ -74,12 +74,12 @@ def _load(file: str, option: str | None) -> tuple[Policy, InstanceConfig]:
         _fail(str(error))
 
 
-async def _plan(instance: InstanceConfig, policy: Policy, concurrency: int) -> tuple[dict[str, int], list[Change]]:
+async def _plan(instance: InstanceConfig, policy: Policy, concurrency: int) -> tuple[OrgState, list[Change]]:
     async with HubClient(instance.connection()) as hub:
         state, changes = await plan_policy(hub, policy, concurrency=concurrency)
     for warning in resolve(policy, state.repositories).warnings:
         click.echo(click.style(f"warning: {warning}", fg="yellow"), err=True)
-    return state.team_ids, changes
+    return state, changes
 
 
 def _show_plan(instance: InstanceConfig, policy: Policy, changes: list[Change]) -> None:
@@ -129,7 +129,7 @@ def plan(file: str, instance_label: str | None, concurrency: int) -> None:
 async def _apply(
     instance: InstanceConfig,
     changes: list[Change],
-    team_ids: dict[str, int],
+    seen: OrgState | None,
     concurrency: int,
     store: SqlRequestStore,
     actor: str,
@@ -141,16 +141,18 @@ async def _apply(
             bar.update(1)
 
         async with HubClient(instance.connection()) as hub:
-            return await apply_policy(
+            # Exactly the changes shown (and confirmed), each from the state the plan saw: the org may
+            # have changed while the question waited for an answer.
+            return await apply_plan(
                 hub,
                 changes,
-                team_ids,
                 audit=store,
                 actor=actor,
                 instance=instance.label,
                 source=source,
                 concurrency=concurrency,
                 progress=step,
+                state=seen,
             )
 
 
@@ -163,7 +165,16 @@ async def _open_store() -> SqlRequestStore:
 
 def _report_apply(result: ApplyResult, total: int, file: str) -> None:
     click.echo(f"Applied {len(result.applied)} of {total} change(s).")
-    if result.ok:
+    if result.already:
+        click.echo(f"Already so ({len(result.already)}):")
+        for change, why in result.already:
+            click.echo(_style(f"  = {change.describe()}: {why}", "white"))
+    if result.stale:
+        click.echo(click.style(f"Skipped, the org changed since the plan ({len(result.stale)}):", fg="red"))
+        for change, why in result.stale:
+            click.echo(_style(f"  ! {change.describe()}: {why}", "red"))
+        click.echo(f"Run `hubkeeper policy plan {file}` to see what is to do now.")
+    if result.ok and not result.stale:
         click.echo(click.style("The organization matches the policy.", fg="green"))
         return
     click.echo(click.style(f"Not applied ({len(result.failed) + len(result.skipped)}):", fg="red"))
@@ -181,7 +192,7 @@ def apply(file: str, yes: bool, instance_label: str | None, concurrency: int) ->
     """Make the organization match FILE. Exit 0 when it matches at the end, 1 otherwise."""
     loaded, instance = _load(file, instance_label)
     try:
-        team_ids, changes = asyncio.run(_plan(instance, loaded, concurrency))
+        seen, changes = asyncio.run(_plan(instance, loaded, concurrency))
     except (PolicyError, HubError) as error:
         _report_plan_error(error)
     _show_plan(instance, loaded, changes)
@@ -189,20 +200,23 @@ def apply(file: str, yes: bool, instance_label: str | None, concurrency: int) ->
         sys.exit(EXIT_OK)
     if not yes and not click.confirm(f"Apply these {len(changes)} change(s)?", default=False, err=True):
         _fail("not applied")
-    result = asyncio.run(_apply_with_store(instance, changes, team_ids, concurrency, loaded.source))
+    # With --yes nothing waits between the plan and the apply: the plan's own read stands. After the
+    # question the org is read again, since a person may have taken their time.
+    result = asyncio.run(_apply_with_store(instance, changes, seen if yes else None, concurrency, loaded.source))
     _report_apply(result, len(changes), file)
-    sys.exit(EXIT_OK if result.ok else EXIT_ERROR)
+    # 0 only when the org now matches the plan: a skipped change leaves it different from the policy.
+    sys.exit(EXIT_OK if result.ok and not result.stale else EXIT_ERROR)
 
 
 async def _apply_with_store(
-    instance: InstanceConfig, changes: list[Change], team_ids: dict[str, int], concurrency: int, source: str
+    instance: InstanceConfig, changes: list[Change], seen: OrgState | None, concurrency: int, source: str
 ) -> ApplyResult:
     try:
         store = await _open_store()
     except Exception as error:  # the audit log is required: nothing is applied without it
         _fail(f"cannot open the audit log ({type(error).__name__}: {error}); nothing was applied")
     try:
-        return await _apply(instance, changes, team_ids, concurrency, store, getpass.getuser(), source)
+        return await _apply(instance, changes, seen, concurrency, store, getpass.getuser(), source)
     finally:
         await store.close()
 

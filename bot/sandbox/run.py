@@ -7,6 +7,7 @@ both, and the console page that plays Slack for a person. Tests use the same ass
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import shutil
 import signal
@@ -49,6 +50,13 @@ api_url = "{base_url}"
     return acme + (globex if with_globex else "")
 
 
+def _access_teams_toml(access_teams: dict[str, str]) -> str:
+    if not access_teams:
+        return ""
+    lines = "".join(f"{json.dumps(key)} = {json.dumps(team)}\n" for key, team in access_teams.items())
+    return f"\n[access_teams]\n{lines}"
+
+
 class Sandbox:
     def __init__(
         self,
@@ -60,6 +68,7 @@ class Sandbox:
         viewers: str = "",
         policy_file: str = "",
         activity_seconds: int = 300,
+        access_teams: dict[str, str] | None = None,
     ) -> None:
         self.host = host
         self.console_port = console_port
@@ -68,6 +77,8 @@ class Sandbox:
         self.viewers = viewers
         self.policy_file = policy_file
         self.activity_seconds = activity_seconds
+        self.access_teams = dict(access_teams or {})
+        """The config file's [access_teams] (self-service teams), e.g. {"acme/api:write": "backend"}."""
         # A fresh secret each run: the console signs with it exactly as Slack would.
         self.signing_secret = secrets.token_hex(16)
         self.folder = Path(tempfile.mkdtemp(prefix="hubkeeper-sandbox-"))
@@ -89,7 +100,10 @@ class Sandbox:
         self.emulator.start()
         self.slack.start()
         config = self.folder / "hubkeeper.toml"
-        config.write_text(_instances_toml(self.emulator.base_url, self.with_globex), encoding="utf-8")
+        config.write_text(
+            _instances_toml(self.emulator.base_url, self.with_globex) + _access_teams_toml(self.access_teams),
+            encoding="utf-8",
+        )
         settings = load_settings(
             hubkeeper_config=config,
             slack_bot_token=BOT_TOKEN,

@@ -23,11 +23,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from handlers.requests.lifecycle import Status
+from handlers.requests.lifecycle import UNDO_HOLDING, Status
 
 # Named constraints, so that a later migration can drop or alter them by name on either database.
 NAMING_CONVENTION = {
@@ -41,6 +42,8 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 STATUSES = tuple(status.value for status in Status)
+UNDO_HOLDING_SQL = f"status IN ({', '.join(repr(s.value) for s in sorted(UNDO_HOLDING))})"
+"""The undo claim's predicate, in the SQL both databases take (the partial unique index below)."""
 ID_LENGTH = 12
 
 
@@ -109,6 +112,8 @@ requests = Table(
     Column("executor", String(200)),
     Column("lease_until", UtcDateTime),
     Column("retry_until", UtcDateTime),
+    # Set on a request the Undo button filed: the request it undoes.
+    Column("undoes", String(ID_LENGTH)),
     CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status"),
     CheckConstraint("approvals_required >= 0", name="approvals_required"),
     CheckConstraint("attempts >= 0", name="attempts"),
@@ -120,6 +125,16 @@ requests = Table(
     Index(None, "status", "lease_until"),
     # Every other listing is newest first.
     Index(None, "created_at"),
+    # The undo claim: one undo per request while it waits, runs, is done or failed. Concurrent Undo
+    # clicks (on any replicas) all try to insert theirs and the database lets exactly one in; a denied,
+    # expired or cancelled undo drops out of the index, so the change may be undone again.
+    Index(
+        "uq_requests_undoes",
+        "undoes",
+        unique=True,
+        sqlite_where=text(UNDO_HOLDING_SQL),
+        postgresql_where=text(UNDO_HOLDING_SQL),
+    ),
 )
 
 approvals = Table(
@@ -159,7 +174,21 @@ timed_grants = Table(
     Column("requester", String(100), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
+    # The team's Docker Hub id: a rename keeps it. NULL on rows from before r0004 (the sweep fills it in).
+    Column("team_id", BigInteger),
     Index(None, "expires_at"),
+)
+
+# The changes a `/hub policy plan` message showed: its Apply button files exactly these.
+policy_plans = Table(
+    "policy_plans",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("instance", String(200), nullable=False),
+    Column("source", String(500), nullable=False),
+    Column("changes", json_type(), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )
 
 # -- the scheduled digest (handlers/digest/post.py) ------------------------------------------------------

@@ -17,12 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.db import READ_ONLY, create_engine, migrate
-from bot.store.schema import approvals, new_id, requests, timed_grants
+from bot.store.schema import approvals, new_id, policy_plans, requests, timed_grants
 from bot.store.schema import audit_log as audit_log_table
 from handlers.requests.lifecycle import (
     ALLOWED_TRANSITIONS,
     DECIDED,
     RETRYABLE,
+    UNDO_HOLDING,
     Approval,
     ApprovalOutcome,
     ApprovalResult,
@@ -30,7 +31,10 @@ from handlers.requests.lifecycle import (
     ChangeRequest,
     NewRequest,
     Status,
+    StoredPolicyPlan,
     TimedGrant,
+    UndoAlreadyFiled,
+    UndoRef,
 )
 
 
@@ -69,6 +73,21 @@ class SqlRequestStore:
 
     async def create(self, draft: NewRequest, *, now: datetime) -> ChangeRequest:
         _require_aware(now=now, expires_at=draft.expires_at)
+        # An undo that loses the claim (uq_requests_undoes) is told which undo holds it. That one may let
+        # go between our insert and our look (denied that very moment): then the insert is tried again.
+        for _ in range(3):
+            try:
+                return await self._insert(draft, now)
+            except IntegrityError:
+                if draft.undoes is None:
+                    raise
+                async with self._reader.begin() as connection:
+                    holding = (await _undo_refs(connection, [draft.undoes])).get(draft.undoes)
+                if holding is not None:
+                    raise UndoAlreadyFiled(holding) from None
+        raise RuntimeError(f"could not claim the undo of {draft.undoes}: its undos keep changing")
+
+    async def _insert(self, draft: NewRequest, now: datetime) -> ChangeRequest:
         request_id = new_id()
         async with self._engine.begin() as connection:
             await connection.execute(
@@ -87,8 +106,12 @@ class SqlRequestStore:
                     updated_at=now,
                     expires_at=draft.expires_at,
                     attempts=0,
+                    undoes=draft.undoes,
                 )
             )
+            detail: dict[str, Any] = {"kind": draft.kind, "summary": draft.summary, "params": draft.params}
+            if draft.undoes is not None:
+                detail["undoes"] = draft.undoes
             await connection.execute(
                 insert(audit_log_table).values(
                     at=now,
@@ -96,7 +119,7 @@ class SqlRequestStore:
                     actor=draft.requester,
                     instance=draft.instance,
                     request_id=request_id,
-                    detail={"kind": draft.kind, "summary": draft.summary, "params": draft.params},
+                    detail=detail,
                 )
             )
             created = await _load_request(connection, request_id)
@@ -364,6 +387,7 @@ class SqlRequestStore:
         username: str,
         requester: str,
         expires_at: datetime,
+        team_id: int | None = None,
     ) -> TimedGrant:
         _require_aware(expires_at=expires_at)
         grant = TimedGrant(
@@ -374,6 +398,7 @@ class SqlRequestStore:
             username=username,
             requester=requester,
             expires_at=expires_at,
+            team_id=team_id,
         )
         async with self._engine.begin() as connection:
             await connection.execute(
@@ -385,6 +410,7 @@ class SqlRequestStore:
                     username=username,
                     requester=requester,
                     expires_at=expires_at,
+                    team_id=team_id,
                 )
             )
             row = (await connection.execute(select(timed_grants).where(timed_grants.c.id == grant.id))).one()
@@ -423,6 +449,40 @@ class SqlRequestStore:
             query = query.where(timed_grants.c.requester == requester)
         async with self._reader.begin() as connection:
             return [_grant(row) for row in (await connection.execute(query)).all()]
+
+    async def record_grant_team_id(self, grant_id: str, team_id: int) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(timed_grants)
+                .where(timed_grants.c.id == grant_id, timed_grants.c.team_id.is_(None))
+                .values(team_id=team_id)
+            )
+
+    # Policy plans as shown
+
+    async def save_policy_plan(
+        self, *, instance: str, source: str, changes: list[dict[str, str]], created_by: str, now: datetime
+    ) -> StoredPolicyPlan:
+        _require_aware(now=now)
+        plan_id = new_id()
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                insert(policy_plans).values(
+                    id=plan_id,
+                    instance=instance,
+                    source=source[:500],
+                    changes=changes,
+                    created_by=created_by,
+                    created_at=now,
+                )
+            )
+            row = (await connection.execute(select(policy_plans).where(policy_plans.c.id == plan_id))).one()
+        return _policy_plan(row)
+
+    async def get_policy_plan(self, plan_id: str) -> StoredPolicyPlan | None:
+        async with self._reader.begin() as connection:
+            row = (await connection.execute(select(policy_plans).where(policy_plans.c.id == plan_id))).one_or_none()
+        return None if row is None else _policy_plan(row)
 
 
 async def count_requests_by_status(engine: AsyncEngine) -> dict[str, int]:
@@ -515,10 +575,23 @@ async def _load_requests(connection: AsyncConnection, rows: Sequence[Row[Any]]) 
     by_request: dict[str, list[Approval]] = {}
     for approval in (await connection.execute(query)).all():
         by_request.setdefault(approval.request_id, []).append(Approval(approver=approval.approver, at=approval.at))
-    return [_request(row, by_request.get(row.id, ())) for row in rows]
+    undos = await _undo_refs(connection, [row.id for row in rows])
+    return [_request(row, by_request.get(row.id, ()), undos.get(row.id)) for row in rows]
 
 
-def _request(row: Row[Any], request_approvals: Iterable[Approval]) -> ChangeRequest:
+async def _undo_refs(connection: AsyncConnection, request_ids: Sequence[str]) -> dict[str, UndoRef]:
+    """The undo holding the claim on each of these requests (at most one each: uq_requests_undoes)."""
+    query = select(requests.c.undoes, requests.c.id, requests.c.status, requests.c.channel, requests.c.ts).where(
+        requests.c.undoes.in_(list(request_ids)),
+        requests.c.status.in_(sorted(status.value for status in UNDO_HOLDING)),
+    )
+    return {
+        row.undoes: UndoRef(id=row.id, status=Status(row.status), channel=row.channel, ts=row.ts)
+        for row in (await connection.execute(query)).all()
+    }
+
+
+def _request(row: Row[Any], request_approvals: Iterable[Approval], undone_by: UndoRef | None) -> ChangeRequest:
     return ChangeRequest(
         id=row.id,
         instance=row.instance,
@@ -544,6 +617,8 @@ def _request(row: Row[Any], request_approvals: Iterable[Approval]) -> ChangeRequ
         executor=row.executor,
         lease_until=row.lease_until,
         retry_until=row.retry_until,
+        undoes=row.undoes,
+        undone_by=undone_by,
     )
 
 
@@ -557,4 +632,16 @@ def _grant(row: Row[Any]) -> TimedGrant:
         requester=row.requester,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
+        team_id=row.team_id,
+    )
+
+
+def _policy_plan(row: Row[Any]) -> StoredPolicyPlan:
+    return StoredPolicyPlan(
+        id=row.id,
+        instance=row.instance,
+        source=row.source,
+        changes=list(row.changes),
+        created_by=row.created_by,
+        created_at=row.created_at,
     )

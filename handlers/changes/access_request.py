@@ -18,7 +18,7 @@ from handlers.context import HandlerContext
 from handlers.durations import NotADuration, human, parse_seconds
 from handlers.grammar import Line, UsageError, permission, reason_text, unquote
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, PartlyApplied, Plan, Reading, Refusal
-from handlers.requests.lifecycle import TimedGrant
+from handlers.requests.lifecycle import AuditEvent, TimedGrant
 from handlers.self_service import (
     Ask,
     Resolution,
@@ -159,6 +159,32 @@ class AccessRequest(ChangeKind[AccessRequestParams]):
         if not outcome.get("added"):
             return None
         return "team_remove", {"team": outcome["team"], "username": outcome["username"]}
+
+    async def undone(
+        self, ctx: HandlerContext, params: AccessRequestParams, outcome: Mapping[str, Any], request_id: str
+    ) -> None:
+        # The undo took them out of the team: the recorded end is over too, or the sweep would later
+        # remove them again and tell them their access "has ended".
+        grants = await ctx.store.active_timed_grants(requester=params.requester)
+        for grant in grants:
+            if grant.request_id != request_id or grant.instance != ctx.instance:
+                continue
+            if await ctx.store.mark_grant_revoked(grant.id, now=datetime.now(UTC)):
+                await ctx.store.append_audit(
+                    AuditEvent(
+                        event="grant.undone",
+                        actor=ctx.actor,
+                        instance=grant.instance,
+                        request_id=request_id,
+                        detail={
+                            "team": grant.team,
+                            "username": grant.username,
+                            "requester": grant.requester,
+                            "expires_at": grant.expires_at.isoformat(),
+                            "undone_by": ctx.request_id,
+                        },
+                    )
+                )
 
     def read(self, line: Line) -> Reading:
         """`request <ns/repo> <permission> [for <N>m|h|d] <reason…>`: the reason is the rest of the line.
@@ -334,6 +360,8 @@ class AccessRequest(ChangeKind[AccessRequestParams]):
                     username=found.username,
                     requester=requester,
                     expires_at=datetime.now(UTC) + timedelta(seconds=ask.duration_seconds),
+                    # By id: the team may be renamed while the access runs, and the expiry must still find it.
+                    team_id=group.id,
                 )
                 done.append("recorded when it ends")
             result["expires_at"] = recorded.expires_at.isoformat()

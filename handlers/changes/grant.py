@@ -10,7 +10,7 @@ from typing import Any
 
 from handlers import blocks as bk
 from handlers.changes.fields import Namespace, Repository, Team, TeamPermission
-from handlers.changes.preconditions import RepositoryAccess, repository_access, team_ref
+from handlers.changes.preconditions import NO_ACCESS, RepositoryAccess, refuse_if_moved, repository_access, team_ref
 from handlers.context import HandlerContext
 from handlers.grammar import permission, positional, reject_unknown_options
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
@@ -28,6 +28,10 @@ class GrantParams(Params):
     namespace: Namespace
     repository: Repository
     permission: TeamPermission
+    team_id: int | None = None
+    """The team's id when planned (None: stored before ids were kept)."""
+    previous: str | None = None
+    """The permission the plan saw (`none` for no access): execute changes it only from there."""
 
 
 class Grant(ChangeKind[GrantParams]):
@@ -55,7 +59,7 @@ class Grant(ChangeKind[GrantParams]):
         return "grant", {**where, "permission": previous}
 
     async def _check(self, ctx: HandlerContext, params: GrantParams) -> RepositoryAccess:
-        target = await repository_access(ctx, params.team, params.namespace, params.repository)
+        target = await repository_access(ctx, params.team, params.namespace, params.repository, team_id=params.team_id)
         if target.current is not None and target.current.permission.lower() == params.permission:
             raise ChangeRefused(
                 f"Team {team_ref(target.team.name)} already has {params.permission} access to {target.ref}."
@@ -73,13 +77,20 @@ class Grant(ChangeKind[GrantParams]):
         return Plan(
             summary=summary,
             params=GrantParams(
-                team=target.team.name, namespace=target.namespace, repository=target.repository, permission=level
+                team=target.team.name,
+                namespace=target.namespace,
+                repository=target.repository,
+                permission=level,
+                team_id=target.team.id,
+                previous=target.current.permission.lower() if target.current is not None else NO_ACCESS,
             ),
             details=[f"Everyone in {team} gets {PERMISSION_MEANS[level]}."],
         )
 
     async def execute(self, ctx: HandlerContext, params: GrantParams) -> Outcome:
         target = await self._check(ctx, params)
+        now = target.current.permission.lower() if target.current is not None else NO_ACCESS
+        refuse_if_moved(f"Team {team_ref(target.team.name)}'s access to {target.ref}", params.previous, now)
         granted = await ctx.hub.grant_team_access(target.team, target.repository, params.permission, target.namespace)
         previous = target.current.permission.lower() if target.current is not None else None
         return Outcome(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from handlers import blocks as bk
 from handlers.changes.fields import MemberRef, Role, Team
-from handlers.changes.preconditions import existing_team, is_owners_team
+from handlers.changes.preconditions import is_owners_team, planned_team
 from handlers.context import HandlerContext
 from handlers.grammar import member_ref, positional, reject_unknown_options, role, take_option
 from handlers.members import invite_line, matching_invites
@@ -27,6 +27,8 @@ class InviteParams(Params):
     invitee: MemberRef
     team: Team | None = None
     role: Role | None = None
+    team_id: int | None = None
+    """The team's id when planned: the invite goes into that team only (None: no team, or stored before)."""
 
 
 def status_words(status: str) -> str:
@@ -81,9 +83,14 @@ class InviteChange(ChangeKind[InviteParams]):
         return params.role == "owner" or is_owners_team(params.team)
 
     async def _check(self, ctx: HandlerContext, params: InviteParams) -> InviteParams:
-        team = (await existing_team(ctx, params.team)).name if params.team is not None else None
+        group = await planned_team(ctx, params.team, params.team_id) if params.team is not None else None
         await _refuse_if_pending(ctx, params.invitee)
-        return InviteParams(invitee=params.invitee, team=team, role=params.role)
+        return InviteParams(
+            invitee=params.invitee,
+            team=group.name if group is not None else None,
+            role=params.role,
+            team_id=group.id if group is not None else None,
+        )
 
     async def plan(self, ctx: HandlerContext, params: InviteParams) -> Plan:
         checked = await self._check(ctx, params)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers import blocks as bk
 from handlers.changes.fields import Username
-from handlers.changes.preconditions import org_member, refuse_last_owner
+from handlers.changes.preconditions import org_member, refuse_if_moved, refuse_last_owner
 from handlers.context import HandlerContext
 from handlers.grammar import positional, reject_unknown_options
 from handlers.requests.kind import ChangeKind, Outcome, Params, Plan
@@ -14,6 +14,8 @@ from hub.models import OrgMember
 
 class MemberRemoveParams(Params):
     username: Username
+    role: str | None = None
+    """The role the plan saw and the approval message showed (None: stored before plans kept it)."""
 
 
 class MemberRemove(ChangeKind[MemberRemoveParams]):
@@ -44,12 +46,15 @@ class MemberRemove(ChangeKind[MemberRemoveParams]):
         teams = bk.join_limited([bk.code(team, 60) for team in member.groups], 1500) if member.groups else "none"
         return Plan(
             summary=f"Remove *{bk.escape(member.username)}* from *{bk.escape(ctx.instance)}* and from every team",
-            params=MemberRemoveParams(username=member.username),
+            params=MemberRemoveParams(username=member.username, role=member.role_key),
             details=[f"Role: {bk.escape(member.role_key)}", f"Teams: {teams}"],
         )
 
     async def execute(self, ctx: HandlerContext, params: MemberRemoveParams) -> Outcome:
         member = await self._check(ctx, params)
+        if "owner" in (params.role, member.role_key):
+            # Removing an owner is not the change approved for a member (nor the reverse).
+            refuse_if_moved(f"*{bk.escape(member.username)}*'s role", params.role, member.role_key)
         await ctx.hub.remove_member(member.username)
         return Outcome(
             f"Removed *{bk.escape(member.username)}* from *{bk.escape(ctx.instance)}*",

@@ -1,10 +1,13 @@
 """`policy_apply`: the Apply button under `/hub policy plan`, through approval like any other change.
 
-Its plan stores the policy text itself in the request, so what runs after approval is the policy
-that was approved, diffed again against the org as it is then. Its execute applies that, updating
-the approval message with progress and writing one `policy.change` audit row per change applied
-(`apply_policy`, shared with the CLI). A partial failure fails the request with what was and was
-not done; the approvers' Retry plans again and finishes the job.
+The plan that was shown is the plan that runs. The plan message stores its changes (the store's
+policy plans; the button carries the plan's id), the button files exactly those with the request, the
+approval message lists them, and execution applies exactly those: the org is read again and each
+planned change is applied only from the state the plan saw. A change already so is left, one whose
+starting point moved is skipped and reported, and nothing is ever added: if more needs doing, that is
+a new plan. Execution updates the approval message with progress and writes one `policy.change`
+audit row per change applied (`apply_plan`, shared with the CLI). A partial failure fails the request
+with what was and was not done; the approvers' Retry applies what is left of the same plan.
 """
 
 from __future__ import annotations
@@ -16,23 +19,34 @@ from pydantic import Field
 from handlers import blocks as bk
 from handlers.context import HandlerContext
 from handlers.policy.diff import Change, is_destructive, summary_line
-from handlers.policy.engine import apply_policy
+from handlers.policy.engine import apply_plan
 from handlers.policy.model import Policy, PolicyError, parse_policy
-from handlers.policy.slack import detail_lines, planned_changes, policy_file, refusal
+from handlers.policy.slack import approval_lines, planned_changes, policy_file, refusal
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, PartlyApplied, Plan
 
 PROGRESS_EVERY_SECONDS = 3.0
 MAX_NOT_DONE = 10
+MAX_SKIPPED_SHOWN = 10
 
 
 class PolicyApplyParams(Params):
     path: str | None = None
-    """The policy file, when the request comes from the button (the plan reads it)."""
+    """The policy file, when a request is filed without a stored plan (the plan reads and diffs it)."""
+    plan_id: str | None = None
+    """The stored plan (`/hub policy plan`'s message) whose Apply button filed this request."""
     source: str | None = None
     text: str | None = None
-    """The policy as approved (the plan stores it): execute applies this, not the file as it is then."""
+    """A policy to plan (instead of the file). Requests filed by earlier versions stored it too; once
+    planned, only `changes` count."""
     changes: list[dict[str, str]] = Field(default_factory=list)
-    """What the plan found to do, for deciding whether the change is destructive."""
+    """The planned changes (`Change.as_dict()`): what the approval message shows and execution applies."""
+
+
+def _changes(params: PolicyApplyParams) -> list[Change]:
+    try:
+        return [Change.from_dict(change) for change in params.changes]
+    except (KeyError, ValueError):
+        raise ChangeRefused("The request's planned changes cannot be read; run `/hub policy plan` again.") from None
 
 
 class PolicyApply(ChangeKind[PolicyApplyParams]):
@@ -48,50 +62,56 @@ class PolicyApply(ChangeKind[PolicyApplyParams]):
         return is_destructive(Change.from_dict(change) for change in params.changes)
 
     @staticmethod
-    def _policy(params: PolicyApplyParams) -> tuple[Policy, str]:
-        """The policy and its text: stored in the request (after plan), else read from the file."""
+    def _policy(params: PolicyApplyParams) -> Policy:
+        """The policy to plan (only for a request filed without a stored plan): its text, else the file."""
         try:
             if params.text is not None:
-                return parse_policy(params.text, params.source or "policy.yml"), params.text
+                return parse_policy(params.text, params.source or "policy.yml")
             path = policy_file(params.path)
             try:
                 with open(path, encoding="utf-8") as handle:
                     text = handle.read()
             except OSError as exc:
                 raise PolicyError([f"{path}: cannot be read ({exc.strerror or exc})"]) from None
-            return parse_policy(text, path), text
+            return parse_policy(text, path)
         except PolicyError as error:
             raise refusal(error) from None
 
     async def plan(self, ctx: HandlerContext, params: PolicyApplyParams) -> Plan:
-        policy, text = self._policy(params)
-        _, changes = await planned_changes(ctx, policy)
+        if params.changes:
+            # The plan as shown: filed as it is, never diffed again.
+            changes, source = _changes(params), params.source or "policy.yml"
+        else:
+            policy = self._policy(params)
+            _, changes = await planned_changes(ctx, policy)
+            source = policy.source
         if not changes:
-            raise ChangeRefused(f"Nothing to do: *{bk.escape(ctx.instance)}* already matches {bk.code(policy.source)}.")
+            raise ChangeRefused(f"Nothing to do: *{bk.escape(ctx.instance)}* already matches {bk.code(source)}.")
         return Plan(
-            summary=f"Apply the policy {bk.code(policy.source)} to *{bk.escape(ctx.instance)}*: "
+            summary=f"Apply the policy {bk.code(source)} to *{bk.escape(ctx.instance)}*, exactly these changes: "
             + bk.escape(summary_line(changes)),
-            params=PolicyApplyParams(source=policy.source, text=text, changes=[c.as_dict() for c in changes]),
-            details=detail_lines(changes),
+            params=PolicyApplyParams(plan_id=params.plan_id, source=source, changes=[c.as_dict() for c in changes]),
+            details=approval_lines(changes),
         )
 
     async def execute(self, ctx: HandlerContext, params: PolicyApplyParams) -> Outcome:
-        policy, _ = self._policy(params)
-        team_ids, changes = await planned_changes(ctx, policy)
-        progress = _Progress(ctx, len(changes))
+        planned = _changes(params)
+        if not planned:
+            raise ChangeRefused("This request holds no planned changes; run `/hub policy plan` again.")
+        source = params.source or "policy.yml"
+        progress = _Progress(ctx, len(planned))
         await progress.start()
 
         async def step(change: Change, error: str | None) -> None:
             await progress.step()
 
-        result = await apply_policy(
+        result = await apply_plan(
             ctx.hub,
-            changes,
-            team_ids,
+            planned,
             audit=ctx.store,
             actor=ctx.actor,
             instance=ctx.instance,
-            source=policy.source,
+            source=source,
             request_id=ctx.request_id,
             progress=step,
         )
@@ -101,16 +121,30 @@ class PolicyApply(ChangeKind[PolicyApplyParams]):
             if len(not_done) > MAX_NOT_DONE:
                 not_done = [*not_done[:MAX_NOT_DONE], f"…and {len(not_done) - MAX_NOT_DONE} more"]
             raise PartlyApplied(
-                f"Applying the policy {bk.code(policy.source)} ({len(result.applied)} of {len(changes)} change(s) "
+                f"Applying the policy {bk.code(source)} ({len(result.applied)} of {len(planned)} planned change(s) "
                 "applied)",
                 [bk.escape(change.describe()) for change in result.applied],
-                not_done,
+                not_done + _skipped_lines(result.stale),
             )
-        return Outcome(
-            f"Applied the policy {bk.code(policy.source)} to *{bk.escape(ctx.instance)}*: "
-            f"{len(result.applied)} change(s)",
-            {"policy": policy.source, **result.as_dict()},
+        summary = (
+            f"Applied the policy {bk.code(source)} to *{bk.escape(ctx.instance)}*: "
+            f"{len(result.applied)} of {len(planned)} planned change(s)"
         )
+        if result.already:
+            summary += f"; {len(result.already)} already so"
+        if result.stale:
+            summary += (
+                f"; {len(result.stale)} skipped because the org changed since the plan (plan again for those): "
+                + "; ".join(_skipped_lines(result.stale))
+            )
+        return Outcome(summary, {"policy": source, **result.as_dict()})
+
+
+def _skipped_lines(stale: list[tuple[Change, str]]) -> list[str]:
+    lines = [f"skipped {bk.escape(change.describe())}: {bk.escape(why)}" for change, why in stale]
+    if len(lines) > MAX_SKIPPED_SHOWN:
+        lines = [*lines[:MAX_SKIPPED_SHOWN], f"…and {len(lines) - MAX_SKIPPED_SHOWN} more skipped"]
+    return lines
 
 
 class _Progress:

@@ -33,6 +33,20 @@ def description_line(label: str, description: str) -> str:
     return f"{label}: {shown}"
 
 
+NO_ACCESS = "none"
+"""What a plan saw as a team's permission on a repository when it had none."""
+
+
+def refuse_if_moved(what: str, seen: str | None, now: str) -> None:
+    """Execute does what the approval message said, from where it said: `seen` (None: stored before
+    plans kept it) must still be `now`, or the change would differ from the one approved."""
+    if seen is not None and seen != now:
+        raise ChangeRefused(
+            f"{what} is now {bk.escape(now)}; the approval was for a change from {bk.escape(seen)}. "
+            "Nothing was changed; ask again."
+        )
+
+
 def a_role(role: str) -> str:
     return f"an {role}" if role[:1] in "aeiou" else f"a {role}"
 
@@ -45,6 +59,19 @@ async def existing_team(ctx: HandlerContext, name: str) -> OrgGroup:
         raise ChangeRefused(
             f"There is no team {team_ref(name)} in *{bk.escape(ctx.instance)}*; `/hub teams` lists them."
         ) from None
+
+
+async def planned_team(ctx: HandlerContext, name: str, team_id: int | None) -> OrgGroup:
+    """The team a plan named, checked to be the same team still (`team_id`: its id when planned; None for
+    requests stored before ids were kept). A team renamed away and another made under its name is
+    another team: changing it would change what nobody approved."""
+    group = await existing_team(ctx, name)
+    if team_id is not None and group.id != team_id:
+        raise ChangeRefused(
+            f"Team {team_ref(group.name)} is not the team this was approved for: that one was renamed or deleted "
+            "since, and another team now has its name. Nothing was changed; ask again."
+        )
+    return group
 
 
 async def refuse_if_taken(ctx: HandlerContext, name: str, *, renaming: OrgGroup | None = None) -> None:
@@ -118,7 +145,9 @@ class RepositoryAccess:
         }
 
 
-async def repository_access(ctx: HandlerContext, team: str, namespace: str, repository: str) -> RepositoryAccess:
+async def repository_access(
+    ctx: HandlerContext, team: str, namespace: str, repository: str, *, team_id: int | None = None
+) -> RepositoryAccess:
     """Check that the repository (the org's own) and the team exist, and read the team's grant on it.
 
     A team's permission on a repository is read with `get_team_access` (404 = no grant); the client
@@ -135,6 +164,6 @@ async def repository_access(ctx: HandlerContext, team: str, namespace: str, repo
         await ctx.hub.get_repository(repository, namespace)
     except NotFound:
         raise ChangeRefused(f"There is no repository {ref}.") from None
-    group = await existing_team(ctx, team)
+    group = await planned_team(ctx, team, team_id)
     current = await ctx.hub.get_team_access(group, repository, namespace)
     return RepositoryAccess(group, namespace, repository, current)

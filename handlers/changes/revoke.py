@@ -7,7 +7,7 @@ from typing import Any
 
 from handlers import blocks as bk
 from handlers.changes.fields import Namespace, Repository, Team
-from handlers.changes.preconditions import RepositoryAccess, repository_access, team_ref
+from handlers.changes.preconditions import RepositoryAccess, refuse_if_moved, repository_access, team_ref
 from handlers.context import HandlerContext
 from handlers.grammar import positional, reject_unknown_options
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
@@ -19,6 +19,10 @@ class RevokeParams(Params):
     team: Team
     namespace: Namespace
     repository: Repository
+    team_id: int | None = None
+    """The team's id when planned (None: stored before ids were kept)."""
+    previous: str | None = None
+    """The permission the plan saw and the approval message named: what execute takes away, and only that."""
 
 
 class Revoke(ChangeKind[RevokeParams]):
@@ -47,7 +51,7 @@ class Revoke(ChangeKind[RevokeParams]):
         }
 
     async def _check(self, ctx: HandlerContext, params: RevokeParams) -> tuple[RepositoryAccess, RepositoryGroup]:
-        target = await repository_access(ctx, params.team, params.namespace, params.repository)
+        target = await repository_access(ctx, params.team, params.namespace, params.repository, team_id=params.team_id)
         if target.current is None:
             raise ChangeRefused(f"Team {team_ref(target.team.name)} has no access to {target.ref}; nothing to revoke.")
         return target, target.current
@@ -57,12 +61,21 @@ class Revoke(ChangeKind[RevokeParams]):
         team = team_ref(target.team.name)
         return Plan(
             summary=f"Remove team {team}'s {bk.escape(current.permission.lower())} access to {target.ref}",
-            params=RevokeParams(team=target.team.name, namespace=target.namespace, repository=target.repository),
+            params=RevokeParams(
+                team=target.team.name,
+                namespace=target.namespace,
+                repository=target.repository,
+                team_id=target.team.id,
+                previous=current.permission.lower(),
+            ),
             details=[f"Members of {team} keep only what their other teams or roles give them."],
         )
 
     async def execute(self, ctx: HandlerContext, params: RevokeParams) -> Outcome:
         target, current = await self._check(ctx, params)
+        refuse_if_moved(
+            f"Team {team_ref(target.team.name)}'s access to {target.ref}", params.previous, current.permission.lower()
+        )
         if not await ctx.hub.revoke_team_access(target.team, target.repository, target.namespace):
             # Gone between the read and the delete: someone else revoked it.
             raise ChangeRefused(f"Team {team_ref(target.team.name)} no longer had access to {target.ref}.")

@@ -7,7 +7,7 @@ from typing import Any
 
 from handlers import blocks as bk
 from handlers.changes.fields import Role, Username
-from handlers.changes.preconditions import a_role, org_member, refuse_last_owner
+from handlers.changes.preconditions import a_role, org_member, refuse_if_moved, refuse_last_owner
 from handlers.context import HandlerContext
 from handlers.grammar import positional, reject_unknown_options, role
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
@@ -18,6 +18,8 @@ from hub.models import OrgMember
 class RoleParams(Params):
     username: Username
     role: Role
+    previous_role: str | None = None
+    """The role the plan saw (the approval said "from … to …"): execute changes it only from there."""
 
 
 class RoleChange(ChangeKind[RoleParams]):
@@ -61,12 +63,13 @@ class RoleChange(ChangeKind[RoleParams]):
                 f"Change *{bk.escape(member.username)}*'s role in *{bk.escape(ctx.instance)}* "
                 f"from {bk.escape(member.role_key)} to {params.role}"
             ),
-            params=RoleParams(username=member.username, role=params.role),
+            params=RoleParams(username=member.username, role=params.role, previous_role=member.role_key),
             details=details,
         )
 
     async def execute(self, ctx: HandlerContext, params: RoleParams) -> Outcome:
         member = await self._check(ctx, params)
+        refuse_if_moved(f"*{bk.escape(member.username)}*'s role", params.previous_role, member.role_key)
         updated = await ctx.hub.update_member_role(member.username, params.role)
         return Outcome(
             f"*{bk.escape(member.username)}* is now {a_role(updated.role_key)} of *{bk.escape(ctx.instance)}*",

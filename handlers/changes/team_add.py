@@ -7,7 +7,7 @@ from typing import Any
 
 from handlers import blocks as bk
 from handlers.changes.fields import MemberRef, Team
-from handlers.changes.preconditions import existing_team, is_owners_team, team_ref
+from handlers.changes.preconditions import is_owners_team, planned_team, team_ref
 from handlers.context import HandlerContext
 from handlers.grammar import member_ref, positional, reject_unknown_options, show_hint
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
@@ -20,6 +20,8 @@ class TeamAddParams(Params):
     team: Team
     member: MemberRef
     """As asked (an email or a Docker ID); the plan resolves it to the Docker ID."""
+    team_id: int | None = None
+    """The team's id when planned: execute adds to that team only (None: stored before ids were kept)."""
 
 
 class TeamAdd(ChangeKind[TeamAddParams]):
@@ -46,7 +48,7 @@ class TeamAdd(ChangeKind[TeamAddParams]):
     async def _check(self, ctx: HandlerContext, params: TeamAddParams) -> tuple[OrgGroup, OrgMember]:
         """The team and the org member (an email resolved); refuses what cannot be."""
         asked = params.member
-        group = await existing_team(ctx, params.team)
+        group = await planned_team(ctx, params.team, params.team_id)
         member = await ctx.hub.find_member(asked)
         if member is None:
             # Docker Hub adds only org members to a team; it never invites: point at the command that does.
@@ -68,7 +70,7 @@ class TeamAdd(ChangeKind[TeamAddParams]):
             details.append(f"Joining {team_ref(OWNERS_TEAM)} makes them an owner of *{bk.escape(ctx.instance)}*.")
         return Plan(
             summary=f"Add *{bk.escape(member.username)}* to team {team_ref(group.name)}",
-            params=TeamAddParams(team=group.name, member=member.username),
+            params=TeamAddParams(team=group.name, member=member.username, team_id=group.id),
             details=details,
         )
 

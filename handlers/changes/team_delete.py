@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers import blocks as bk
 from handlers.changes.fields import Team
-from handlers.changes.preconditions import existing_team, refuse_owners_team, team_ref
+from handlers.changes.preconditions import planned_team, refuse_owners_team, team_ref
 from handlers.context import HandlerContext
 from handlers.grammar import positional, reject_unknown_options, show_hint
 from handlers.requests.kind import ChangeKind, Outcome, Params, Plan
@@ -14,6 +14,8 @@ from hub.models import OrgGroup
 
 class TeamDeleteParams(Params):
     name: Team
+    team_id: int | None = None
+    """The team's id when planned: another team given its name since is not deleted (None: stored before)."""
 
 
 class TeamDelete(ChangeKind[TeamDeleteParams]):
@@ -33,7 +35,7 @@ class TeamDelete(ChangeKind[TeamDeleteParams]):
         return True
 
     async def _team(self, ctx: HandlerContext, params: TeamDeleteParams) -> OrgGroup:
-        group = await existing_team(ctx, params.name)
+        group = await planned_team(ctx, params.name, params.team_id)
         refuse_owners_team(group, "deleted")
         return group
 
@@ -49,7 +51,7 @@ class TeamDelete(ChangeKind[TeamDeleteParams]):
         details.append("Its repository permissions go with it.")
         return Plan(
             summary=f"Delete team {team_ref(group.name)} from *{bk.escape(ctx.instance)}*",
-            params=TeamDeleteParams(name=group.name),
+            params=TeamDeleteParams(name=group.name, team_id=group.id),
             details=details,
         )
 

@@ -8,9 +8,9 @@ from typing import Any
 from handlers import blocks as bk
 from handlers.changes.fields import Team, Username
 from handlers.changes.preconditions import (
-    existing_team,
     is_owners_team,
     member_of_team,
+    planned_team,
     refuse_last_owner,
     team_ref,
 )
@@ -25,6 +25,8 @@ from hub.models import GroupMember, OrgGroup
 class TeamRemoveParams(Params):
     team: Team
     username: Username
+    team_id: int | None = None
+    """The team's id when planned (None: stored before ids were kept)."""
 
 
 class TeamRemove(ChangeKind[TeamRemoveParams]):
@@ -48,7 +50,7 @@ class TeamRemove(ChangeKind[TeamRemoveParams]):
         return "team_add", {"team": outcome["team"], "member": outcome["username"]}
 
     async def _check(self, ctx: HandlerContext, params: TeamRemoveParams) -> tuple[OrgGroup, GroupMember]:
-        group = await existing_team(ctx, params.team)
+        group = await planned_team(ctx, params.team, params.team_id)
         member = await member_of_team(ctx, group.name, params.username)
         if member is None:
             raise ChangeRefused(f"{bk.code(params.username)} is not in team {team_ref(group.name)}; nothing to remove.")
@@ -63,7 +65,7 @@ class TeamRemove(ChangeKind[TeamRemoveParams]):
             details.append(f"Leaving {team_ref(OWNERS_TEAM)} makes them a plain member of *{bk.escape(ctx.instance)}*.")
         return Plan(
             summary=f"Remove *{bk.escape(member.username)}* from team {team_ref(group.name)}",
-            params=TeamRemoveParams(team=group.name, username=member.username),
+            params=TeamRemoveParams(team=group.name, username=member.username, team_id=group.id),
             details=details,
         )
 

@@ -8,7 +8,7 @@ from typing import Any
 from handlers.changes.fields import NewTeam, Team
 from handlers.changes.preconditions import (
     description_line,
-    existing_team,
+    planned_team,
     refuse_if_taken,
     refuse_owners_team,
     team_ref,
@@ -16,6 +16,7 @@ from handlers.changes.preconditions import (
 from handlers.context import HandlerContext
 from handlers.grammar import positional, reject_unknown_options, show_hint, take_option, take_text_option
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
+from handlers.self_service import refuse_redescribe, refuse_rename
 from hub import paths
 from hub.models import OrgGroup
 
@@ -24,6 +25,8 @@ class TeamUpdateParams(Params):
     name: Team
     new_name: NewTeam | None = None
     description: str | None = None
+    team_id: int | None = None
+    """The team's id when planned (None: stored before ids were kept)."""
 
 
 class TeamUpdate(ChangeKind[TeamUpdateParams]):
@@ -59,7 +62,7 @@ class TeamUpdate(ChangeKind[TeamUpdateParams]):
 
     async def _changes(self, ctx: HandlerContext, params: TeamUpdateParams) -> tuple[OrgGroup, str | None, str | None]:
         """The team and what would really change (a field already so is dropped); refuses when nothing would."""
-        group = await existing_team(ctx, params.name)
+        group = await planned_team(ctx, params.name, params.team_id)
         new_name = None if params.new_name == group.name else params.new_name
         description = params.description
         if description is not None and description == (group.description or ""):
@@ -68,7 +71,11 @@ class TeamUpdate(ChangeKind[TeamUpdateParams]):
             raise ChangeRefused(f"Team {team_ref(group.name)} already has that name and description; nothing to do.")
         if new_name is not None:
             refuse_owners_team(group, "renamed")
+            # Self-service (and its time-bound access) knows teams by name: checked again at execute.
+            await refuse_rename(ctx, group)
             await refuse_if_taken(ctx, new_name, renaming=group)
+        if description is not None:
+            refuse_redescribe(group, description)
         return group, new_name, description
 
     async def plan(self, ctx: HandlerContext, params: TeamUpdateParams) -> Plan:
@@ -87,7 +94,7 @@ class TeamUpdate(ChangeKind[TeamUpdateParams]):
             ]
         return Plan(
             summary=" and ".join(parts),
-            params=TeamUpdateParams(name=group.name, new_name=new_name, description=description),
+            params=TeamUpdateParams(name=group.name, new_name=new_name, description=description, team_id=group.id),
             details=details,
         )
 

@@ -177,6 +177,78 @@ def compute_changes(policy: Policy, state: OrgState) -> list[Change]:
     return sorted(changes, key=lambda change: order[change.action])
 
 
+@dataclass
+class Recheck:
+    """A stored plan against the org as it is now: what still applies, and why the rest is skipped."""
+
+    todo: list[Change] = field(default_factory=list)
+    already: list[tuple[Change, str]] = field(default_factory=list)
+    """Already so (someone did it meanwhile, or an earlier attempt did): nothing to do."""
+    stale: list[tuple[Change, str]] = field(default_factory=list)
+    """The org is no longer as the plan saw it: applying would make a change nobody approved. Plan again."""
+
+
+def recheck(changes: Iterable[Change], state: OrgState) -> Recheck:
+    """Sort planned changes by what the org is now. Never adds one: what the plan did not show is a new plan.
+
+    A planned change is applied only from the state the plan saw (a permission change only from the
+    permission it saw, a grant only where there was none), so applying it does exactly what was shown.
+    """
+    planned = list(changes)
+    created = {change.team for change in planned if change.action == "create_team"}
+    found = Recheck()
+    for change in planned:
+        verdict = _verdict(change, state, created)
+        if verdict is None:
+            found.todo.append(change)
+        elif verdict[0]:
+            found.already.append((change, verdict[1]))
+        else:
+            found.stale.append((change, verdict[1]))
+    return found
+
+
+def _verdict(change: Change, state: OrgState, created: set[str]) -> tuple[bool, str] | None:
+    """None: apply it; (True, why): already so; (False, why): the org changed, skip it."""
+    team, exists = change.team, change.team in state.teams
+    if change.action == "create_team":
+        return (True, f"team {team} exists already") if exists else None
+    if not exists and not (team in created and change.action != "update_team"):
+        return False, f"team {team} no longer exists"
+    members = state.team_members.get(team, set())
+    have = state.grants.get((change.repository or "", team))
+    match change.action:
+        case "update_team":
+            return (True, "it has that description already") if state.teams[team] == change.description else None
+        case "add_member" | "remove_member" if team.lower() == OWNERS_TEAM:
+            return False, f"the {OWNERS_TEAM} team follows the owner role"
+        case "add_member":
+            if change.username not in state.members:
+                return False, f"{change.username} is no longer a member of the organization"
+            return (True, f"{change.username} is in team {team} already") if change.username in members else None
+        case "remove_member":
+            return None if change.username in members else (True, f"{change.username} is no longer in team {team}")
+        case "grant":
+            if have == change.permission:
+                return True, f"team {team} has {have} already"
+            return None if have is None else (False, f"team {team} now has {have} (the plan saw no access)")
+        case "change_permission":
+            if have == change.permission:
+                return True, f"team {team} has {have} already"
+            if have != change.previous:
+                return False, f"team {team} now has {have or 'no access'} (the plan saw {change.previous})"
+            return None
+        case "revoke":
+            if have is None:
+                return True, f"team {team} has no access already"
+            return (
+                None
+                if have == change.permission
+                else (False, f"team {team} now has {have} (the plan saw {change.permission})")
+            )
+    return None
+
+
 def is_destructive(changes: Iterable[Change]) -> bool:
     """Whether applying takes something away or makes an owner (the extra approvers' business)."""
     return any(

@@ -23,7 +23,7 @@ from handlers.context import HandlerContext, Messenger
 from handlers.policy.diff import Change
 from handlers.policy.engine import plan_policy
 from handlers.policy.model import PolicyError, load_policy
-from handlers.policy.slack import plan_reply
+from handlers.policy.slack import plan_reply, save_plan
 from handlers.requests.lifecycle import SYSTEM
 from hub.errors import HubError
 
@@ -112,10 +112,12 @@ class PolicyDrift:
         if not await self.claims.claim(instance, CLAIM, key, self.claimed_by, self.clock()):
             return DriftOutcome.ALREADY_POSTED
         channel = self.channels[instance]
-        reply = plan_reply(instance, policy, state, changes, title="Policy drift on")
         try:
+            # The Apply button files exactly the changes this message shows.
+            plan_id = await save_plan(ctx, policy, changes)
+            reply = plan_reply(instance, policy, state, changes, title="Policy drift on", plan_id=plan_id)
             ts = await self.messenger.post(channel, reply)
-        except Exception:  # Slack refused: give the claim back so the next run posts it
+        except Exception:  # Slack (or the store) refused: give the claim back so the next run posts it
             logger.exception("policy drift check: could not post to %s", channel)
             await self.claims.release(instance, CLAIM, key, self.claimed_by)
             return DriftOutcome.FAILED

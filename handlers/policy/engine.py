@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 import yaml  # type: ignore[import-untyped]
 
-from handlers.policy.diff import Change, OrgState, compute_changes
+from handlers.policy.diff import Change, OrgState, compute_changes, recheck
 from handlers.policy.model import Policy, fold_repositories, resolve
 from handlers.requests.lifecycle import AuditEvent
 from hub import paths
@@ -103,17 +103,27 @@ class ApplyResult:
     failed: list[tuple[Change, str]] = field(default_factory=list)
     skipped: list[tuple[Change, str]] = field(default_factory=list)
     """Not attempted because something it needs failed (its team could not be created)."""
+    already: list[tuple[Change, str]] = field(default_factory=list)
+    """Planned, and already so when applying (`apply_plan`)."""
+    stale: list[tuple[Change, str]] = field(default_factory=list)
+    """Planned, but the org is no longer as the plan saw it: not applied (`apply_plan`); plan again."""
 
     @property
     def ok(self) -> bool:
+        """Everything that still applied was applied (stale changes are reported, not failures)."""
         return not self.failed and not self.skipped
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "applied": [change.as_dict() for change in self.applied],
             "failed": [{**change.as_dict(), "error": error} for change, error in self.failed],
             "skipped": [{**change.as_dict(), "error": error} for change, error in self.skipped],
         }
+        if self.already:
+            found["already"] = [{**change.as_dict(), "reason": why} for change, why in self.already]
+        if self.stale:
+            found["stale"] = [{**change.as_dict(), "reason": why} for change, why in self.stale]
+        return found
 
 
 async def _apply_one(hub: HubClient, change: Change, team_ids: dict[str, int]) -> None:
@@ -263,3 +273,68 @@ async def apply_policy(
             await progress(change, error)
 
     return await apply_changes(hub, changes, team_ids, concurrency=concurrency, on_done=done)
+
+
+async def read_for_changes(
+    hub: HubClient, changes: Sequence[Change], *, concurrency: int = DEFAULT_CONCURRENCY
+) -> OrgState:
+    """The org as far as planned changes touch it: teams, members, and the grants they name."""
+    members, groups = await asyncio.gather(hub.list_members(), hub.list_groups())
+    state = OrgState(
+        teams={group.name: group.description or "" for group in groups},
+        team_ids={group.name: group.id for group in groups},
+        members={member.username for member in members},
+    )
+    for member in members:
+        for team in member.groups:
+            state.team_members.setdefault(team, set()).add(member.username)
+    pairs = sorted(
+        {(change.repository, change.team) for change in changes if change.repository and change.team in state.team_ids}
+    )
+    state.grants = await read_grants(hub, pairs, state.team_ids, concurrency=concurrency)
+    return state
+
+
+async def apply_plan(
+    hub: HubClient,
+    planned: Sequence[Change],
+    *,
+    audit: AuditLog,
+    actor: str,
+    instance: str,
+    source: str,
+    request_id: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: ChangeDone | None = None,
+    state: OrgState | None = None,
+) -> ApplyResult:
+    """Apply exactly the planned changes that still apply, after reading the org again.
+
+    The plan that was shown (and approved) is the plan that runs: nothing is diffed anew, so a member
+    added after the plan is never removed by it. A change already so is left; a change whose starting
+    point moved (a permission someone changed meanwhile) is skipped and reported. `progress` hears of
+    every planned change, the skipped ones first.
+
+    `state`: the org as the plan read it a moment ago, when nothing can have waited in between (the
+    CLI's `--yes`); re-reading costs two listings and one read per repository change.
+    """
+    if state is None:
+        state = await read_for_changes(hub, planned, concurrency=concurrency)
+    checked = recheck(planned, state)
+    if progress is not None:
+        for change, why in [*checked.already, *checked.stale]:
+            await progress(change, why)
+    result = await apply_policy(
+        hub,
+        checked.todo,
+        state.team_ids,
+        audit=audit,
+        actor=actor,
+        instance=instance,
+        source=source,
+        request_id=request_id,
+        concurrency=concurrency,
+        progress=progress,
+    )
+    result.already, result.stale = checked.already, checked.stale
+    return result

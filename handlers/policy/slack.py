@@ -1,20 +1,22 @@
 """Access policy on Slack: `/hub policy plan`, and what the `policy_apply` change kind shares with it.
 
 `/hub policy plan` reads the policy file (HUBKEEPER_POLICY_FILE, handed in by the bot), plans it
-against the instance and replies with the plan and an Apply button (action `policy_apply`, value the
-instance label). The button submits a `policy_apply` change (handlers/changes/policy_apply.py)
-through the approval flow.
+against the instance, stores the planned changes and replies with the plan and an Apply button
+(action `policy_apply`, value the stored plan's id: a button value holds 2000 characters, a plan may
+not). The button files a `policy_apply` change (handlers/changes/policy_apply.py) of exactly the
+stored changes through the approval flow; the policy file is not read again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from handlers import blocks as bk
 from handlers.context import HandlerContext, Reply
 from handlers.grammar import Syntax
 from handlers.lookup import without_arguments
-from handlers.policy.diff import Change, OrgState, summary_line
+from handlers.policy.diff import DESTRUCTIVE, Change, OrgState, summary_line
 from handlers.policy.engine import plan_policy
 from handlers.policy.model import Policy, PolicyError, load_policy, resolve
 from handlers.requests.kind import ChangeRefused
@@ -23,6 +25,8 @@ from hub.errors import HubError
 POLICY_FILE_SETTING = "HUBKEEPER_POLICY_FILE"
 APPLY_ACTION = "policy_apply"
 MAX_DETAIL_LINES = 40
+APPROVAL_BUDGET = 2400
+"""Characters of change lines in an approval message: its section holds 3000 with the rest of the text."""
 
 
 def policy_file(path: str | None) -> str:
@@ -58,6 +62,24 @@ def detail_lines(changes: list[Change]) -> list[str]:
     return lines
 
 
+def approval_lines(changes: list[Change]) -> list[str]:
+    """The planned changes for the approval message, removals first, cut to fit with a count of the rest.
+
+    Removals and revocations come first so that a cut never hides what takes access away.
+    """
+    ordered = sorted(changes, key=lambda change: change.action not in DESTRUCTIVE)
+    lines: list[str] = []
+    used = 0
+    for index, change in enumerate(ordered):
+        [line] = detail_lines([change])
+        if index == MAX_DETAIL_LINES or used + len(line) + 1 > APPROVAL_BUDGET:
+            lines.append(f"…and {len(ordered) - index} more change(s) not shown here ({len(ordered)} in all)")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return lines
+
+
 async def planned_state(ctx: HandlerContext, policy: Policy) -> tuple[OrgState, list[Change]]:
     _check_instance(ctx, policy)
     try:
@@ -83,20 +105,41 @@ async def policy_plan_reply(ctx: HandlerContext, path: str | None = None) -> Rep
         return bk.message(refusal(error).message)
     except HubError as error:
         return bk.error_reply(error)
-    return plan_reply(ctx.instance, policy, state, changes)
+    plan_id = await save_plan(ctx, policy, changes)
+    return plan_reply(ctx.instance, policy, state, changes, plan_id=plan_id)
+
+
+async def save_plan(ctx: HandlerContext, policy: Policy, changes: list[Change]) -> str | None:
+    """Store the changes a plan message shows, for its Apply button; None when there is nothing to apply."""
+    if not changes:
+        return None
+    stored = await ctx.store.save_policy_plan(
+        instance=ctx.instance,
+        source=policy.source,
+        changes=[change.as_dict() for change in changes],
+        created_by=ctx.actor,
+        now=datetime.now(UTC),
+    )
+    return stored.id
 
 
 def plan_reply(
-    instance: str, policy: Policy, state: OrgState, changes: list[Change], title: str = "Policy plan for"
+    instance: str,
+    policy: Policy,
+    state: OrgState,
+    changes: list[Change],
+    title: str = "Policy plan for",
+    *,
+    plan_id: str | None = None,
 ) -> Reply:
-    """The plan with the rule behind each change, warnings, and an Apply button when there is anything to do."""
+    """The plan with the rule behind each change, warnings, and an Apply button for the stored plan `plan_id`."""
     head = [
         bk.header(f"{title} {instance}"),
         bk.section(f"{bk.code(policy.source)}: {bk.escape(summary_line(changes))}"),
     ]
     tail = [bk.context(bk.escape(warning)) for warning in resolve(policy, state.repositories).warnings[:5]]
-    if changes:
-        tail.append(bk.actions([bk.button("Apply", APPLY_ACTION, instance, style="primary")]))
+    if changes and plan_id is not None:
+        tail.append(bk.actions([bk.button("Apply", APPLY_ACTION, plan_id, style="primary")]))
     return bk.reply(bk.list_blocks(head, detail_lines(changes), tail), text=summary_line(changes))
 
 

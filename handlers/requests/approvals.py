@@ -38,9 +38,17 @@ from handlers.requests.lifecycle import (
     NewRequest,
     RequestStore,
     Status,
+    UndoAlreadyFiled,
 )
 from handlers.requests.permissions import is_allowed
-from handlers.requests.render import CANNOT_UNDO, already_decided, render_approval, render_dry_run, render_status_line
+from handlers.requests.render import (
+    CANNOT_UNDO,
+    already_decided,
+    render_approval,
+    render_dry_run,
+    render_status_line,
+    undo_taken,
+)
 from handlers.requests.undo import reverse_of, undoes_line
 from hub.errors import HubError
 
@@ -132,17 +140,23 @@ class Approvals:
         reason: str | None,
         notes: Sequence[str] = (),
         refused_as: str = "",
+        undoes: str | None = None,
     ) -> Reply:
         """Plan the change, store it as pending and post its approval message. Nothing is changed yet.
 
         `notes` are lines the approval message shows after the plan's (an undo names what it undoes);
-        `refused_as` starts a refusal (an undo says which request could not be undone)."""
+        `refused_as` starts a refusal (an undo says which request could not be undone); `undoes` is the
+        request an undo undoes, which the store lets only one undo hold at a time."""
         now = self.clock()
-        drafted = await self._draft(ctx, kind, params, reason, now, notes, refused_as)
+        drafted = await self._draft(ctx, kind, params, reason, now, notes, refused_as, undoes)
         if isinstance(drafted, Reply):
             return drafted
         draft, summary, policy = drafted
-        request = await self.store.create(draft, now=now)
+        try:
+            request = await self.store.create(draft, now=now)
+        except UndoAlreadyFiled as taken:
+            # Another click (or replica) filed its undo while this one was planning: the store let one in.
+            return message(undo_taken(taken.existing))
         posted = await self._announce(request, policy)
         if not posted:
             return message(
@@ -175,6 +189,7 @@ class Approvals:
         now: datetime,
         notes: Sequence[str] = (),
         refused_as: str = "",
+        undoes: str | None = None,
     ) -> tuple[NewRequest, str, ApprovalPolicy] | Reply:
         """Plan the change into the request that would be stored (a refusal is a Reply); reads only."""
         policy = self.policies.get(ctx.instance)
@@ -201,17 +216,22 @@ class Approvals:
             destructive=kind.destructive(kind.load(plan.params)),
             approvals_required=approvals_required(kind, plan.params, policy),
             expires_at=now + policy.request_ttl,
+            undoes=undoes,
         )
         return draft, plan.summary, policy
 
     async def _announce(self, request: ChangeRequest, policy: ApprovalPolicy) -> str | None:
-        """Post the approval message and remember where; None when Slack refused (the sweep retries)."""
+        """Post the approval message and remember where; None when Slack refused (the sweep retries).
+
+        An undo's original then says where the undo is (or, until it is posted, that it was asked)."""
         try:
             ts = await self.messenger.post(policy.channel, render_approval(request, self.clock()))
         except Exception:  # Slack's failure must not lose the stored request
             logger.exception("could not post the approval message of %s", request.id)
+            await self._refresh_undone(request)
             return None
         await self.store.attach_message(request.id, policy.channel, ts)
+        await self._refresh_undone(request)
         return ts
 
     async def _link(self, channel: str, ts: str) -> str:
@@ -374,15 +394,10 @@ class Approvals:
         reverse = reverse_of(request)
         if reverse is None:
             return message(f"{CANNOT_UNDO} Nothing was requested.")
-        open_states = frozenset({Status.PENDING, Status.APPROVED, Status.EXECUTING})
-        waiting = await self.store.list_requests(statuses=open_states, instance=request.instance, limit=200)
-        marker = undoes_line(request.id)
-        already = next((r for r in waiting if any(line.startswith(marker) for line in r.summary.splitlines())), None)
-        if already is not None:
-            # A second click (or a second person) files nothing new: one undo waits already.
-            return message(
-                f"An undo of this change is already waiting: request `{already.id}`. Nothing more was requested."
-            )
+        if request.undone_by is not None:
+            # A second click (or a second person) files nothing new. This is the quick answer; the store's
+            # claim in `create` is what makes two clicks at the same moment file one undo.
+            return message(undo_taken(request.undone_by))
         ctx = self.contexts(request.instance, actor, None)
         if ctx is None:
             return message(f"Instance {escape(request.instance)} is not configured here. Nothing was requested.")
@@ -395,8 +410,9 @@ class Approvals:
             reverse.kind,
             reverse.params,
             f"Undo of request {request.id}",
-            notes=[f"{marker}{where}: {original}"],
+            notes=[f"{undoes_line(request.id)}{where}: {original}"],
             refused_as=f"Request `{request.id}` cannot be undone now: ",
+            undoes=request.id,
         )
 
     async def _execute(self, request: ChangeRequest, actor: str) -> ChangeRequest:
@@ -479,6 +495,8 @@ class Approvals:
             event = "change.failed"
         final = finished or await self.store.get(executing.id) or executing
         await self._audit(event, actor, final, error=error, summary=summary or None, partly_applied=partly)
+        if finished is not None and finished.status is Status.DONE and finished.undoes is not None and ctx is not None:
+            await self._undone(ctx, finished.undoes)
         if finished is not None and finished.status is Status.DONE and self.after_done is not None:
             try:
                 await self.after_done(finished)
@@ -486,6 +504,17 @@ class Approvals:
                 logger.exception("after %s was done, a follower failed", finished.id)
         await self._finish(final)
         return final
+
+    async def _undone(self, ctx: HandlerContext, request_id: str) -> None:
+        """An undo is done: the kind of the request it undid ends what that left running (a timed grant)."""
+        original = await self.store.get(request_id)
+        kind = kinds.by_name(original.kind) if original is not None else None
+        if original is None or kind is None:
+            return
+        try:
+            await kind.undone(ctx, kind.load(original.params), original.result or {}, original.id)
+        except Exception:  # the undo is done and recorded; what is left shows in the log
+            logger.exception("after undoing %s, its %s could not finish the undo", original.id, original.kind)
 
     async def _leased(self, request: ChangeRequest, change: Awaitable[Outcome]) -> Outcome:
         """Run the change while renewing the lease; _LeaseLost (the change cancelled) when it is lost."""
@@ -644,6 +673,18 @@ class Approvals:
     # -- telling people ----------------------------------------------------------------------------
 
     async def _refresh(self, request: ChangeRequest) -> None:
+        await self._update_message(request)
+        await self._refresh_undone(request)
+
+    async def _refresh_undone(self, request: ChangeRequest) -> None:
+        """An undo's state shows on the message of the request it undoes (and whether Undo is offered)."""
+        if request.undoes is None:
+            return
+        original = await self.store.get(request.undoes)
+        if original is not None:
+            await self._update_message(original)
+
+    async def _update_message(self, request: ChangeRequest) -> None:
         if request.channel is None or request.ts is None:
             return
         try:

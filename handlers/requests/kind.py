@@ -11,7 +11,9 @@ A kind is one class in `handlers/changes/` and one line in `handlers/requests/ki
   meanwhile), makes the change, and returns what it did;
 - `destructive`: whether the change needs the extra approvers (every removal, every new owner);
 - `reverse`: the change that undoes a done one, computed from what it recorded doing (the Undo
-  button files it as a new request); None, the default, for a change that cannot be undone.
+  button files it as a new request); None, the default, for a change that cannot be undone;
+- `undone`: told once that reverse is done, to end what the change left running besides Docker Hub
+  (time-bound access ends its recorded expiry); nothing, by default.
 
 The approval lifecycle (handlers/requests/approvals.py) only knows kinds by this interface. Stored
 requests keep the kind's `name` and its parameters as JSON; `load` validates them back.
@@ -183,6 +185,11 @@ class ChangeKind(ABC, Generic[P]):
         recorded before the kind recorded it) counts as None.
         """
         return None
+
+    async def undone(self, ctx: HandlerContext, params: P, outcome: Mapping[str, Any], request_id: str) -> None:
+        """The reverse of done request `request_id` (of this kind, with these params and stored `outcome`)
+        is done: end what the change left running outside Docker Hub. `ctx` is the undo's. Nothing, by
+        default: most changes leave nothing behind but the change itself."""
 
     @abstractmethod
     async def plan(self, ctx: HandlerContext, params: P) -> Plan:

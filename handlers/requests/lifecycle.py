@@ -83,6 +83,34 @@ class NewRequest:
     approvals_required: int
     expires_at: datetime
     """Timezone-aware (UTC)."""
+    undoes: str | None = None
+    """The done request this one undoes (the Undo button filed it); one live undo per request."""
+
+
+UNDO_HOLDING = frozenset(
+    {Status.PENDING, Status.APPROVED, Status.EXECUTING, Status.DONE, Status.FAILED, Status.INTERRUPTED}
+)
+"""The states in which an undo request holds its claim on the request it undoes: while it waits, runs, is
+done, or failed or interrupted (an approver's Retry finishes it, so a second undo beside it would make two live
+reverses of one change). Denied, expired and cancelled undos let go: the change may be undone again."""
+
+
+@dataclass(frozen=True)
+class UndoRef:
+    """The undo request holding the claim on a request (see UNDO_HOLDING), as its message shows it."""
+
+    id: str
+    status: Status
+    channel: str | None = None
+    ts: str | None = None
+
+
+class UndoAlreadyFiled(Exception):
+    """`create` of an undo lost to another one: `existing` is the undo that holds the claim."""
+
+    def __init__(self, existing: UndoRef) -> None:
+        super().__init__(f"request {existing.id} already undoes it ({existing.status.value})")
+        self.existing = existing
 
 
 @dataclass(frozen=True)
@@ -124,6 +152,10 @@ class ChangeRequest:
     """While executing: when the executor's lease runs out unless renewed."""
     retry_until: datetime | None = None
     """When failed or interrupted: until when an approver's Retry may start it again."""
+    undoes: str | None = None
+    """The request this one undoes, when it was filed by the Undo button."""
+    undone_by: UndoRef | None = None
+    """The undo request holding the claim on this one (waiting, running, done or failed), if any."""
 
     @property
     def approvers(self) -> tuple[str, ...]:
@@ -162,6 +194,26 @@ class TimedGrant:
     """Slack user to tell when it ends."""
     expires_at: datetime
     revoked_at: datetime | None = None
+    team_id: int | None = None
+    """The team's Docker Hub id, which a rename keeps (None: recorded before ids were; the sweep fills it in)."""
+
+    def is_in(self, team_id: int, team_name: str) -> bool:
+        """Whether this grant is a membership of that team (by id; by name while the id is not known)."""
+        if self.team_id is not None:
+            return self.team_id == team_id
+        return self.team.lower() == team_name.lower()
+
+
+@dataclass(frozen=True)
+class StoredPolicyPlan:
+    """The changes a `/hub policy plan` message showed (as `Change.as_dict()`), for its Apply button."""
+
+    id: str
+    instance: str
+    source: str
+    changes: list[dict[str, str]]
+    created_by: str
+    created_at: datetime
 
 
 class ApprovalOutcome(StrEnum):
@@ -186,7 +238,12 @@ class RequestStore(Protocol):
     """Durable requests, audit log and time-bound grants. Every method is safe across replicas."""
 
     async def create(self, draft: NewRequest, *, now: datetime) -> ChangeRequest:
-        """Store a pending request (and its `request.created` audit row) in one transaction."""
+        """Store a pending request (and its `request.created` audit row) in one transaction.
+
+        An undo (`draft.undoes` set) claims the request it undoes in the same statement: when another
+        undo of it holds the claim (UNDO_HOLDING), nothing is stored and UndoAlreadyFiled names that one.
+        Of concurrent undos of one request, on any replicas, exactly one is stored.
+        """
         ...
 
     async def get(self, request_id: str) -> ChangeRequest | None: ...
@@ -301,6 +358,7 @@ class RequestStore(Protocol):
         username: str,
         requester: str,
         expires_at: datetime,
+        team_id: int | None = None,
     ) -> TimedGrant: ...
 
     async def due_timed_grants(self, now: datetime, *, limit: int = 100) -> list[TimedGrant]:
@@ -312,3 +370,13 @@ class RequestStore(Protocol):
         ...
 
     async def active_timed_grants(self, *, requester: str | None = None) -> list[TimedGrant]: ...
+
+    async def record_grant_team_id(self, grant_id: str, team_id: int) -> None:
+        """Remember the team's id on a grant recorded before ids were (only while it has none)."""
+        ...
+
+    async def save_policy_plan(
+        self, *, instance: str, source: str, changes: list[dict[str, str]], created_by: str, now: datetime
+    ) -> StoredPolicyPlan: ...
+
+    async def get_policy_plan(self, plan_id: str) -> StoredPolicyPlan | None: ...

@@ -12,7 +12,7 @@ from typing import Any
 from handlers.blocks import actions, button, context, escape, header, reply, section
 from handlers.context import Block, Reply
 from handlers.grammar import DRY_RUN_OPTION
-from handlers.requests.lifecycle import SYSTEM, ChangeRequest, NewRequest, Status
+from handlers.requests.lifecycle import SYSTEM, ChangeRequest, NewRequest, Status, UndoRef
 from handlers.requests.undo import reverse_of
 
 APPROVE, DENY, RETRY = "approval_approve", "approval_deny", "approval_retry"
@@ -48,6 +48,29 @@ def already_decided(request: ChangeRequest) -> str:
         )
     who = f" by <@{request.decided_by}>" if request.decided_by and request.decided_by != SYSTEM else ""
     return f"This request was already {request.status.value}{who}. Nothing more was changed."
+
+
+def undo_taken(undo: UndoRef) -> str:
+    """What an Undo click is told when an undo of that change holds the claim already."""
+    request = f"request `{undo.id}`"
+    match undo.status:
+        case Status.PENDING:
+            said = f"An undo of this change is already waiting: {request}."
+        case Status.DONE:
+            said = f"This change was already undone by {request}."
+        case Status.FAILED:
+            said = f"An undo of this change failed: {request}; an approver can Retry it there."
+        case _:
+            said = f"An undo of this change is already being applied: {request}."
+    return f"{said} Nothing more was requested."
+
+
+def undo_line(undo: UndoRef) -> str:
+    """The original request's message, once an undo holds it: where the undo stands, instead of the button."""
+    where = f" in <#{undo.channel}>" if undo.channel else ""
+    if undo.status is Status.DONE:
+        return f":leftwards_arrow_with_hook: Undone by request `{undo.id}`{where}"
+    return f":leftwards_arrow_with_hook: Undo requested: request `{undo.id}`{where} · {_STATUS_WORDS[undo.status]}"
 
 
 def render_status_line(request: ChangeRequest) -> str:
@@ -180,8 +203,11 @@ def render_approval(request: ChangeRequest, now: datetime | None = None) -> Repl
     elif request.retryable(now):
         blocks.append(actions([button("Retry", RETRY, request.id, style="primary")], block_id=f"retry-{request.id}"))
     elif request.status is Status.DONE:
-        # Approvers and the requester may click Undo; it files the reverse as a new request.
-        if reverse_of(request) is not None:
+        # Approvers and the requester may click Undo; it files the reverse as a new request. While an
+        # undo waits, runs, failed (its Retry finishes it) or is done, the message says so instead.
+        if request.undone_by is not None:
+            blocks.append(context(undo_line(request.undone_by)))
+        elif reverse_of(request) is not None:
             blocks.append(actions([button("Undo", UNDO, request.id)], block_id=f"undo-{request.id}"))
         else:
             blocks.append(context(CANNOT_UNDO))

@@ -307,7 +307,8 @@ class EmulatorState:
 
         Actions (without the `org.` group): `member.role.change` (username, role), `member.remove`
         (username), `member.add` (username, role: an invite accepted), `member.invite.send` (invitee,
-        team, role), `team.create` (team), `team.delete` (team), `team.member.add` and
+        team, role), `team.create` (team), `team.update` (team, and name and/or description: a rename
+        or a new description), `team.delete` (team), `team.member.add` and
         `team.member.remove` (team, username). Raises the emulator's HubError as the API would.
         """
         action = action.removeprefix("org.")
@@ -343,6 +344,11 @@ class EmulatorState:
             elif action == "team.create":
                 group_id, group_uuid = next(self._group_ids), str(uuid.uuid4())
                 org_ops.create_group(target, {"name": arg("team")}, group_id, group_uuid, actor=actor)
+            elif action == "team.update":
+                body = {key: arguments[key] for key in ("name", "description") if key in arguments}
+                if not body:
+                    raise bad_request("team.update needs name or description")
+                org_ops.update_group(target, arg("team"), body, replace=False, actor=actor)
             elif action == "team.delete":
                 org_ops.delete_group(target, arg("team"), actor=actor)
             elif action == "team.member.add":

@@ -3,12 +3,16 @@ real bot over HTTP (the console signs them as Slack does), the emulator and the 
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from bot.sandbox.run import Sandbox
+from handlers.requests.lifecycle import SYSTEM
+from handlers.self_service import sweep_timed_grants
 from hub.emulator import EmulatorState
 from tests.bot.test_approvals_e2e import HUB_OPS, click, hub_writes
 from tests.bot.test_slack_e2e import Person, text_of
@@ -75,3 +79,81 @@ async def test_undo_by_the_requester_then_by_an_approver_and_a_stranger_is_refus
     await click(sandbox, http, ALICE, "approval_approve", redo[0])
     await wait_done(sandbox, 3)
     assert "umarkhan" in data_team(emulator_state)
+
+
+def undo_button(message: dict[str, Any]) -> bool:
+    return any(e.get("action_id") == "approval_undo" for b in message.get("blocks", []) for e in b.get("elements", []))
+
+
+async def test_two_undo_clicks_at_once_file_one_undo_and_the_original_says_so(
+    sandbox: Sandbox, http: httpx.AsyncClient, emulator_state: EmulatorState
+) -> None:
+    assert sandbox.bot is not None
+    store = sandbox.bot.approvals.store
+    assert "Requested" in text_of(await Person(sandbox, http, IVAN).command("team add data umarkhan --reason joins"))
+    await click(sandbox, http, ALICE, "approval_approve")
+    (original,) = await wait_done(sandbox, 1)
+
+    # The requester and an approver click Undo at the same moment: two signed requests into Bolt.
+    await asyncio.gather(
+        click(sandbox, http, IVAN, "approval_undo", original), click(sandbox, http, BOB, "approval_undo", original)
+    )
+
+    def told() -> list[str] | None:
+        said = [json.dumps(m) for user in (IVAN, BOB) for m in sandbox.slack.ephemerals(user)]
+        return [text for text in said if "Nothing more was requested" in text] or None
+
+    (refusal,) = await sandbox.slack.wait_for_async(told, timeout=20)
+    undos = [r for r in await store.list_requests(limit=10) if r.undoes is not None]
+    assert len(undos) == 1 and f"already waiting: request `{undos[0].id}`" in refusal
+    (undo,) = undos
+
+    def original_now() -> dict[str, Any]:
+        return next(m for m in sandbox.slack.messages(HUB_OPS) if m["ts"] == original["ts"])
+
+    shown = await sandbox.slack.wait_for_async(
+        lambda: original_now() if f"Undo requested: request `{undo.id}`" in text_of(original_now()) else None
+    )
+    assert not undo_button(shown)
+    messages = sandbox.slack.messages(HUB_OPS)
+    assert len(messages) == 2 and f"Undoes request `{undo.undoes}`" in text_of(messages[1])
+
+    await click(sandbox, http, ALICE, "approval_approve", messages[1])
+    await wait_done(sandbox, 2)
+    shown = await sandbox.slack.wait_for_async(
+        lambda: original_now() if f"Undone by request `{undo.id}`" in text_of(original_now()) else None
+    )
+    assert not undo_button(shown) and "umarkhan" not in data_team(emulator_state)
+
+
+async def test_undoing_time_bound_access_ends_it_for_good(
+    sandbox: Sandbox, http: httpx.AsyncClient, emulator_state: EmulatorState
+) -> None:
+    assert sandbox.bot is not None
+    bot = sandbox.bot
+    ivan = Person(sandbox, http, IVAN)
+    assert "Requested" in text_of(await ivan.command("request acme/docs write for 2h fixing the docs"))
+    await click(sandbox, http, ALICE, "approval_approve")
+    (original,) = await wait_done(sandbox, 1)
+    (grant,) = await bot.store.active_timed_grants()
+    assert "ivanpetrov" in emulator_state.org("acme").groups[grant.team].members
+
+    await click(sandbox, http, IVAN, "approval_undo", original)
+    undo = await sandbox.slack.wait_for_async(lambda: sandbox.slack.messages(HUB_OPS)[1:2] or None, timeout=15)
+    assert f"Remove *ivanpetrov* from team *{grant.team}*" in text_of(undo[0])
+    await click(sandbox, http, BOB, "approval_approve", undo[0])
+    await wait_done(sandbox, 2)
+    assert "ivanpetrov" not in emulator_state.org("acme").groups[grant.team].members
+    assert await bot.store.active_timed_grants() == []
+
+    # Past the old end, the sweep has nothing left to end and tells nobody. (Ivan's two DMs so far say
+    # that his request and his undo are done.)
+    await sandbox.slack.wait_for_async(lambda: len(sandbox.slack.dms(IVAN)) >= 2 or None, timeout=15)
+    dms = len(sandbox.slack.dms(IVAN))
+    ended = await sweep_timed_grants(
+        bot.store,
+        lambda instance: bot.approvals.contexts(instance, SYSTEM, None),
+        datetime.now(UTC) + timedelta(hours=3),
+    )
+    assert ended == [] and len(sandbox.slack.dms(IVAN)) == dms
+    assert not any("has ended" in json.dumps(m) for m in sandbox.slack.dms(IVAN))

@@ -83,3 +83,20 @@ async def test_owner_pat_reads_the_audit_log(client: httpx.AsyncClient, state: E
     state.add_pat("alicechen", "dckr_pat_alice")
     owner = await exchange(client, "alicechen", "dckr_pat_alice")
     assert (await client.get(f"/v2/auditlogs/{DEMO.org}", headers=owner)).status_code == 200
+
+
+def test_web_ui_renames_a_team_keeping_its_id_and_members(state: EmulatorState) -> None:
+    before = state.org(DEMO.org).groups["backend"]
+    team_id, members = before.id, list(before.members)
+    state.web_ui_change(DEMO.org, "bobokafor", "team.update", team="backend", name="server-side")
+    org = state.org(DEMO.org)
+    assert "backend" not in org.groups
+    after = org.groups["server-side"]
+    assert (after.id, list(after.members)) == (team_id, members)
+    assert all("server-side" in org.members[username].groups for username in members)
+    last = state.audit_events(DEMO.org)[-1]
+    assert (last["action"], last["actor"], last["data"]) == (
+        "org.team.update",
+        "bobokafor",
+        {"team": "server-side", "previous_name": "backend"},
+    )

@@ -212,7 +212,7 @@ async def test_team_add_resolves_an_email(ctx: HandlerContext, emulator_state: E
     planned, _ = await plan_and_execute(
         ctx, emulator_state, "team_add", {"team": "data", "member": "UmarKhan@acme.example"}
     )
-    assert planned.params.model_dump() == {"team": "data", "member": "umarkhan"}
+    assert planned.params.model_dump() == {"team": "data", "member": "umarkhan", "team_id": 1005}
     assert planned.details == ["`UmarKhan@acme.example` is the Docker ID *umarkhan*."]
     assert "data" in emulator_state.org(ORG).members["umarkhan"].groups
 

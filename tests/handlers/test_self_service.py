@@ -37,6 +37,9 @@ from hub.client import HubClient
 from hub.emulator import EmulatorState
 from hub.errors import NotFound
 from tests.conftest import MakeContext
+from tests.databases import database_url
+
+__all__ = ["database_url"]
 
 ORG = "acme"
 ACCESS_REQUEST = kinds.named("access_request")
@@ -517,3 +520,173 @@ async def test_timed_access_needs_its_stored_request(make_ctx: MakeCtx, emulator
     with pytest.raises(ChangeRefused, match="Nothing was changed"):
         await ACCESS_REQUEST.execute(make_ctx(APPROVER), ACCESS_REQUEST.load({**params, "managed": True}))
     assert snapshot(emulator_state) == before
+
+
+# -- the team is known by its id (a rename during the grant must not let the access outlive it) -----
+
+TEAM_UPDATE = kinds.named("team_update")
+
+
+@pytest.fixture
+async def any_store(database_url: str) -> AsyncIterator[SqlRequestStore]:
+    """The production store on SQLite and on PostgreSQL."""
+    opened = await SqlRequestStore.open(database_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def test_a_team_renamed_in_the_web_ui_still_loses_the_member_at_expiry(
+    make_ctx: MakeCtx, any_store: SqlRequestStore, slack: SlackStandIn, emulator_state: EmulatorState
+) -> None:
+    def ctx(actor: str, **changes: Any) -> HandlerContext:
+        return make_ctx(actor, store=any_store, **changes)
+
+    await approve_and_execute(ctx, any_store, ask("web", "write", 3600), IVAN)
+    [grant] = await any_store.active_timed_grants()
+    team_id = emulator_state.org(ORG).groups["hk-web-w"].id
+    assert grant.team_id == team_id
+    # Someone renames the team in Docker Hub's web UI while the access runs.
+    emulator_state.web_ui_change(ORG, "bobokafor", "team.update", team="hk-web-w", name="web-writers")
+
+    ended = await sweep_timed_grants(any_store, contexts_for(ctx), datetime.now(UTC) + timedelta(hours=2))
+    assert [g.id for g in ended] == [grant.id]
+    org = emulator_state.org(ORG)
+    assert "ivanpetrov" not in org.groups["web-writers"].members
+    assert "web-writers" not in org.members["ivanpetrov"].groups
+    [event] = [e for e in await any_store.audit_log() if e.event == "grant.expired"]
+    assert event.detail["team"] == "web-writers" and event.detail["team_when_granted"] == "hk-web-w"
+    assert event.detail["team_id"] == team_id and event.detail["removed"] is True
+    [(user, dm)] = sent_dms(slack)
+    assert user == IVAN and "removed from team *web-writers* (called *hk-web-w* when granted)" in dm["text"]
+
+
+async def test_a_rename_through_hubkeeper_is_refused_while_the_grant_runs(
+    make_ctx: MakeCtx, store: SqlRequestStore, emulator_state: EmulatorState
+) -> None:
+    await approve_and_execute(make_ctx, store, ask("web", "write", 3600), IVAN)
+    [grant] = await store.active_timed_grants()
+    rename = TEAM_UPDATE.load({"name": "hk-web-w", "new_name": "web-writers"})
+    with pytest.raises(ChangeRefused) as refused:
+        await TEAM_UPDATE.plan(make_ctx(APPROVER), rename)
+    message = refused.value.message
+    assert "time-bound access running" in message and "*ivanpetrov* until" in message
+    assert grant.expires_at.strftime("%Y-%m-%d %H:%M UTC") in message and grant.request_id in message
+    # Execute checks again: a rename approved before the grant began is refused too.
+    with pytest.raises(ChangeRefused, match="time-bound access running"):
+        await TEAM_UPDATE.execute(make_ctx(APPROVER), rename)
+    assert "hk-web-w" in emulator_state.org(ORG).groups
+    # Once it has ended the team is hubkeeper's managed team still: a rename stays refused, for that reason.
+    await sweep_timed_grants(store, contexts_for(make_ctx), datetime.now(UTC) + timedelta(hours=2))
+    with pytest.raises(ChangeRefused, match="managed by hubkeeper"):
+        await TEAM_UPDATE.plan(make_ctx(APPROVER), rename)
+
+
+async def test_a_team_deleted_during_the_grant_ends_it(
+    make_ctx: MakeCtx, store: SqlRequestStore, slack: SlackStandIn, emulator_state: EmulatorState
+) -> None:
+    await approve_and_execute(make_ctx, store, ask("web", "read", 3600), IVAN)
+    emulator_state.web_ui_change(ORG, "bobokafor", "team.delete", team="hk-web-r")
+    ended = await sweep_timed_grants(store, contexts_for(make_ctx), datetime.now(UTC) + timedelta(hours=2))
+    assert len(ended) == 1
+    [event] = [e for e in await store.audit_log() if e.event == "grant.expired"]
+    assert event.detail["team_gone"] is True and event.detail["removed"] is False
+    [(_, dm)] = sent_dms(slack)
+    assert "team *hk-web-r* no longer exists" in dm["text"]
+
+
+async def test_a_404_ends_the_grant_only_when_a_read_confirms(
+    make_ctx: MakeCtx,
+    store: SqlRequestStore,
+    slack: SlackStandIn,
+    emulator_state: EmulatorState,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await approve_and_execute(make_ctx, store, ask("web", "read", 3600), IVAN)
+    later = datetime.now(UTC) + timedelta(hours=2)
+    # Docker Hub answers the DELETE with a 404 although the member is still there.
+    emulator_state.fail_next(1, status=404, method="DELETE", path="/v2/orgs/acme/groups/*/members/*")
+    with caplog.at_level(logging.WARNING, logger="hubkeeper.self_service"):
+        assert await sweep_timed_grants(store, contexts_for(make_ctx), later) == []
+    assert "still in team" in caplog.text
+    assert len(await store.due_timed_grants(later)) == 1 and sent_dms(slack) == []
+    assert "ivanpetrov" in emulator_state.org(ORG).groups["hk-web-r"].members
+    assert len(await sweep_timed_grants(store, contexts_for(make_ctx), later)) == 1
+    assert "ivanpetrov" not in emulator_state.org(ORG).groups["hk-web-r"].members
+
+
+async def old_grant(store: SqlRequestStore, request_id: str, expires_at: datetime) -> str:
+    """A grant as recorded before team ids were (the migration leaves `team_id` empty)."""
+    added = await store.add_timed_grant(
+        instance=ORG,
+        request_id=request_id,
+        team="backend",
+        username="ivanpetrov",
+        requester=IVAN,
+        expires_at=expires_at,
+    )
+    return added.id
+
+
+async def test_an_old_grant_learns_its_team_id_before_a_rename(
+    make_ctx: MakeCtx, store: SqlRequestStore, emulator_state: EmulatorState
+) -> None:
+    plan = await ACCESS_REQUEST.plan(make_ctx(KENJI), typed("web", "read", 3600))
+    now = datetime.now(UTC)
+    grant_id = await old_grant(store, await stored_request(store, plan, IVAN), now + timedelta(hours=1))
+    # A sweep before the expiry records the id while the team still has its name…
+    assert await sweep_timed_grants(store, contexts_for(make_ctx), now) == []
+    [grant] = await store.active_timed_grants()
+    assert grant.team_id == emulator_state.org(ORG).groups["backend"].id
+    # …so a rename afterwards does not lose it.
+    emulator_state.web_ui_change(ORG, "bobokafor", "team.update", team="backend", name="server-side")
+    assert [g.id for g in await sweep_timed_grants(store, contexts_for(make_ctx), now + timedelta(hours=2))] == [
+        grant_id
+    ]
+    assert "ivanpetrov" not in emulator_state.org(ORG).groups["server-side"].members
+
+
+async def test_an_old_grant_whose_team_lost_its_name_is_left_due(
+    make_ctx: MakeCtx, store: SqlRequestStore, emulator_state: EmulatorState, caplog: pytest.LogCaptureFixture
+) -> None:
+    plan = await ACCESS_REQUEST.plan(make_ctx(KENJI), typed("web", "read", 3600))
+    later = datetime.now(UTC) + timedelta(hours=2)
+    await old_grant(store, await stored_request(store, plan, IVAN), later - timedelta(hours=1))
+    emulator_state.web_ui_change(ORG, "bobokafor", "team.update", team="backend", name="server-side")
+    with caplog.at_level(logging.WARNING, logger="hubkeeper.self_service"):
+        assert await sweep_timed_grants(store, contexts_for(make_ctx), later) == []
+    assert "cannot tell which team" in caplog.text
+    assert len(await store.due_timed_grants(later)) == 1  # never recorded as ended on a guess
+    assert "ivanpetrov" in emulator_state.org(ORG).groups["server-side"].members
+
+
+# -- `/hub team update` of a team self-service uses ---------------------------------------------------
+
+
+async def test_team_update_of_an_access_teams_team(make_ctx: MakeCtx, emulator_state: EmulatorState) -> None:
+    key, team = "acme/api:write", "backend"
+    # The config may spell the name in another case: Docker Hub's team names ignore it.
+    ctx = make_ctx(APPROVER, access_teams={key: "Backend"})
+    with pytest.raises(ChangeRefused, match=r"\[access_teams\]") as refused:
+        await TEAM_UPDATE.plan(ctx, TEAM_UPDATE.load({"name": team, "new_name": "server-side"}))
+    assert key in refused.value.message
+    with pytest.raises(ChangeRefused, match=r"\[access_teams\]"):
+        await TEAM_UPDATE.execute(ctx, TEAM_UPDATE.load({"name": team, "new_name": "server-side"}))
+    assert team in emulator_state.org(ORG).groups
+    # Its description is people's business: self-service needs only the name and the grant.
+    described = TEAM_UPDATE.load({"name": team, "description": "The API people"})
+    await TEAM_UPDATE.plan(ctx, described)
+    await TEAM_UPDATE.execute(ctx, described)
+    assert emulator_state.org(ORG).groups[team].description == "The API people"
+
+
+async def test_a_managed_team_keeps_its_mark(
+    make_ctx: MakeCtx, store: SqlRequestStore, emulator_state: EmulatorState
+) -> None:
+    await approve_and_execute(make_ctx, store, ask("web", "read"), IVAN)
+    with pytest.raises(ChangeRefused, match="must start with"):
+        await TEAM_UPDATE.plan(make_ctx(APPROVER), TEAM_UPDATE.load({"name": "hk-web-r", "description": "mine now"}))
+    kept = TEAM_UPDATE.load({"name": "hk-web-r", "description": f"{MANAGED_DESCRIPTION} for acme/web:read (docs)"})
+    await TEAM_UPDATE.execute(make_ctx(APPROVER), kept)
+    assert emulator_state.org(ORG).groups["hk-web-r"].description.endswith("(docs)")

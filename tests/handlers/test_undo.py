@@ -154,6 +154,10 @@ REVERSES: list[tuple[str, dict[str, Any], dict[str, Any], tuple[str, dict[str, A
 def test_the_reverse_comes_from_the_outcome(
     kind: str, params: dict[str, Any], result: dict[str, Any], expected: tuple[str, dict[str, Any]] | None
 ) -> None:
+    if expected is not None:
+        # As the target kind reads them: fields it adds with their defaults (a plan's team id…) compare equal.
+        target = kinds.named(expected[0])
+        expected = (expected[0], target.dump(target.load(expected[1])))
     assert reverse(kind, params, result) == expected
 
 

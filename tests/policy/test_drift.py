@@ -76,13 +76,19 @@ def apply_buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 async def test_same_drift_posts_once_a_new_one_again(
-    drift: PolicyDrift, slack: SlackStandIn, emulator_state: EmulatorState
+    drift: PolicyDrift, slack: SlackStandIn, emulator_state: EmulatorState, store: SqlRequestStore
 ) -> None:
     assert await drift.check() is DriftOutcome.POSTED
     assert await drift.check() is DriftOutcome.ALREADY_POSTED
     posted = slack.messages(CHANNEL)
     assert len(posted) == 1
-    assert apply_buttons(posted[0]) == [(APPLY_ACTION, "acme")]
+    # The button names the stored plan, which holds exactly the changes the message shows.
+    [(action, plan_id)] = apply_buttons(posted[0])
+    plan = await store.get_policy_plan(plan_id)
+    assert action == APPLY_ACTION and plan is not None and plan.instance == "acme"
+    shown = json.dumps(posted[0]["blocks"], ensure_ascii=False)
+    assert len(plan.changes) == 5 and "5 change(s)" in shown
+    assert all(Change.from_dict(change).describe() in shown for change in plan.changes)
     text = json.dumps(posted[0]["blocks"], ensure_ascii=False)
     assert "Policy drift on acme" in text
     assert "grant read on acme/docs to team security · rule `acme/*`" in text

@@ -93,12 +93,17 @@ def buttons(reply: Reply) -> list[dict[str, Any]]:
 
 
 async def test_plan_reply_has_the_changes_and_an_apply_button(
-    hub: HubClient, policy_path: Path, context: Callable[..., HandlerContext]
+    hub: HubClient, policy_path: Path, context: Callable[..., HandlerContext], store: SqlRequestStore
 ) -> None:
-    reply = await policy_plan_reply(context(hub), str(policy_path))
+    reply = await policy_plan_reply(context(hub, store=store), str(policy_path))
     assert "4 change(s)" in reply.text
     assert "create team release-eng" in str(reply.blocks)
-    assert [(b["action_id"], b["value"]) for b in buttons(reply)] == [(APPLY_ACTION, "acme")]
+    # The button carries the id of the stored plan: the changes shown, for the Apply click to file.
+    [(action, plan_id)] = [(b["action_id"], b["value"]) for b in buttons(reply)]
+    plan = await store.get_policy_plan(plan_id)
+    assert action == APPLY_ACTION and plan is not None
+    assert (plan.instance, plan.source, len(plan.changes)) == ("acme", str(policy_path), 4)
+    assert {"action": "create_team", "team": "release-eng", "description": "Release engineering"} in plan.changes
 
 
 async def test_plan_reply_without_changes_has_no_button(
@@ -132,7 +137,7 @@ async def test_kind_plans_then_executes(
     assert isinstance(kind, PolicyApply)
     plan = await kind.plan(context(hub), kind.load({"path": str(policy_path)}))
     assert kind.destructive(plan.params)  # security's read on api is revoked
-    assert plan.params.text == POLICY
+    assert len(plan.params.changes) == 4 and plan.params.text is None  # the changes, not the policy, are stored
     assert any("revoke read on acme/api from team security" in line for line in plan.details)
 
     await asyncio.to_thread(policy_path.write_text, "teams: {}\n", "utf-8")  # what runs is what was approved
@@ -148,7 +153,7 @@ async def test_kind_plans_then_executes(
     assert "4 of 4" in slack.messages(APPROVALS)[-1]["text"]  # the approval message showed progress
 
     with pytest.raises(ChangeRefused, match="Nothing to do"):
-        await kind.plan(context(hub), kind.load(plan.params))
+        await kind.plan(context(hub), kind.load({"text": POLICY, "source": "policy.yml"}))
 
 
 async def test_partial_failure_fails_the_request_with_what_was_done(
@@ -163,7 +168,7 @@ async def test_partial_failure_fails_the_request_with_what_was_done(
 
     # Creating the team fails (a POST is not retried); the rest of the policy still runs.
     emulator_state.fail_next(1, 500, method="POST", path="/v2/orgs/acme/groups")
-    with pytest.raises(PartlyApplied, match=r"\d of \d change\(s\) applied\)"):
+    with pytest.raises(PartlyApplied, match=r"\d of \d planned change\(s\) applied\)"):
         await kind.execute(context(hub, store=store), kind.load(plan.params))
     # the team's member and grant were skipped; security's revoke was done
     assert (

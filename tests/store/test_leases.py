@@ -178,7 +178,7 @@ async def test_the_migration_keeps_requests_and_admits_interrupted(database_url:
     engine = create_engine(database_url)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_to("0003"))  # type: ignore[arg-type]
+            await connection.run_sync(_to("0005"))  # type: ignore[arg-type]
         async with engine.connect() as connection:
             columns = (await connection.execute(text("SELECT * FROM requests"))).keys()
             assert "lease_until" not in columns

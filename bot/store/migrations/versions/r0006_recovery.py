@@ -1,7 +1,7 @@
 """Recovery of interrupted work: the execution lease, the Retry window and the `interrupted` status.
 
-Revision ID: r0004_recovery
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02
 
 Self-contained on purpose (no import of `bot.store.schema`): a migration describes the schema as it
@@ -20,13 +20,16 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "r0004_recovery"
-down_revision: str | None = "0003"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _OLD = "'pending', 'approved', 'executing', 'done', 'failed', 'denied', 'expired', 'cancelled'"
 _NEW = _OLD + ", 'interrupted'"
+# An interrupted undo holds its claim on the request it undoes, as a failed one does (Retry finishes it).
+_UNDO_HOLDING_OLD = sa.text("status IN ('approved', 'done', 'executing', 'failed', 'pending')")
+_UNDO_HOLDING_NEW = sa.text("status IN ('approved', 'done', 'executing', 'failed', 'interrupted', 'pending')")
 
 
 def _time() -> sa.DateTime:
@@ -39,16 +42,25 @@ def upgrade() -> None:
     op.add_column("requests", sa.Column("retry_until", _time(), nullable=True))
     op.create_index("ix_requests_status_lease_until", "requests", ["status", "lease_until"])
     _statuses(_OLD, _NEW)
+    _undo_claim(_UNDO_HOLDING_NEW)
 
 
 def downgrade() -> None:
     # Interrupted requests become failed ones: the nearest state the older schema knows.
     op.execute("UPDATE requests SET status = 'failed' WHERE status = 'interrupted'")
+    _undo_claim(_UNDO_HOLDING_OLD)
     _statuses(_NEW, _OLD)
     op.drop_index("ix_requests_status_lease_until", table_name="requests")
     for column in ("retry_until", "lease_until", "executor"):
         # SQLite (3.35+) drops a plain column in place: no rebuild, so no foreign key trouble.
         op.execute(f"ALTER TABLE requests DROP COLUMN {column}")
+
+
+def _undo_claim(holding: sa.TextClause) -> None:
+    op.drop_index("uq_requests_undoes", table_name="requests")
+    op.create_index(
+        "uq_requests_undoes", "requests", ["undoes"], unique=True, sqlite_where=holding, postgresql_where=holding
+    )
 
 
 def _statuses(old: str, new: str) -> None:
