@@ -32,7 +32,9 @@ from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store import SqlRequestStore
 from bot.store.access_store import SqlAccessIndexStore
 from handlers.access_index import refresh_index
@@ -145,14 +147,24 @@ async def main() -> None:
                 print(f"  peak RSS (this process) {rss_after_refresh:.1f} MB")
 
                 # /hub access from the index, for random members of the org.
-                ctx = HandlerContext(hub=hub, instance=ORG, actor="UBENCH")
+                # The context as the bot builds it; the Slack parts are never called (no mention is asked).
+                slack = AsyncWebClient(token="xoxb-benchmark", base_url="http://127.0.0.1:9/")
+                ctx = HandlerContext(
+                    hub=hub,
+                    instance=ORG,
+                    actor="UBENCH",
+                    messenger=SlackMessenger(slack),
+                    directory=SlackDirectory(slack),
+                    store=store,
+                    access_index=index,
+                )
                 width = max(5, len(str(args.members)))
                 rng = random.Random(12)
                 usernames = [f"user{rng.randrange(args.members):0{width}d}" for _ in range(args.lookups)]
                 latencies = []
                 for username in usernames:
                     began = time.perf_counter()
-                    reply = await access(ctx, username, index=index)
+                    reply = await access(ctx, username, index=ctx.access_index)
                     latencies.append((time.perf_counter() - began) * 1000)
                     if "as of" not in reply.text:
                         raise SystemExit(f"/hub access {username} did not answer from the index: {reply.text[:200]}")

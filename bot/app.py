@@ -279,6 +279,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
     labels = tuple(hubs)
     upload = bot_upload(client)
     policy_file = settings.hubkeeper_policy_file or None
+    index = SqlAccessIndexStore(store.engine)
 
     def contexts(instance: str, actor: str, request_id: str | None) -> HandlerContext | None:
         if instance not in hubs:
@@ -295,6 +296,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
             messenger=messenger,
             directory=directory,
             store=store,
+            access_index=index,
             request_id=request_id,
             access_teams=access_teams,
             upload=upload,
@@ -302,8 +304,6 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
             policy_file=policy_file,
             stale_after_days=settings.hubkeeper_stale_after_days,
         )
-
-    index = SqlAccessIndexStore(store.engine)
 
     async def follow_done(request: ChangeRequest) -> None:
         await apply_own_change(index, request.instance, request.kind, request.result or {}, now=request.updated_at)

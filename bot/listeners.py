@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack_io import respond
 from bot.wait_notices import wait_notices
+from handlers import blocks
 from handlers.context import Reply
 from handlers.digest import service as digest_service
 from handlers.requests import render
@@ -31,13 +32,19 @@ def register(app: AsyncApp, router: Router, track: Callable[[], AbstractAsyncCon
         await ack()
         async with track():
             text, actor, channel = str(command.get("text") or ""), str(command["user_id"]), command.get("channel_id")
+            response_url = str(command["response_url"])
+
+            async def progress(note: str) -> None:
+                await respond(response_url, blocks.message(note))
+
             # If Docker Hub makes the lookup wait, the asker hears why before the answer comes.
-            async with wait_notices(str(command["response_url"])):
-                reply = await router.command(text, actor, channel)
-            await respond(str(command["response_url"]), reply)
+            async with wait_notices(response_url):
+                reply = await router.command(text, actor, channel, progress)
+            await respond(response_url, reply)
 
     @app.action("policy_apply")
     @app.action("members_page")
+    @app.action("repos_page")
     async def members_page(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         async with track():

@@ -141,7 +141,13 @@ class SlackDirectory:
         cached = self._emails.get(user_id)
         if cached is not None and time.monotonic() < cached[0]:
             return cached[1]
-        response = await self._client.users_info(user=user_id)
+        try:
+            response = await self._client.users_info(user=user_id)
+        except SlackApiError as error:
+            # Someone who is not (or no longer) in the workspace has no email; anything else is a failure.
+            if error.response.get("error") != "user_not_found":
+                raise
+            return None
         profile = (response.get("user") or {}).get("profile") or {}
         email = profile.get("email")
         self._emails[user_id] = (time.monotonic() + self._ttl, email if isinstance(email, str) else None)

@@ -26,6 +26,8 @@ from typing import TextIO
 from handlers import blocks as bk
 from handlers.access_index import PERMISSION_RANK, AccessIndexStore, index_age_text
 from handlers.context import HandlerContext, Reply
+from handlers.grammar import Syntax
+from handlers.lookup import without_arguments
 from handlers.review import TEAM_SEPARATOR, Upload, UploadFailed, safe_cell
 from handlers.teams import OWNERS_TEAM
 from hub.client import HubClient
@@ -131,3 +133,27 @@ async def access_review(ctx: HandlerContext, *, upload: Upload, index: AccessInd
         f"*Repository access review of {bk.code(summary.org)}* sent to you by DM as {bk.code(filename)}.",
         bk.escape(summary.text()),
     )
+
+
+@dataclass(frozen=True)
+class ReviewAccess:
+    pass
+
+
+async def _run_access_review(ctx: HandlerContext) -> Reply:
+    if ctx.upload is None:
+        return Reply("Access reviews need Slack file uploads, which this hubkeeper lacks.")
+    return await access_review(ctx, upload=ctx.upload, index=ctx.access_index)
+
+
+REVIEW_ACCESS = without_arguments(
+    Syntax(
+        "review access",
+        "review access",
+        "Who reaches which repository through which team: a CSV sent to you by DM",
+        ("/hub review access",),
+    ),
+    ReviewAccess,
+    _run_access_review,
+    scan=True,  # one pass over every member, as `/hub review`
+)

@@ -15,16 +15,23 @@ command, or no subcommand, is an error that points to `/hub help`: never some ot
 `--dry-run` is the grammar's, not any kind's: it is taken out of the line (anywhere before `--reason`,
 or as the line's last word, after a reason too) before the kind sees the words, so every change kind,
 one added tomorrow included, takes it without knowing of it.
+
+Slack sends the line escaped (the manifest's `should_escape: true`, so that a person picked with `@`
+arrives as their user ID): `&`, `<` and `>` as entities, links and emails as `<target|as typed>`,
+people as `<@U…|name>`. `slack_text` turns it back into what was typed, keeping mentions as tokens
+(`/hub access` takes a person).
 """
 
 from __future__ import annotations
 
 import io
+import re
 import shlex
 from dataclasses import dataclass, replace
 from typing import Any
 
 from handlers import lookups
+from handlers.blocks import unescape
 from handlers.grammar import (
     DRY_RUN_OPTION,
     REASON_OPTION,
@@ -73,6 +80,25 @@ def spec(name: str) -> Syntax | None:
 
 def suggest(word: str) -> str | None:
     return closest(word, [syntax.name for syntax in syntaxes()])
+
+
+_SLACK_TOKEN = re.compile(r"<([^<>]*)>")
+
+
+def slack_text(text: str) -> str:
+    """The line as typed, from Slack's escaped form; `<@U…|name>` mentions are kept as they are."""
+
+    def typed(token: re.Match[str]) -> str:
+        target, _, label = token.group(1).partition("|")
+        if target.startswith(("@", "#", "!")):
+            # People, channels and special mentions stay tokens: only `/hub access` takes one (a
+            # person), and every other parser refuses them as they are.
+            return token.group(0)
+        # A link or an email: Slack puts what was typed after the pipe.
+        return label or target.removeprefix("mailto:")
+
+    # Tokens first: an escaped `&lt;` in the text is a literal `<`, never the start of one.
+    return unescape(_SLACK_TOKEN.sub(typed, text))
 
 
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
@@ -149,7 +175,8 @@ def take_dry_run(line: Line) -> tuple[Line, bool]:
 
 
 def parse(text: str) -> Parsed:
-    line, dry_run = take_dry_run(lex(text))
+    """`text` as Slack sends it (see `slack_text`)."""
+    line, dry_run = take_dry_run(lex(slack_text(text)))
     parsed = _parse(line)
     if not dry_run:
         return parsed

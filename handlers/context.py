@@ -6,7 +6,7 @@ Hub client, the actor, a messenger and a directory backed by Slack) and delivers
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -14,6 +14,7 @@ from handlers.stale import STALE_AFTER_DAYS
 from hub.client import HubClient
 
 if TYPE_CHECKING:
+    from handlers.access_index import AccessIndexStore
     from handlers.digest.service import Digests
     from handlers.requests.lifecycle import RequestStore
     from handlers.review import Upload
@@ -69,6 +70,8 @@ class HandlerContext:
     messenger: Messenger
     directory: Directory
     store: RequestStore
+    access_index: AccessIndexStore
+    """Who reaches which repository through which team, for `/hub repos`, `/hub access` and the access CSV."""
     instances: tuple[str, ...] = ()
     """Every configured label, for messages that name them."""
     request_id: str | None = None
@@ -83,3 +86,5 @@ class HandlerContext:
     policy_file: str | None = None
     """HUBKEEPER_POLICY_FILE, for `/hub policy plan` and its Apply button."""
     stale_after_days: int = STALE_AFTER_DAYS
+    progress: Callable[[str], Awaitable[None]] | None = None
+    """Tells whoever asked something while they wait for a slow answer (mrkdwn, escaped)."""

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from handlers.access_review import REVIEW_ACCESS
 from handlers.digest.service import DIGEST
 from handlers.grammar import Syntax, UsageError
 from handlers.health import HEALTH
 from handlers.invites import INVITES
 from handlers.lookup import AnyLookup, Lookup
+from handlers.member_access import ACCESS
 from handlers.members import MEMBERS, WHOIS
 from handlers.policy.slack import POLICY_PLAN
+from handlers.repos import REPO, REPOS
 from handlers.request_log import LOG
 from handlers.requests import kinds
 from handlers.review import REVIEW
@@ -40,7 +43,23 @@ HELP: Lookup[Help] = Lookup(
     None,
 )
 
-ALL: tuple[AnyLookup, ...] = (HELP, WHOIS, MEMBERS, TEAMS, TEAM, INVITES, HEALTH, REVIEW, DIGEST, POLICY_PLAN, LOG)
+ALL: tuple[AnyLookup, ...] = (
+    HELP,
+    WHOIS,
+    MEMBERS,
+    TEAMS,
+    TEAM,
+    INVITES,
+    REPO,
+    REPOS,
+    ACCESS,
+    HEALTH,
+    REVIEW,
+    REVIEW_ACCESS,
+    DIGEST,
+    POLICY_PLAN,
+    LOG,
+)
 
 
 def by_command(words: str) -> AnyLookup | None:

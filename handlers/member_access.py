@@ -25,6 +25,8 @@ from handlers.access_index import (
     strongest,
 )
 from handlers.context import HandlerContext, Reply
+from handlers.grammar import Syntax, UsageError, member_ref
+from handlers.lookup import Lookup
 from handlers.teams import OWNERS_TEAM
 from hub.errors import HubError, InvalidInput
 from hub.models import OrgMember
@@ -33,7 +35,7 @@ LIVE_MAX_READS = 300
 """Live reading is for members whose teams are few: at most this many (repository, team) reads."""
 LIVE_CONCURRENCY = 8
 INDEX_MAX_AGE = timedelta(days=1)
-_SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>")
+_SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>|]*)?>")
 
 Progress = Callable[[str], Awaitable[None]]
 """Tell the person something while they wait (mrkdwn, escaped)."""
@@ -60,17 +62,13 @@ def combine(grants: Iterable[tuple[str, str, str]]) -> list[Reach]:
     return reaches
 
 
-async def _resolve(ctx: HandlerContext, who: str) -> str:
-    """A Slack mention becomes the person's email (through the directory); anything else stays."""
+async def _resolve(ctx: HandlerContext, who: str) -> str | None:
+    """A Slack mention becomes the person's email (through the directory), None when Slack shows none;
+    anything else stays as it is."""
     mention = _SLACK_MENTION.fullmatch(who)
     if mention is None:
         return who
-    if ctx.directory is None:
-        raise InvalidInput("user", who, "give a Docker username or email")
-    email = await ctx.directory.user_email(mention.group(1))
-    if not email:
-        raise InvalidInput("user", who, "Slack does not show this person's email; give their Docker username")
-    return email
+    return await ctx.directory.user_email(mention.group(1))
 
 
 async def _read_live(ctx: HandlerContext, teams: Sequence[str]) -> list[tuple[str, str, str]]:
@@ -109,8 +107,16 @@ async def access(
     now = now or datetime.now(UTC)
     if not who.strip():
         return bk.message(":warning: Say whose access: `/hub access username`, an email or an @mention.")
+    mention = _SLACK_MENTION.fullmatch(who.strip())
+    # A person is shown by their ID alone: Slack renders it as their name, and the label is theirs to choose.
+    person = f"<@{mention.group(1)}>" if mention else bk.code(who.strip())
+    wanted = await _resolve(ctx, who.strip())
+    if wanted is None:
+        return bk.message(
+            f":warning: Slack shows no email for {person}, so hubkeeper cannot tell who they are on Docker Hub; "
+            "give their Docker username."
+        )
     try:
-        wanted = await _resolve(ctx, who.strip())
         # The index's status is read while Docker Hub looks the member up.
         status_task = asyncio.ensure_future(_status(index, ctx.instance))
         try:
@@ -122,6 +128,11 @@ async def access(
     except HubError as error:
         return bk.error_reply(error)
     if member is None:
+        if wanted != who.strip():  # a Slack person, found by their email
+            return bk.message(
+                f":warning: {person} ({bk.code(wanted)} on Slack) is not a member of {bk.code(ctx.hub.org)}: "
+                "no Docker Hub member has that email. Give their Docker username."
+            )
         return bk.message(f":warning: {bk.code(who.strip())} is not a member of {bk.code(ctx.hub.org)}.")
     teams = [team for team in member.groups if team != OWNERS_TEAM]
     try:
@@ -190,3 +201,48 @@ def render_access(org: str, member: OrgMember, reaches: Sequence[Reach], age: st
     if not lines:
         lines = ["No repository through a team."]
     return bk.reply(bk.list_blocks(head, lines, not_shown="{n} more repositories not shown"))
+
+
+# -- the command -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessQuery:
+    who: str
+    """A Docker username, an email, or a Slack mention (`<@U…|name>`), checked by the parser."""
+
+
+def _parse_access(spec: Syntax, args: list[str]) -> AccessQuery:
+    if not args:
+        raise UsageError("access needs a Docker username, an email or an @mention of someone on Slack", spec)
+    joined = " ".join(args)  # a mention's name may hold spaces
+    if _SLACK_MENTION.fullmatch(joined):
+        return AccessQuery(joined)
+    if len(args) != 1:
+        raise UsageError("access needs one person: a Docker username, an email or an @mention", spec)
+    who = args[0]
+    if who.startswith("@") and who.count("@") == 1:
+        # Slack turns a person picked from its @ suggestions into their ID; this one was not.
+        raise UsageError(f"{who!r} is nobody on Slack: pick the person from Slack's @ suggestions", spec)
+    return AccessQuery(member_ref(who))
+
+
+async def _run_access(ctx: HandlerContext, query: AccessQuery) -> Reply:
+    return await access(ctx, query.who, index=ctx.access_index, progress=ctx.progress)
+
+
+ACCESS = Lookup(
+    Syntax(
+        "access",
+        "access <username|email|@slack-user>",
+        "Every repository someone reaches through their teams, and through which",
+        ("/hub access erinpatel",),
+    ),
+    AccessQuery,
+    _parse_access,
+    _run_access,
+    # By email (or a Slack person, found by theirs) the member is searched for through the org's pages,
+    # as `/hub whois` by email: its turn with the scans, but no cooldown.
+    scan=lambda query: "@" in query.who,
+    scan_cooldown=False,
+)

@@ -21,6 +21,8 @@ from handlers.access_index import (
     read_repository_grants,
 )
 from handlers.context import HandlerContext, Reply
+from handlers.grammar import MAX_SEARCH, Syntax, UsageError, reject_unknown_options
+from handlers.lookup import Lookup
 from hub import paths
 from hub.errors import HubError, InvalidInput, NotFound
 from hub.models import RepositoryListEntry
@@ -224,3 +226,71 @@ def render_repos(
     reply = bk.reply(bk.list_blocks([bk.section(status)], lines, tail))
     reply.replace_original = replace_original
     return reply
+
+
+# -- the commands ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepoQuery:
+    ref: str
+    """`namespace/repository`, or a repository name of the instance's org; checked by the parser."""
+
+
+def _parse_repo(spec: Syntax, args: list[str]) -> RepoQuery:
+    if len(args) != 1:
+        raise UsageError("repo needs one repository, namespace/repository", spec)
+    ref = args[0]
+    # Checked here, before anything is read: a bare name is taken as a repository of the org.
+    if "/" in ref:
+        paths.parse_repository_ref(ref)
+    else:
+        paths.repository(ref)
+    return RepoQuery(ref)
+
+
+async def _run_repo(ctx: HandlerContext, query: RepoQuery) -> Reply:
+    return await repo(ctx, query.ref)
+
+
+REPO = Lookup(
+    Syntax(
+        "repo",
+        "repo <namespace/repo>",
+        "One repository: the teams with access, their permission, and who can push",
+        ("/hub repo acme/api",),
+    ),
+    RepoQuery,
+    _parse_repo,
+    _run_repo,
+)
+
+
+@dataclass(frozen=True)
+class ReposQuery:
+    search: str | None = None
+
+
+def _parse_repos(spec: Syntax, args: list[str]) -> ReposQuery:
+    reject_unknown_options(spec, args)
+    search = " ".join(args) or None
+    if search is not None and len(search) > MAX_SEARCH:
+        raise UsageError(f"the search is longer than {MAX_SEARCH} characters", spec)
+    return ReposQuery(search)
+
+
+async def _run_repos(ctx: HandlerContext, query: ReposQuery) -> Reply:
+    return await repos(ctx, query.search, index=ctx.access_index)
+
+
+REPOS = Lookup(
+    Syntax(
+        "repos",
+        "repos [search]",
+        "The org's repositories, a page at a time, with how many teams reach each",
+        ("/hub repos api",),
+    ),
+    ReposQuery,
+    _parse_repos,
+    _run_repos,
+)

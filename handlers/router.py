@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from handlers import commands, lookups, members
+from handlers import commands, lookups, members, repos
 from handlers.blocks import error_reply, escape
 from handlers.changes.policy_apply import PolicyApplyParams
 from handlers.context import Directory, HandlerContext, Reply
@@ -59,7 +59,14 @@ class Router:
     def __post_init__(self) -> None:
         self.labels = tuple(self.hubs)
 
-    async def command(self, text: str, actor: str, channel: str | None = None) -> Reply:
+    async def command(
+        self,
+        text: str,
+        actor: str,
+        channel: str | None = None,
+        progress: Callable[[str], Awaitable[None]] | None = None,
+    ) -> Reply:
+        """`progress` tells the asker something before the answer (a slow live read)."""
         if self.approvals.stopping:  # after SIGTERM: no new work here; the next process takes it
             return Reply(SHUTTING_DOWN)
         try:
@@ -78,7 +85,7 @@ class Router:
         context = self._context(parsed.org, actor)
         if isinstance(context, Reply):
             return context
-        return await self._run(replace(context, channel=channel), command)
+        return await self._run(replace(context, channel=channel, progress=progress), command)
 
     async def action(self, action_id: str, value: str, actor: str) -> Reply:
         """A button on one of our lookups was clicked."""
@@ -89,12 +96,14 @@ class Router:
             return refusal
         if action_id == APPLY_ACTION:
             return await self._apply_policy(value, actor)
-        if action_id != members.PAGE_ACTION:
+        if action_id not in (members.PAGE_ACTION, repos.PAGE_ACTION):
             return Reply(f"hubkeeper does not know the button {escape(echo(action_id))}.")
         context = self._context(_instance_of(value), actor)
         if isinstance(context, Reply):
             return context
         try:
+            if action_id == repos.PAGE_ACTION:
+                return await repos.repos_page_clicked(context, value, index=context.access_index)
             return await members.members_page_clicked(context, value)
         except HubError as error:
             return error_reply(error)

@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store import SqlRequestStore
+from bot.store.access_store import SqlAccessIndexStore
 from handlers.context import HandlerContext
 from handlers.requests import kinds
 from handlers.requests.kind import ChangeKind
@@ -123,6 +124,7 @@ def make_context(hub: HubClient, store: SqlRequestStore, slack: SlackStandIn) ->
             "messenger": SlackMessenger(client),
             "directory": SlackDirectory(client),
             "store": store,
+            "access_index": SqlAccessIndexStore(store.engine),
         }
         values.update(fields)
         return HandlerContext(**values)

@@ -22,6 +22,7 @@ from .demo_users import DEMO_CHANNELS, DEMO_SLACK_USERS
 from .directory import SlackChannel, SlackUser, dm_channel_id
 from .payloads import (
     block_actions_payload,
+    escaped_command_text,
     interaction_body,
     signed_headers,
     slash_command_body,
@@ -34,6 +35,31 @@ STATIC = Path(__file__).parent / "static"
 COMMAND = "/hub"
 # Slack gives up on a request after 3 seconds and tells the user the command timed out.
 SLACK_TIMEOUT_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class OutsideChange:
+    """A change someone makes in Docker Hub's web UI, not through hubkeeper: the activity feed posts it."""
+
+    label: str
+    action: str
+    arguments: dict[str, str]
+
+
+OUTSIDE_ACTOR = "carolsmith"
+"""The demo org's third owner, who uses the web UI."""
+OUTSIDE_CHANGES: dict[str, OutsideChange] = {
+    "ivan-owner": OutsideChange(
+        "Carol makes Ivan an owner", "member.role.change", {"username": "ivanpetrov", "role": "owner"}
+    ),
+    "ivan-member": OutsideChange(
+        "Carol makes Ivan a member again", "member.role.change", {"username": "ivanpetrov", "role": "member"}
+    ),
+    "kenji-backend": OutsideChange(
+        "Carol adds Kenji to the backend team", "team.member.add", {"team": "backend", "username": "kenjisato"}
+    ),
+    "umar-removed": OutsideChange("Carol removes Umar from the org", "member.remove", {"username": "umarkhan"}),
+}
 
 
 @dataclass(frozen=True)
@@ -57,8 +83,11 @@ class Console:
         signing_secret: str,
         users: Sequence[SlackUser],
         channels: Sequence[SlackChannel],
+        web_ui_url: str | None = None,
     ) -> None:
         self.standin = standin
+        self.web_ui_url = web_ui_url
+        """The emulator's `/emulator/web-ui/{org}` endpoint: where outside changes are made (None: no button)."""
         self.events_url = bot_events_url
         self.secret = signing_secret
         self.users = {u.id: u for u in users}
@@ -137,7 +166,7 @@ class Console:
             user,
             channel,
             COMMAND,
-            text.strip(),
+            escaped_command_text(text.strip(), self.users.values()),
             self.standin.new_response_url(user.id, channel[0]),
             self.standin.new_trigger_id(user.id),
         )
@@ -225,6 +254,24 @@ class Console:
         close_modal(self.standin.state, self.user(body.get("user")).id)
         return web.json_response({"ok": True})
 
+    async def outside_change(self, request: web.Request) -> web.Response:
+        """Make one of OUTSIDE_CHANGES in the emulator, as a person in Docker Hub's web UI would."""
+        body = await self.json_body(request)
+        change = OUTSIDE_CHANGES.get(str(body.get("change", "")))
+        if change is None or self.web_ui_url is None:
+            raise BadRequest("unknown outside change")
+        assert self.session is not None, "the console app is not running"
+        sent = {"actor": OUTSIDE_ACTOR, "action": change.action, **change.arguments}
+        try:
+            async with self.session.post(self.web_ui_url, json=sent) as r:
+                answer = await r.json(content_type=None)
+                if r.status != 200:
+                    detail = answer.get("detail") if isinstance(answer, dict) else None
+                    return web.json_response({"ok": False, "error": str(detail or f"HTTP {r.status}")})
+        except (TimeoutError, aiohttp.ClientError, ValueError) as error:
+            return web.json_response({"ok": False, "error": f"the emulator did not answer ({type(error).__name__})"})
+        return web.json_response({"ok": True, "done": change.label})
+
     async def file(self, request: web.Request) -> web.Response:
         stored = next((f for f in self.standin.files if f.id == request.match_info["file_id"]), None)
         if stored is None or stored.content is None:
@@ -267,6 +314,9 @@ def console_state(console: Console, me: SlackUser) -> dict[str, Any]:
         ],
         "modal": modal[-1] if modal else None,
         "home": standin.home(me.id),
+        "outside_changes": [{"id": key, "label": change.label} for key, change in OUTSIDE_CHANGES.items()]
+        if console.web_ui_url
+        else [],
     }
 
 
@@ -276,8 +326,10 @@ def build_console_app(
     signing_secret: str,
     users: Sequence[SlackUser] = DEMO_SLACK_USERS,
     channels: Sequence[SlackChannel] = DEMO_CHANNELS,
+    web_ui_url: str | None = None,
 ) -> web.Application:
-    console = Console(standin, bot_events_url, signing_secret, users, channels)
+    """`web_ui_url`: the emulator's web-UI endpoint for the org, for the outside-change button."""
+    console = Console(standin, bot_events_url, signing_secret, users, channels, web_ui_url)
     app = web.Application()
     app.cleanup_ctx.append(console.session_ctx)
     app.router.add_get("/", console.page)
@@ -288,4 +340,5 @@ def build_console_app(
     app.router.add_post("/api/view_submission", console.view_submission)
     app.router.add_post("/api/view_close", console.view_close)
     app.router.add_get("/api/file/{file_id}", console.file)
+    app.router.add_post("/api/outside_change", console.outside_change)
     return app

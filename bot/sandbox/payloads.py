@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +25,25 @@ def signed_headers(signing_secret: str, body: str, timestamp: int | None = None)
         "X-Slack-Signature": signature,
         "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
     }
+
+
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_AT_NAME = re.compile(r"(?<!\S)@([\w.-]+)")
+
+
+def escaped_command_text(text: str, users: Iterable[SlackUser]) -> str:
+    """The command's text as Slack sends it with the manifest's `should_escape: true`: `&`, `<` and `>` as
+    entities, emails as `<mailto:…|as typed>`, and a person picked with @ (a workspace member's name) as
+    `<@U…|name>`. Any other @word stays text, as Slack leaves it."""
+    out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    out = _EMAIL.sub(lambda found: f"<mailto:{found.group(0)}|{found.group(0)}>", out)
+    by_name = {user.name: user for user in users if not user.deleted}
+
+    def person(found: re.Match[str]) -> str:
+        user = by_name.get(found.group(1))
+        return f"<@{user.id}|{user.name}>" if user is not None else found.group(0)
+
+    return _AT_NAME.sub(person, out)
 
 
 def slash_command_body(

@@ -123,7 +123,8 @@ class Sandbox:
         self._runners.append(bot_runner)
         self.scheduler = start_scheduler(self.bot)
         self.bot_url = f"http://{self.host}:{bot_port}{EVENTS_PATH}"
-        console = web.AppRunner(build_console_app(self.slack, self.bot_url, self.signing_secret))
+        web_ui = f"{self.emulator.base_url}/emulator/web-ui/{DEMO.org}"
+        console = web.AppRunner(build_console_app(self.slack, self.bot_url, self.signing_secret, web_ui_url=web_ui))
         await console.setup()
         site = web.TCPSite(console, self.host, self.console_port)
         await site.start()
@@ -169,8 +170,9 @@ async def run_sandbox(host: str, console_port: int) -> None:
         print(f"  Slack stand-in      {sandbox.slack.api_url}")
         print(f"  working folder      {sandbox.folder}")
         print(
-            f"  an outside change   hubkeeper emulator-web-ui --url {sandbox.emulator.base_url} "
-            "member.role.change username=ivanpetrov role=owner  (posted to the audit channel within 15 s)"
+            '  an outside change   the console\'s "Docker Hub web UI" button, or '
+            f"hubkeeper emulator-web-ui --url {sandbox.emulator.base_url} member.role.change username=ivanpetrov "
+            "role=owner  (posted to #general within 15 s)"
         )
         print(
             "  see, ask, undo      as Ivan: /hub team add data ivanpetrov --reason onboarding --dry-run, then again "

@@ -44,3 +44,29 @@ async def test_a_person_pages_through_members_and_reads_teams(page: Any, emulato
     await expect(teams).to_contain_text("<!channel>")  # shown as text, pinging nobody
     assert await page.evaluate("window.pwned") is None
     await page.screenshot(path=SCREENSHOT, full_page=True)
+
+
+async def test_the_web_ui_button_makes_an_outside_change_the_feed_posts(emulator_state: EmulatorState) -> None:
+    import asyncio
+
+    from playwright.async_api import expect
+
+    async with (
+        Sandbox(console_port=0, emulator_state=emulator_state, activity_seconds=5) as sandbox,
+        chromium_page(f"{sandbox.console_url}/?user=U0ALICE01&channel=C0GENERAL1") as page,
+    ):
+        assert sandbox.bot is not None and sandbox.bot.access_jobs is not None
+        activity = sandbox.bot.access_jobs.activity
+        # The feed's first round only starts its cursor: change nothing before it.
+        for _ in range(150):
+            if await activity.activity_cursor("acme") is not None:
+                break
+            await asyncio.sleep(0.2)
+        await expect(page.get_by_test_id("outside-change")).to_be_visible()
+        await page.get_by_test_id("outside-picker").select_option("ivan-owner")
+        await page.get_by_test_id("outside-button").click()
+        await expect(page.get_by_test_id("status")).to_contain_text("Carol makes Ivan an owner")
+        posted = page.get_by_test_id("message").filter(has_text="outside hubkeeper")
+        await expect(posted).to_contain_text("ivanpetrov", timeout=40_000)
+        await expect(posted).to_contain_text("carolsmith")
+        await page.screenshot(path=SCREENSHOT.replace(".png", "-web-ui.png"), full_page=True)

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store import SqlRequestStore
+from bot.store.access_store import SqlAccessIndexStore
 from bot.store.digest_store import SqlDigestStore
 from handlers.context import HandlerContext
 from handlers.digest.post import cancel_invite_request, keep, remove_member_request, resend_invite
@@ -41,6 +42,7 @@ def approvals_for(store: SqlRequestStore, hub: HubClient, slack: SlackStandIn) -
             messenger=SlackMessenger(client),
             directory=SlackDirectory(client),
             store=store,
+            access_index=SqlAccessIndexStore(store.engine),
             request_id=request_id,
         )
 
@@ -95,7 +97,7 @@ async def test_cancel_and_remove_become_requests_awaiting_approval(
     assert "Requested" in (await approvals.submit(ctx, kind, params, reason)).text
 
     kind, params, reason = remove_member_request(parse_member_value(member_value("acme", "weizhang")))
-    assert (kind.name, params.model_dump()) == ("member_remove", {"username": "weizhang"})
+    assert (kind.name, params.model_dump(exclude_none=True)) == ("member_remove", {"username": "weizhang"})
     assert "Requested" in (await approvals.submit(ctx, kind, params, reason)).text
 
     pending = await store.list_requests(requester="U0IVANP01", limit=10)

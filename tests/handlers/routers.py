@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store import SqlRequestStore
+from bot.store.access_store import SqlAccessIndexStore
 from bot.store.digest_store import SqlDigestStore
 from handlers.context import HandlerContext
 from handlers.digest.service import Digests, DigestSettings
@@ -49,6 +50,7 @@ def open_router(store: SqlRequestStore, hub: HubClient, slack: SlackStandIn, clo
             messenger=messenger,
             directory=directory,
             store=store,
+            access_index=SqlAccessIndexStore(store.engine),
             request_id=request_id,
         )
 

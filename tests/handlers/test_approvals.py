@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store import SqlRequestStore
+from bot.store.access_store import SqlAccessIndexStore
 from handlers.changes.fields import Team
 from handlers.changes.preconditions import existing_team
 from handlers.commands import Change, parse
@@ -106,6 +107,7 @@ async def open_lifecycle(store: SqlRequestStore, hub: HubClient, slack: SlackSta
             messenger=messenger,
             directory=directory,
             store=store,
+            access_index=SqlAccessIndexStore(store.engine),
             request_id=request_id,
         )
 

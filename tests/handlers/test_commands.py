@@ -5,14 +5,17 @@ from __future__ import annotations
 import pytest
 
 from handlers import commands
-from handlers.commands import Parsed, parse
+from handlers.access_review import ReviewAccess
+from handlers.commands import Parsed, parse, slack_text
 from handlers.digest.service import DigestNow
 from handlers.grammar import UsageError
 from handlers.health import Health
 from handlers.invites import Invites
 from handlers.lookups import Help
+from handlers.member_access import AccessQuery
 from handlers.members import Members, Whois
 from handlers.policy.slack import PolicyPlan
+from handlers.repos import RepoQuery, ReposQuery
 from handlers.review import Review
 from handlers.teams import Teams, TeamShow
 
@@ -37,6 +40,20 @@ from handlers.teams import Teams, TeamShow
         ("invites", Parsed(Invites())),
         ("health", Parsed(Health())),
         ("review", Parsed(Review())),
+        ("review access", Parsed(ReviewAccess())),
+        ("repo acme/api", Parsed(RepoQuery("acme/api"))),
+        ("repo api", Parsed(RepoQuery("api"))),
+        ("repos", Parsed(ReposQuery())),
+        ("repos api gw", Parsed(ReposQuery("api gw"))),
+        ("access erinpatel", Parsed(AccessQuery("erinpatel"))),
+        ("access erinpatel@acme.example", Parsed(AccessQuery("erinpatel@acme.example"))),
+        ("access <@U0ERINP01|erin>", Parsed(AccessQuery("<@U0ERINP01|erin>"))),
+        ("access <@U0ERINP01|Erin Patel>", Parsed(AccessQuery("<@U0ERINP01|Erin Patel>"))),
+        # As Slack sends an email with escaping on (the manifest's should_escape).
+        (
+            "access <mailto:erinpatel@acme.example|erinpatel@acme.example>",
+            Parsed(AccessQuery("erinpatel@acme.example")),
+        ),
         ("digest", Parsed(DigestNow())),
         ("policy plan", Parsed(PolicyPlan())),
         ("POLICY Plan --org prod", Parsed(PolicyPlan(), org="prod")),
@@ -69,7 +86,17 @@ def test_valid_lines(text: str, expected: Parsed) -> None:
         ("policy apply", "policy needs a subcommand", "policy plan"),
         ("policy plan now", "policy plan takes no arguments", "policy plan"),
         ("digest weekly", "digest takes no arguments", "digest"),
-        ("review all", "review takes no arguments", "review"),
+        ("review 2026", "review takes no arguments", "review"),
+        ("review access now", "review access takes no arguments", "review access"),
+        ("repo", "repo needs one repository", "repo"),
+        ("repo a/b/c", "expected namespace/repository", "repo"),
+        ("repo Acme/API", "is not valid", "repo"),
+        ("repos --teams", "unknown option '--teams'", "repos"),
+        ("repos " + "x" * 101, "the search is longer than 100 characters", "repos"),
+        ("access", "access needs a Docker username", "access"),
+        ("access erin patel", "access needs one person", "access"),
+        ("access @erin", "'@erin' is nobody on Slack", "access"),
+        ("access ../etc", "username '../etc' is not valid", "access"),
     ],
 )
 def test_errors_name_the_problem_and_the_usage(text: str, message: str, usage_of: str) -> None:
@@ -77,6 +104,37 @@ def test_errors_name_the_problem_and_the_usage(text: str, message: str, usage_of
         parse(text)
     assert message in caught.value.message
     assert caught.value.spec is commands.spec(usage_of)
+
+
+def test_a_second_word_that_is_no_subcommand_suggests_one() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse("review all")
+    assert "there is no command 'review all'" in caught.value.message
+    assert caught.value.suggestion == "review access"
+
+
+@pytest.mark.parametrize(
+    ("sent", "typed"),
+    [
+        ("whois &lt;b&gt; &amp; co", "whois <b> & co"),
+        ("whois <mailto:a@acme.example|a@acme.example>", "whois a@acme.example"),
+        (
+            "request acme/docs read docs <https://jira.example/X-1|jira.example/X-1>",
+            "request acme/docs read docs jira.example/X-1",
+        ),
+        ("log <https://acme.example>", "log https://acme.example"),
+        ("access <@U0ERINP01|erin>", "access <@U0ERINP01|erin>"),
+        ("team <!channel> <#C0HUBOPS01|hub-ops>", "team <!channel> <#C0HUBOPS01|hub-ops>"),
+        ("team &lt;!channel&gt;", "team <!channel>"),
+    ],
+)
+def test_slack_escaping_is_undone_but_mentions_stay(sent: str, typed: str) -> None:
+    assert slack_text(sent) == typed
+
+
+def test_an_escaped_reason_is_stored_as_typed() -> None:
+    parsed = parse("remove umarkhan --reason left &amp; <https://hr.example/1|hr.example/1>")
+    assert parsed.command.reason == "left & hr.example/1"  # type: ignore[attr-defined]
 
 
 def test_an_unknown_command_suggests_the_closest() -> None:

@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.directory import SlackUser
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
+from bot.store.access_store import SqlAccessIndexStore
 from bot.store.sql_store import SqlRequestStore
 from handlers.context import HandlerContext, Reply
 from handlers.request_log import (
@@ -119,6 +120,7 @@ def ctx(hub: HubClient, store: SqlRequestStore, client: AsyncWebClient) -> Handl
         messenger=SlackMessenger(client),
         directory=SlackDirectory(client),
         store=store,
+        access_index=SqlAccessIndexStore(store.engine),
         access_teams={"acme/api:write": "backend"},
     )
 

@@ -206,6 +206,12 @@ function renderSidebar() {
       onclick: () => { currentChannel = channel.id; remember(); render(true); },
     }, label));
   }
+  const outside = document.getElementById("outside");
+  const outsidePicker = document.getElementById("outside-picker");
+  if ((state.outside_changes || []).length && !outsidePicker.options.length) {
+    for (const change of state.outside_changes) outsidePicker.append(el("option", { value: change.id }, change.label));
+    outside.hidden = false;
+  }
   if (state.home) {
     nav.append(el("a", { class: currentChannel === "home" ? "active" : "", "data-testid": "channel-home",
       onclick: () => { currentChannel = "home"; remember(); render(true); } }, "hubkeeper · Home"));
@@ -338,6 +344,20 @@ async function start() {
     if (!text || currentChannel === "home") return;
     input.value = "";
     await post("/api/command", { user: currentUser, channel: currentChannel, text }, `ran ${text.split(" ")[0]}`);
+  });
+  document.getElementById("outside").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const picker = document.getElementById("outside-picker");
+    const label = picker.options[picker.selectedIndex]?.text || "";
+    try {
+      const response = await fetch("/api/outside_change", { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ change: picker.value }) });
+      const result = await response.json();
+      if (result.ok) setStatus(`${label} in Docker Hub's web UI; the activity feed posts it in #general.`, false);
+      else setStatus(`The emulator refused it: ${result.error}`, true);
+    } catch (error) {
+      setStatus(`Could not reach the console backend: ${error}`, true);
+    }
   });
   remember();
   await refresh();
