@@ -20,6 +20,7 @@ from sqlalchemy import text
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store import SqlRequestStore
+from bot.store.access_store import SqlAccessIndexStore
 from handlers.context import HandlerContext
 from handlers.requests import kinds
 from handlers.requests.approvals import SHUTTING_DOWN, ApprovalPolicy, Approvals
@@ -144,6 +145,7 @@ def lifecycle(
             messenger=messenger,
             directory=directory,
             store=store,
+            access_index=SqlAccessIndexStore(store.engine),
             request_id=request_id,
         )
 
