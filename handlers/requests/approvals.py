@@ -124,7 +124,8 @@ class Approvals:
         self.pickup_grace = min(timedelta(seconds=sweep_seconds), PICKUP_GRACE_MAX)
         self.stopping = False
         """Set at shutdown: no new approval or Retry starts an execution here (see `drain`)."""
-        self._running: set[asyncio.Task[Outcome]] = set()
+        self._executing: set[asyncio.Task[Any]] = set()
+        """The tasks executing a change here (a click's, a pickup's): what `drain` waits for."""
         self._pickups: dict[str, asyncio.Task[bool]] = {}
         """Executions the sweep started, by request id: they run beside it, so a long change never
         holds up the next sweep (expiries, time-bound access, other recoveries)."""
@@ -426,6 +427,17 @@ class Approvals:
             # Shutting down: it stays approved, and a sweep (another replica's, or this one's after the
             # restart) starts it.
             return await self.store.get(request.id) or request
+        # Known to `drain` from here on (no await since the check above, so no shutdown slips between).
+        current = asyncio.current_task()
+        if current is not None:
+            self._executing.add(current)
+        try:
+            return await self._execute_started(request, actor)
+        finally:
+            if current is not None:
+                self._executing.discard(current)
+
+    async def _execute_started(self, request: ChangeRequest, actor: str) -> ChangeRequest:
         now = self.clock()
         executing = await self.store.transition(
             request.id,
@@ -519,7 +531,6 @@ class Approvals:
     async def _leased(self, request: ChangeRequest, change: Awaitable[Outcome]) -> Outcome:
         """Run the change while renewing the lease; _LeaseLost (the change cancelled) when it is lost."""
         task: asyncio.Task[Outcome] = asyncio.ensure_future(change)
-        self._running.add(task)
         keeper = asyncio.create_task(self._keep_lease(request.id), name=f"lease:{request.id}")
         try:
             await asyncio.wait({task, keeper}, return_when=asyncio.FIRST_COMPLETED)
@@ -528,9 +539,8 @@ class Approvals:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
                 raise _LeaseLost(request.id)
-            return task.result()  # the change's own exception, or CancelledError when `drain` stopped it
+            return task.result()  # the change's own exception, if it raised one
         finally:
-            self._running.discard(task)
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
@@ -564,18 +574,19 @@ class Approvals:
         this one after the restart) marks it interrupted, with Retry. Returns how many were stopped.
         """
         self.stopping = True
-        changes = set(self._running)
-        waiting: set[asyncio.Task[Any]] = {*changes, *self._pickups.values()}
+        executing = set(self._executing)
+        waiting: set[asyncio.Task[Any]] = {*executing, *self._pickups.values()}
         if waiting:
-            logger.info("waiting up to %.0f s for %d change(s) being applied", grace, len(changes))
+            logger.info("waiting up to %.0f s for %d change(s) being applied", grace, len(executing))
             _, pending = await asyncio.wait(waiting, timeout=grace)
         else:
             pending = set()
+        # Cancelled, an execution records nothing (see `_execute_started`): its lease runs out.
         for task in pending:
             task.cancel()
         if pending:
             await asyncio.wait(pending)
-        stopped = len(pending & changes)
+        stopped = len(pending & executing)
         if stopped:
             logger.warning("stopped %d change(s) being applied; recovery marks them interrupted", stopped)
         return stopped
