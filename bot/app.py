@@ -37,7 +37,7 @@ from handlers.access_index import apply_own_change
 from handlers.context import HandlerContext
 from handlers.digest.post import DEFAULT_SCHEDULE, Outcome
 from handlers.digest.service import Digests, DigestSettings
-from handlers.health import run_health_checks
+from handlers.health_checks import run_health_checks
 from handlers.policy.drift import DriftOutcome, PolicyDrift
 from handlers.requests.approvals import ApprovalPolicy, Approvals
 from handlers.requests.lifecycle import SYSTEM, ChangeRequest, Status

@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.store.db import head_revision, schema_revision
 from bot.store.sql_store import SqlRequestStore
-from handlers.health import CheckResult
+from handlers.health_checks import CheckResult
 from hub.client import HubClient
 from hub.errors import HubError
 

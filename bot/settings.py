@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,12 +24,14 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from handlers.durations import NotADuration, parse_seconds
-from handlers.grammar import PERMISSIONS
 from handlers.scans import DEFAULT_COOLDOWN_SECONDS as DEFAULT_SCAN_COOLDOWN_SECONDS
 from handlers.stale import STALE_AFTER_DAYS
 from hub import paths
-from hub.client import DEFAULT_BASE_URL, HubConnection
 from hub.errors import InvalidInput
+from hub.paths import DEFAULT_BASE_URL
+
+if TYPE_CHECKING:
+    from hub.client import HubConnection
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 SWEEP_SECONDS_MIN, SWEEP_SECONDS_MAX = 5, 3600
@@ -130,6 +132,10 @@ class InstanceConfig(BaseModel):
     """Overrides HUBKEEPER_DIGEST_CHANNEL for this instance."""
 
     def connection(self) -> HubConnection:
+        # Here, not at the top: reading settings does not load httpx and the client (`hubkeeper
+        # --help`, `hubkeeper log`); a command that connects imports it anyway.
+        from hub.client import HubConnection
+
         return HubConnection(
             org=self.organization_name,
             oat=self.organization_access_token,
@@ -280,6 +286,8 @@ class Settings(BaseSettings):
         """The config file's [access_teams]: `"ns/repo:permission" = "team"` for self-service requests."""
         if self.hubkeeper_config is None:
             return {}
+        from handlers.grammar import PERMISSIONS  # loads the Docker Hub models: only when there is a table
+
         table = _read_toml(self.hubkeeper_config).get("access_teams", {})
         where = f"HUBKEEPER_CONFIG ({self.hubkeeper_config}) [access_teams]"
         if not isinstance(table, dict):

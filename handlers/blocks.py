@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from handlers.context import Block, Reply
+from handlers.words import plural as plural  # `blocks.plural`, as every message builder calls it
 from hub.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -94,10 +95,6 @@ def code(text: str, limit: int = MAX_ECHO) -> str:
     """Input shown as `code`; backticks inside would end the span early, so they become quotes."""
     shown = echo(text, limit).replace("`", "'")
     return f"`{shown}`"
-
-
-def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
 
 
 def age(when: datetime | None, now: datetime | None = None) -> str:

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from handlers.stale import STALE_AFTER_DAYS
-from hub.client import HubClient
 
 if TYPE_CHECKING:
     from handlers.access_index import AccessIndexStore
     from handlers.digest.service import Digests
     from handlers.requests.lifecycle import RequestStore
     from handlers.review import Upload
+    from hub.client import HubClient
 
 Block = dict[str, Any]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from handlers.blocks import plural
+from handlers.words import plural
 
 _UNITS = (("d", 86400, "day"), ("h", 3600, "hour"), ("m", 60, "minute"), ("s", 1, "second"))
 _SECONDS = {unit: size for unit, size, _ in _UNITS}

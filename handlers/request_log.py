@@ -2,7 +2,8 @@
 
 `/hub log [username|team|ns/repo] [--days N]` on Slack and `hubkeeper log` on the command line both
 read `RequestStore.decided_since` and keep the requests whose parameters (or, for a policy apply, the
-policy and what it changed) name the subject. A bare name matches a username or a team, since both
+policy and what it changed) name the subject: each change kind says what its requests name
+(`ChangeKind.subjects`). A bare name matches a username or a team, since both
 may be spelled alike; an email matches invites and offboardings by email; `ns/repo` matches grants,
 self-service access and policy rules, a policy's `acme/*` pattern included.
 """
@@ -10,19 +11,18 @@ self-service access and policy rules, a policy's `acme/*` pattern included.
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
 
 from handlers import blocks as bk
 from handlers.context import HandlerContext, Reply
 from handlers.grammar import Syntax
 from handlers.lookup import Lookup
-from handlers.policy.model import PolicyError, parse_policy
+from handlers.requests import kinds
 from handlers.requests.lifecycle import ChangeRequest, RequestStore, Status
+from handlers.requests.subjects import Subject, Subjects, request_subjects
 from hub import paths
 from hub.errors import InvalidInput
 
@@ -33,42 +33,6 @@ SHOWN_ON_SLACK = 25
 
 Permalink = Callable[[str, str], Awaitable[str | None]]
 """(channel, ts) → the message's permalink (Slack's chat.getPermalink), or None."""
-
-SubjectKind = Literal["name", "email", "repository"]
-
-
-@dataclass(frozen=True)
-class Subject:
-    kind: SubjectKind
-    value: str
-    """Lower case: Docker Hub names, emails and repository references compare without case."""
-
-    def __str__(self) -> str:
-        return self.value
-
-
-@dataclass(frozen=True)
-class Subjects:
-    """Who and what a request is about, lower case."""
-
-    users: frozenset[str] = frozenset()
-    """Usernames and emails."""
-    teams: frozenset[str] = frozenset()
-    repositories: frozenset[str] = frozenset()
-    """`namespace/repository`, or a policy's pattern such as `acme/*`."""
-
-    def __or__(self, other: Subjects) -> Subjects:
-        return Subjects(self.users | other.users, self.teams | other.teams, self.repositories | other.repositories)
-
-    def match(self, subject: Subject) -> bool:
-        if subject.kind == "repository":
-            return any(
-                stored == subject.value or (_is_pattern(stored) and fnmatch.fnmatchcase(subject.value, stored))
-                for stored in self.repositories
-            )
-        if subject.kind == "email":
-            return subject.value in self.users
-        return subject.value in self.users or subject.value in self.teams
 
 
 def parse_subject(text: str) -> Subject:
@@ -128,93 +92,13 @@ def parse_log_args(words: Iterable[str]) -> tuple[Subject | None, int]:
 
 # -- what a stored request is about ----------------------------------------------------------------
 
-_USER_KEYS = ("username", "member", "invitee", "who", "removed")
-_USER_LIST_KEYS = ("usernames", "members", "invitees")
-_TEAM_KEYS = ("team",)
-_TEAM_LIST_KEYS = ("teams",)
-
-
-def _text(value: Any) -> str | None:
-    return value.strip().lower() if isinstance(value, str) and value.strip() else None
-
-
-def _texts(value: Any) -> list[str]:
-    if isinstance(value, str):
-        found = _text(value)
-        return [found] if found else []
-    if isinstance(value, list | tuple):
-        return [text for item in value if (text := _text(item))]
-    return []
-
-
-def _from_params(params: Mapping[str, Any]) -> Subjects:
-    """The parameter names every kind uses for people, teams and repositories."""
-    users = [text for key in _USER_KEYS if (text := _text(params.get(key)))]
-    users += [text for key in _USER_LIST_KEYS for text in _texts(params.get(key))]
-    teams = [text for key in _TEAM_KEYS if (text := _text(params.get(key)))]
-    teams += [text for key in _TEAM_LIST_KEYS for text in _texts(params.get(key))]
-    repositories = _texts(params.get("repositories"))
-    namespace, repository = _text(params.get("namespace")), _text(params.get("repository"))
-    if namespace and repository:
-        repositories.append(f"{namespace}/{repository}")
-    elif repository and "/" in repository:
-        repositories.append(repository)
-    return Subjects(frozenset(users), frozenset(teams), frozenset(repositories))
-
-
-def _team_change(params: Mapping[str, Any]) -> Subjects:
-    # team_create / team_update / team_delete name the team `name` (and a rename `new_name`).
-    teams = [text for key in ("name", "new_name") if (text := _text(params.get(key)))]
-    return _from_params(params) | Subjects(teams=frozenset(teams))
-
-
-def _policy_apply(params: Mapping[str, Any], result: Mapping[str, Any] | None) -> Subjects:
-    """Everything the approved policy names, and everything the apply changed or failed to."""
-    found = Subjects()
-    text = params.get("text")
-    if isinstance(text, str):
-        try:
-            policy = parse_policy(text, str(params.get("source") or "policy.yml"))
-        except PolicyError:
-            policy = None
-        if policy is not None:
-            members = {user.lower() for spec in policy.teams.values() for user in spec.members or ()}
-            found = Subjects(
-                frozenset(members),
-                frozenset(team.lower() for team in policy.all_teams),
-                frozenset(key.lower() for key in policy.repositories),
-            )
-    planned = params.get("changes")
-    for change in planned if isinstance(planned, list) else []:
-        if isinstance(change, Mapping):
-            found = found | _from_params(change)
-    for key in ("applied", "failed", "skipped", "already", "stale"):
-        for change in (result or {}).get(key) or []:
-            if isinstance(change, Mapping):
-                found = found | _from_params(change)
-    return found
-
-
-_BY_KIND: dict[str, Callable[[Mapping[str, Any]], Subjects]] = {
-    "team_create": _team_change,
-    "team_update": _team_change,
-    "team_delete": _team_change,
-}
-
 
 def subjects_of(request: ChangeRequest) -> Subjects:
-    """Who and what `request` is about, from its stored parameters (and result, where it says more)."""
-    if request.kind == "policy_apply":
-        return _policy_apply(request.params, request.result)
-    found = _BY_KIND.get(request.kind, _from_params)(request.params)
-    if request.result:
-        # e.g. offboard's `removed`: the account the email resolved to when it ran.
-        found = found | _from_params({key: request.result.get(key) for key in _USER_KEYS})
-    return found
-
-
-def _is_pattern(text: str) -> bool:
-    return "*" in text or "?" in text
+    """Who and what `request` is about, as its kind says (a kind no longer known: its parameters)."""
+    kind = kinds.by_name(request.kind)
+    if kind is None:
+        return request_subjects(request.params, request.result)
+    return kind.subjects(request.params, request.result)
 
 
 # -- links ----------------------------------------------------------------------------------------
@@ -357,6 +241,15 @@ _OUTCOME_WORDS = {
 }
 
 
+def _headline(summary: str, limit: int = 200) -> str:
+    # A bulk request's summary lists every person (up to 100): one log line shows its first line, and
+    # the approval message it links to has the rest.
+    first = summary.splitlines()[0] if summary else ""
+    if first == summary and len(first) <= limit:
+        return summary
+    return first[: limit - 1].rstrip() + " …"
+
+
 def _line(entry: LogEntry) -> str:
     request = entry.request
     deciders = ", ".join(f"<@{user}>" for user in entry.deciders) or "nobody"
@@ -364,7 +257,7 @@ def _line(entry: LogEntry) -> str:
     parts = [
         f"{request.updated_at.astimezone(UTC):%Y-%m-%d %H:%M}",
         _OUTCOME_WORDS.get(request.status, request.status.value),
-        request.summary,
+        _headline(request.summary),
     ]
     line = " · ".join(parts) + f"\n      asked by <@{request.requester}>, decided by {deciders}"
     note = request.decision_note or (request.error if request.status in (Status.FAILED, Status.INTERRUPTED) else None)

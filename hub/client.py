@@ -8,6 +8,7 @@ PAT connection when one is configured, else the OAT (docs/docker-hub.md, "Tokens
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager
@@ -50,9 +51,9 @@ from hub.models import (
 )
 from hub.observe import HubObserver, ObservedTransport
 from hub.paging import DEFAULT_CONCURRENCY, PAGE_SIZE, PageResult, iter_items
+from hub.paths import DEFAULT_BASE_URL
 from hub.retries import MAYBE_APPLIED, RetryingTransport, RetryPolicy
 
-DEFAULT_BASE_URL = "https://hub.docker.com"
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 DEFAULT_RETRY_POLICY = RetryPolicy()
 USER_AGENT = "hubkeeper/0.1 (+https://github.com/hubkeeper)"
@@ -101,6 +102,26 @@ def _member_ref(value: str) -> tuple[str, str]:
 
 
 @cache
+def _verifying_tls() -> ssl.SSLContext:
+    # httpx's own default (its CA bundle, or SSL_CERT_FILE / SSL_CERT_DIR), built once per process and
+    # shared by every client of every instance: loading the CA bundle costs tens of milliseconds.
+    return httpx.create_ssl_context()
+
+
+def tls_for(base_url: str) -> ssl.SSLContext:
+    """The TLS context for a transport to `base_url`.
+
+    https: the shared verifying context. Plain http (the emulator, a local proxy): this transport
+    never does TLS (it follows no redirects and its connections all go to `base_url`), so no CA
+    bundle is loaded; httpx still wants a context, and gets one that requires a verified certificate
+    but trusts no CA, so TLS it were ever asked to do would be refused, never left unverified.
+    """
+    if httpx.URL(base_url).scheme == "https":
+        return _verifying_tls()
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+@cache
 def _list_adapter(item: type[ModelT]) -> TypeAdapter[list[ModelT]]:
     # Building an adapter costs about a millisecond: once per model, not once per page.
     return TypeAdapter(list[item])  # type: ignore[valid-type]
@@ -144,7 +165,9 @@ class HubClient:
         policy: RetryPolicy,
         timeout: httpx.Timeout,
     ) -> httpx.AsyncClient:
-        retrying = RetryingTransport(transport or httpx.AsyncHTTPTransport(), policy=policy)
+        retrying = RetryingTransport(
+            transport or httpx.AsyncHTTPTransport(verify=tls_for(self.connection.base_url)), policy=policy
+        )
         self._transports.append(retrying)
         outer = ObservedTransport(retrying, self._observer) if self._observer is not None else retrying
         return httpx.AsyncClient(

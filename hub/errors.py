@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:
+    # Annotations only: settings and the command parsers check input with these errors and must not
+    # pay for loading httpx.
+    import httpx
 
 MAX_ECHO = 100
 """How much of a person's input an error message repeats back."""

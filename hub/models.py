@@ -27,7 +27,7 @@ LenientDatetime = Annotated[datetime | None, WrapValidator(_lenient_datetime)]
 
 
 class HubModel(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 class Role(StrEnum):

@@ -12,6 +12,9 @@ from urllib.parse import quote
 
 from hub.errors import InvalidInput
 
+DEFAULT_BASE_URL = "https://hub.docker.com"
+"""Docker Hub's API; an instance may name another (the emulator, a proxy)."""
+
 # Docker IDs are 4-30 lowercase letters and digits for new accounts, but older accounts and orgs
 # do not all follow that rule (docs/docker-hub.md, "Names"), so usernames are checked loosely: letters and
 # digits joined by single `.`, `_` or `-`, which still rules out `/`, `%`, `..`, spaces and controls.

@@ -40,6 +40,10 @@ COMMANDS = {
         "bot.cli.index:index",
         "Refresh the access index now: every (repository, team) pair, paced to HUBKEEPER_INDEX_RATE_SHARE.",
     ),
+    "invite": LazyCommand(
+        "bot.cli.bulk:invite",
+        "Invite the people of a CSV file (header: email[,team,role]), one request per team and role.",
+    ),
     "log": LazyCommand(
         "bot.cli.log:log",
         "Decided requests (about SUBJECT: a username, team, email or namespace/repository), newest first.",
@@ -58,6 +62,10 @@ COMMANDS = {
     "serve": LazyCommand(
         "bot.cli.serve:serve",
         "Run the bot: Socket Mode by default (needs SLACK_APP_TOKEN), or HTTP at POST /slack/events.",
+    ),
+    "team": LazyCommand(
+        "bot.cli.bulk:team",
+        "Add people to a team, or take them out, from a file (through approval when configured).",
     ),
 }
 

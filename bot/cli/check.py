@@ -10,7 +10,7 @@ import click
 
 from bot.cli.output import fail_config
 from bot.settings import ConfigError, InstanceConfig, load_settings
-from handlers.health import CheckResult, run_health_checks
+from handlers.health_checks import CheckResult, run_health_checks
 from hub.client import HubClient
 
 

@@ -20,7 +20,8 @@ import click
 
 from bot.cli.output import PrintableText, printable
 from bot.settings import ConfigError, Settings, load_settings
-from handlers.request_log import COLUMNS, LogEntry, Permalink, Subject, log_entries, parse_subject
+from handlers.request_log import COLUMNS, LogEntry, Permalink, log_entries, parse_subject
+from handlers.requests.subjects import Subject
 from hub.errors import InvalidInput
 
 EXIT_OK = 0

@@ -20,6 +20,7 @@ from aiohttp import web
 from .blocks import find_element
 from .demo_users import DEMO_CHANNELS, DEMO_SLACK_USERS
 from .directory import SlackChannel, SlackUser, dm_channel_id
+from .examples import DEMO_EXAMPLES
 from .payloads import (
     block_actions_payload,
     escaped_command_text,
@@ -314,6 +315,9 @@ def console_state(console: Console, me: SlackUser) -> dict[str, Any]:
         ],
         "modal": modal[-1] if modal else None,
         "home": standin.home(me.id),
+        "examples": [
+            {"label": e.label, "user": e.user, "command": e.command} for e in DEMO_EXAMPLES if e.user in console.users
+        ],
         "outside_changes": [{"id": key, "label": change.label} for key, change in OUTSIDE_CHANGES.items()]
         if console.web_ui_url
         else [],

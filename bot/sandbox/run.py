@@ -178,4 +178,8 @@ async def run_sandbox(host: str, console_port: int) -> None:
             "  see, ask, undo      as Ivan: /hub team add data ivanpetrov --reason onboarding --dry-run, then again "
             "without --dry-run; approve as Alice in #hub-ops; then click Undo on its message"
         )
+        print(
+            "  a bulk add          click “Bulk add to a team” above the composer (as Ivan): one request names who is "
+            "left out; approve as Alice, each person's outcome shows on the message"
+        )
         await stop.wait()

@@ -196,6 +196,8 @@ class SqlRequestStore:
                 _require_aware(retry_until=retry_until)
             changes["error"] = error
             changes["retry_until"] = retry_until
+            # What a partly applied change did (a bulk change's outcome per subject), for its Retry.
+            changes["result"] = result
         async with self._engine.begin() as connection:
             updated = await connection.execute(update(requests).where(*conditions).values(changes))
             if updated.rowcount != 1:

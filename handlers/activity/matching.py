@@ -48,6 +48,12 @@ def _pairs(action: str, *values: Any) -> set[tuple[str, str]]:
     return {(action, text) for value in values if (text := _text(value)) is not None}
 
 
+def _list(values: Mapping[str, Any], key: str) -> list[Any]:
+    """A bulk change's subjects (team add, team remove and invite take several)."""
+    found = values.get(key)
+    return list(found) if isinstance(found, list) else []
+
+
 def expected_events(change: ExecutedChange) -> set[tuple[str, str]]:
     """(action, subject) pairs the change shows up as in Docker Hub's audit log."""
     p, r = change.params, change.result or {}
@@ -59,9 +65,11 @@ def expected_events(change: ExecutedChange) -> set[tuple[str, str]]:
         case "team_delete":
             return _pairs("team.delete", p.get("name"), r.get("team"))
         case "team_add":
-            return _pairs("team.member.add", p.get("member"), p.get("username"), r.get("username"))
+            return _pairs(
+                "team.member.add", p.get("member"), p.get("username"), r.get("username"), *_list(p, "members")
+            )
         case "team_remove" | "grant.expired":
-            return _pairs("team.member.remove", p.get("username"), r.get("username"))
+            return _pairs("team.member.remove", p.get("username"), r.get("username"), *_list(p, "usernames"))
         case "role":
             return _pairs("member.role.change", p.get("username"), r.get("username"))
         case "member_remove":
@@ -70,7 +78,7 @@ def expected_events(change: ExecutedChange) -> set[tuple[str, str]]:
             username = p.get("username") or r.get("username")
             return _pairs("member.remove", username) | _pairs("team.member.remove", username)
         case "invite":
-            return _pairs("member.invite.send", p.get("invitee"), r.get("invitee"))
+            return _pairs("member.invite.send", p.get("invitee"), r.get("invitee"), *_list(p, "invitees"))
         case "access_request":
             return _pairs("team.member.add", p.get("username"), r.get("username")) | _pairs(
                 "team.create", r.get("team") if r.get("created") else None

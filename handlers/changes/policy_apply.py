@@ -13,6 +13,8 @@ with what was and was not done; the approvers' Retry applies what is left of the
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import Field
 
@@ -23,6 +25,7 @@ from handlers.policy.engine import apply_plan
 from handlers.policy.model import Policy, PolicyError, parse_policy
 from handlers.policy.slack import approval_lines, planned_changes, policy_file, refusal
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, PartlyApplied, Plan
+from handlers.requests.subjects import Subjects, params_subjects
 
 PROGRESS_EVERY_SECONDS = 3.0
 MAX_NOT_DONE = 10
@@ -60,6 +63,32 @@ class PolicyApply(ChangeKind[PolicyApplyParams]):
 
     def destructive(self, params: PolicyApplyParams) -> bool:
         return is_destructive(Change.from_dict(change) for change in params.changes)
+
+    def subjects(self, params: Mapping[str, Any], result: Mapping[str, Any] | None) -> Subjects:
+        """Everything the approved policy names, the changes it planned, and what the apply did with each."""
+        found = Subjects()
+        text = params.get("text")
+        if isinstance(text, str):
+            try:
+                policy = parse_policy(text, str(params.get("source") or "policy.yml"))
+            except PolicyError:
+                policy = None
+            if policy is not None:
+                members = {user.lower() for spec in policy.teams.values() for user in spec.members or ()}
+                found = Subjects(
+                    frozenset(members),
+                    frozenset(team.lower() for team in policy.all_teams),
+                    frozenset(key.lower() for key in policy.repositories),
+                )
+        planned = params.get("changes")
+        for change in planned if isinstance(planned, list) else []:
+            if isinstance(change, Mapping):
+                found = found | params_subjects(change)
+        for key in ("applied", "failed", "skipped", "already", "stale"):
+            for change in (result or {}).get(key) or []:
+                if isinstance(change, Mapping):
+                    found = found | params_subjects(change)
+        return found
 
     @staticmethod
     def _policy(params: PolicyApplyParams) -> Policy:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from handlers import blocks as bk
 from handlers.changes.fields import NewTeam
 from handlers.changes.preconditions import description_line, refuse_if_taken, team_ref
 from handlers.context import HandlerContext
 from handlers.grammar import reject_unknown_options, show_hint
 from handlers.requests.kind import ChangeKind, Outcome, Params, Plan
+from handlers.requests.subjects import Subjects, team_names
 from hub import paths
 
 
@@ -23,6 +27,10 @@ class TeamCreate(ChangeKind[TeamCreateParams]):
     description = "Create a team"
     examples = ("/hub team create mobile iOS and Android",)
     params_model = TeamCreateParams
+
+    def subjects(self, params: Mapping[str, Any], result: Mapping[str, Any] | None) -> Subjects:
+        # About a team itself: the team is its `name`, not the `team` other kinds name.
+        return super().subjects(params, result) | team_names(params, "name")
 
     def parse(self, args: list[str]) -> TeamCreateParams:
         reject_unknown_options(self.syntax, args)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from handlers import blocks as bk
 from handlers.changes.fields import Team
 from handlers.changes.preconditions import planned_team, refuse_owners_team, team_ref
 from handlers.context import HandlerContext
 from handlers.grammar import positional, reject_unknown_options, show_hint
 from handlers.requests.kind import ChangeKind, Outcome, Params, Plan
+from handlers.requests.subjects import Subjects, team_names
 from hub import paths
 from hub.models import OrgGroup
 
@@ -25,6 +29,10 @@ class TeamDelete(ChangeKind[TeamDeleteParams]):
     description = "Delete a team"
     examples = ("/hub team delete mobile",)
     params_model = TeamDeleteParams
+
+    def subjects(self, params: Mapping[str, Any], result: Mapping[str, Any] | None) -> Subjects:
+        # About a team itself: the team is its `name`, not the `team` other kinds name.
+        return super().subjects(params, result) | team_names(params, "name")
 
     def parse(self, args: list[str]) -> TeamDeleteParams:
         reject_unknown_options(self.syntax, args)

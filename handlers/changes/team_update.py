@@ -16,6 +16,7 @@ from handlers.changes.preconditions import (
 from handlers.context import HandlerContext
 from handlers.grammar import positional, reject_unknown_options, show_hint, take_option, take_text_option
 from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
+from handlers.requests.subjects import Subjects, team_names
 from handlers.self_service import refuse_redescribe, refuse_rename
 from hub import paths
 from hub.models import OrgGroup
@@ -36,6 +37,10 @@ class TeamUpdate(ChangeKind[TeamUpdateParams]):
     description = "Rename a team or change its description"
     examples = ("/hub team update mobile --name apps",)
     params_model = TeamUpdateParams
+
+    def subjects(self, params: Mapping[str, Any], result: Mapping[str, Any] | None) -> Subjects:
+        # About a team itself: the team is its `name`, and a rename's `new_name`, not the `team` other kinds name.
+        return super().subjects(params, result) | team_names(params, "name", "new_name")
 
     def parse(self, args: list[str]) -> TeamUpdateParams:
         spec = self.syntax

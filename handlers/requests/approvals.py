@@ -47,6 +47,7 @@ from handlers.requests.render import (
     render_approval,
     render_dry_run,
     render_status_line,
+    steps_done_line,
     undo_taken,
 )
 from handlers.requests.undo import reverse_of, undoes_line
@@ -457,12 +458,19 @@ class Approvals:
         error: str | None = None
         result: dict[str, Any] = {}
         partly: dict[str, list[str]] | None = None
+        failed_result: dict[str, Any] | None = None
         summary = ""
         if ctx is None or kind is None:
             error = f"instance {executing.instance!r} or change kind {executing.kind!r} is not configured here"
         else:
             try:
-                outcome = await self._leased(executing, kind.execute(ctx, kind.load(executing.params)))
+                params = kind.load(executing.params)
+                # A Retry of a failure that recorded what it did runs only what is left.
+                if executing.attempts > 1 and executing.result:
+                    change = kind.execute_again(ctx, params, executing.result)
+                else:
+                    change = kind.execute(ctx, params)
+                outcome = await self._leased(executing, change)
                 summary, result = outcome.summary, outcome.result
             except (_LeaseLost, asyncio.CancelledError) as stopped:
                 if isinstance(stopped, asyncio.CancelledError) and _cancelling():
@@ -474,6 +482,7 @@ class Approvals:
                 error = refused.message
             except PartlyApplied as partial:
                 error, partly = partial.message, partial.record()
+                failed_result = partial.result
             except HubError as failure:
                 error = failure.message
             except Exception as bug:  # recorded as failed, never as done
@@ -493,7 +502,9 @@ class Approvals:
             event = "change.done"
         else:
             # A partly applied change says what was and was not done in its error, in words; the
-            # audit row keeps the two lists as they are.
+            # audit row keeps the two lists as they are. A Retry that fails as a whole keeps what the
+            # earlier attempt recorded, so the next Retry still knows what was done.
+            failed_result = failed_result if failed_result is not None else executing.result
             finished = await self.store.transition(
                 executing.id,
                 Status.EXECUTING,
@@ -501,6 +512,7 @@ class Approvals:
                 actor=actor,
                 now=now,
                 error=error,
+                result=failed_result,
                 executor=self.executor,
                 retry_until=now + self._ttl(executing),
             )
@@ -611,9 +623,11 @@ class Approvals:
                 error=(
                     f"interrupted: {who} stopped before it finished (its lease ran out"
                     + (f" at {request.lease_until:%H:%M:%S} UTC" if request.lease_until else "")
-                    + ")"
+                    + "). "
+                    + steps_done_line(done)
                 ),
-                result={"partly_applied": {"done": done, "not_done": []}},
+                # What an earlier attempt recorded (a bulk change's outcomes) stays for the Retry.
+                result=request.result,
                 retry_until=now + self._ttl(request),
             )
             if interrupted is not None:  # a renewal, or another replica, got there first otherwise

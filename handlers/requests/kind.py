@@ -13,7 +13,8 @@ A kind is one class in `handlers/changes/` and one line in `handlers/requests/ki
 - `reverse`: the change that undoes a done one, computed from what it recorded doing (the Undo
   button files it as a new request); None, the default, for a change that cannot be undone;
 - `undone`: told once that reverse is done, to end what the change left running besides Docker Hub
-  (time-bound access ends its recorded expiry); nothing, by default.
+  (time-bound access ends its recorded expiry); nothing, by default;
+- `subjects`: who and what a stored request of the kind is about, for the request log.
 
 The approval lifecycle (handlers/requests/approvals.py) only knows kinds by this interface. Stored
 requests keep the kind's `name` and its parameters as JSON; `load` validates them back.
@@ -40,6 +41,7 @@ from handlers.grammar import (
     take_option,
 )
 from handlers.requests.lifecycle import STEP_EVENT, AuditEvent
+from handlers.requests.subjects import Subjects, request_subjects
 from hub.errors import InvalidInput
 
 
@@ -69,6 +71,9 @@ class PartlyApplied(Exception):
         did = "; ".join(self.done) if self.done else "nothing"
         missing = "; ".join(self.not_done)
         return f"{self.what} is incomplete. Done: {did}. Not done: {missing}. Retry finishes what is left."
+
+    result: dict[str, Any] | None = None
+    """What to store with the failed request (a bulk change's outcome per subject); a Retry gets it back."""
 
     def record(self) -> dict[str, list[str]]:
         """JSON-safe, for the stored request and the audit log."""
@@ -198,6 +203,24 @@ class ChangeKind(ABC, Generic[P]):
     @abstractmethod
     async def execute(self, ctx: HandlerContext, params: P) -> Outcome:
         """Re-check and apply; raise ChangeRefused, PartlyApplied or a HubError when it cannot be done."""
+
+    async def execute_again(self, ctx: HandlerContext, params: P, previous: Mapping[str, Any]) -> Outcome:
+        """An approver's Retry after a failure that stored `previous` (PartlyApplied.result).
+
+        By default the whole change runs again (`execute` re-reads the org); a bulk kind runs only the
+        subjects that failed.
+        """
+        return await self.execute(ctx, params)
+
+    def subjects(self, params: Mapping[str, Any], result: Mapping[str, Any] | None) -> Subjects:
+        """Who and what a stored request of this kind is about (`/hub log alice` finds it by these).
+
+        `params` and `result` are as stored, read leniently: a request stored long ago is still found.
+        By default, the parameter names kinds share (`username`, `member`, `invitee`, `who`, `team`,
+        `teams`, `namespace` and `repository`, …) and the person the result names; a kind whose
+        parameters name people, teams or repositories under other names says so here.
+        """
+        return request_subjects(params, result)
 
     # -- stored parameters ----------------------------------------------------------------------------
 

@@ -281,8 +281,9 @@ class RequestStore(Protocol):
         Entering EXECUTING increments `attempts` and records `executor` and `lease_until` (the lease).
         Leaving EXECUTING with `executor` given happens only while that executor still holds it, and
         ends the lease. DENIED and CANCELLED set `decided_by`/`decision_note`. DONE sets `result` and
-        clears `error`; FAILED (and INTERRUPTED) set `error` and `retry_until`. A Retry (FAILED or
-        INTERRUPTED → APPROVED) happens only before `retry_until`.
+        clears `error`; FAILED (and INTERRUPTED) set `error`, `result` (what a partly applied change
+        did, or None) and `retry_until`. A Retry (FAILED or INTERRUPTED → APPROVED) happens only
+        before `retry_until`.
         """
         ...
 

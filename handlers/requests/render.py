@@ -83,19 +83,18 @@ def render_status_line(request: ChangeRequest) -> str:
         line += f": {request.result['summary']}"
     if request.status is Status.FAILED and request.error:
         line += f": {escape(request.error)}"
-    if request.status is Status.INTERRUPTED:
-        if request.error:
-            line += f"\n{escape(request.error)}"
-        line += "\n" + interrupted_steps(request)
+    if request.status is Status.FAILED and request.result and request.result.get("summary"):
+        # A partly applied change says what it did, subject by subject.
+        line += f"\n{request.result['summary']}"
+    if request.status is Status.INTERRUPTED and request.error:
+        line += f"\n{escape(request.error)}"
     if request.status is Status.DENIED and request.decision_note:
         line += f" — “{escape(request.decision_note)}”"
     return line
 
 
-def interrupted_steps(request: ChangeRequest) -> str:
-    """What is on record as done before an interrupted execution stopped (mrkdwn, already escaped)."""
-    partly = (request.result or {}).get("partly_applied") or {}
-    done = [str(step) for step in partly.get("done") or []]
+def steps_done_line(done: list[str]) -> str:
+    """What was recorded as done before an interrupted execution stopped (mrkdwn steps, in words)."""
     if not done:
         return "Nothing was recorded as done before it stopped; check Docker Hub, then Retry."
     listed = done[:MAX_DONE_LISTED]

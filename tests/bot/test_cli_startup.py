@@ -1,5 +1,6 @@
 """What each command imports: `--help` and the read-only commands load no Slack, no SQLAlchemy and no
-Alembic they do not use (a correctness test; start-up time is measured by benchmarks/startup.py)."""
+Alembic they do not use, and `check` nothing beyond settings and the Hub client (a correctness test;
+start-up time is measured by benchmarks/startup.py)."""
 
 from __future__ import annotations
 
@@ -15,22 +16,37 @@ from bot.cli import COMMANDS, main
 from hub.emulator import EmulatorServer
 from tests.bot.test_cli import demo_env
 
+HEAVY = frozenset({"slack_bolt", "slack_sdk", "sqlalchemy", "alembic", "aiohttp", "apscheduler", "prometheus_client"})
+
 # Runs the real entry point (`bot.cli:main`, as the `hubkeeper` script does) and, as the process
-# exits, prints which of the heavy packages it had imported.
+# exits, prints every module it had imported (not the names marked absent, such as httpx._main).
 _REPORT_IMPORTS = """
 import atexit, sys
-HEAVY = ("slack_bolt", "slack_sdk", "sqlalchemy", "alembic", "aiohttp", "apscheduler", "prometheus_client")
-atexit.register(lambda: print("IMPORTED", *sorted(n for n in HEAVY if n in sys.modules), file=sys.stderr))
+atexit.register(lambda: print("IMPORTED", *sorted(n for n, m in sys.modules.items() if m is not None), file=sys.stderr))
 sys.argv = ["hubkeeper", *sys.argv[1:]]
 from bot.cli import main
 main()
 """
 
+# Reads the settings and the instances as every command does first, and prints what that imported.
+_REPORT_SETTINGS_IMPORTS = """
+import sys
+from bot.settings import load_settings
+load_settings().instances()
+print("IMPORTED", *sorted(n for n, m in sys.modules.items() if m is not None), file=sys.stderr)
+"""
+
 
 def imported(*args: str, env: dict[str, str]) -> set[str]:
+    """Which of the heavy packages `hubkeeper *args` imports."""
+    return loaded(*args, env=env) & HEAVY
+
+
+def loaded(*args: str, env: dict[str, str], script: str = _REPORT_IMPORTS) -> set[str]:
+    """Every module `hubkeeper *args` (or `script`) imports."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKERHUB_", "HUBKEEPER_", "SLACK_"))}
     result = subprocess.run(
-        [sys.executable, "-c", _REPORT_IMPORTS, *args],
+        [sys.executable, "-c", script, *args],
         env={**clean, **env},
         capture_output=True,
         text=True,
@@ -49,6 +65,40 @@ def test_help_imports_none_of_the_commands() -> None:
 
 def test_check_imports_neither_slack_nor_the_store(emulator: EmulatorServer) -> None:
     assert imported("check", env=demo_env(emulator.base_url)) == set()
+
+
+# What `check` must not load: it reads settings, builds the Hub client and prints three lines. The
+# command grammar, the lookups and `/hub health`'s reply are the Slack side; pygments (and rich) are
+# what httpx's own command-line client would import.
+NOT_FOR_CHECK = frozenset(
+    {
+        "handlers.commands",
+        "handlers.grammar",
+        "handlers.health",
+        "handlers.lookup",
+        "handlers.lookups",
+        "handlers.requests.kinds",
+        "hub.emulator",
+        "pygments",
+        "rich",
+        "yaml",
+    }
+)
+
+
+def test_check_loads_only_settings_and_the_hub_client(emulator: EmulatorServer) -> None:
+    modules = loaded("check", env=demo_env(emulator.base_url))
+    assert {"bot.settings", "hub.client", "handlers.health_checks"} <= modules  # the report itself works
+    assert modules & (HEAVY | NOT_FOR_CHECK) == set()
+
+
+def test_reading_settings_loads_neither_httpx_nor_the_hub_client(emulator: EmulatorServer) -> None:
+    """Settings are read first by every command (`log`, `--instance` errors…): none of them pays for
+    the HTTP stack, the Docker Hub models or the command grammar by reading them."""
+    modules = loaded(env=demo_env(emulator.base_url), script=_REPORT_SETTINGS_IMPORTS)
+    assert "bot.settings" in modules
+    assert {name for name in modules if name.split(".")[0] in ("httpx", "httpcore", "anyio")} == set()
+    assert modules & {"hub.client", "hub.models", "hub.auth", "handlers.grammar", "handlers.commands"} == set()
 
 
 def test_review_imports_neither_slack_nor_the_store(emulator: EmulatorServer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -44,6 +45,19 @@ async def test_a_person_pages_through_members_and_reads_teams(page: Any, emulato
     await expect(teams).to_contain_text("<!channel>")  # shown as text, pinging nobody
     assert await page.evaluate("window.pwned") is None
     await page.screenshot(path=SCREENSHOT, full_page=True)
+
+
+async def test_the_bulk_add_shortcut_asks_once_and_names_who_is_left_out(page: Any) -> None:
+    from playwright.async_api import expect
+
+    await page.get_by_test_id("example").filter(has_text="Bulk add to a team").click()
+    composer = page.get_by_test_id("composer-input")
+    await expect(composer).to_have_value(re.compile(r"^/hub team add backend umarkhan "))
+    await expect(page.get_by_test_id("user-picker")).to_have_value("U0IVANP01")
+    await composer.press("Enter")
+    asked = page.get_by_test_id("message").filter(has_text="Add 3 members to team")
+    await expect(asked.filter(has_text="Cannot be done, left out (2)")).to_have_count(1)
+    await expect(asked.get_by_test_id("button-approval_approve")).to_be_visible()
 
 
 async def test_the_web_ui_button_makes_an_outside_change_the_feed_posts(emulator_state: EmulatorState) -> None:

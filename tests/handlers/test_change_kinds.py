@@ -204,7 +204,8 @@ async def test_team_add_by_username(ctx: HandlerContext, emulator_state: Emulato
     assert outcome.result == {
         "team": "backend",
         "team_id": emulator_state.org(ORG).groups["backend"].id,
-        "username": "umarkhan",
+        "items": [{"item": "umarkhan", "status": "done", "reason": ""}],
+        "changed": ["umarkhan"],
     }
 
 
@@ -212,7 +213,7 @@ async def test_team_add_resolves_an_email(ctx: HandlerContext, emulator_state: E
     planned, _ = await plan_and_execute(
         ctx, emulator_state, "team_add", {"team": "data", "member": "UmarKhan@acme.example"}
     )
-    assert planned.params.model_dump() == {"team": "data", "member": "umarkhan", "team_id": 1005}
+    assert planned.params.model_dump() == {"team": "data", "members": ["umarkhan"], "team_id": 1005}
     assert planned.details == ["`UmarKhan@acme.example` is the Docker ID *umarkhan*."]
     assert "data" in emulator_state.org(ORG).members["umarkhan"].groups
 
@@ -235,7 +236,7 @@ async def test_team_add_of_a_non_member_suggests_an_invite(ctx: HandlerContext, 
         ({"team": "backend", "member": "ivanpetrov"}, "*ivanpetrov* is already in team *backend*."),
         ({"team": "mobile", "member": "ivanpetrov"}, "There is no team *mobile*"),
         ({"team": "backend", "member": "ravisharma"}, "`/hub invite ravisharma --team backend`"),
-        ({"team": "backend", "member": 42}, "The request has no valid member"),
+        ({"team": "backend", "member": 42}, "The request has no valid members"),
     ],
 )
 async def test_team_add_refusals(
@@ -258,7 +259,7 @@ async def test_team_remove(ctx: HandlerContext, emulator_state: EmulatorState) -
     assert planned.summary == "Remove *ninagarcia* from team *data*"
     org = emulator_state.org(ORG)
     assert "ninagarcia" not in org.groups["data"].members and "ninagarcia" in org.members
-    assert outcome.result["username"] == "ninagarcia"
+    assert outcome.result["changed"] == ["ninagarcia"]
 
 
 async def test_team_remove_refusals(ctx: HandlerContext, emulator_state: EmulatorState) -> None:
@@ -363,7 +364,10 @@ async def test_invite(ctx: HandlerContext, emulator_state: EmulatorState) -> Non
     outcome = await kinds.named("invite").execute(ctx, kinds.named("invite").load(planned.params))
     invite = next(i for i in emulator_state.org(ORG).invites.values() if i.invitee == "ada@acme.example")
     assert invite.team == "backend"
-    assert outcome.result["invite_id"] == invite.id and outcome.result["status"] == "invited"
+    assert outcome.result["items"] == [
+        {"item": "ada@acme.example", "status": "done", "reason": "", "invite_id": invite.id, "hub_status": "invited"}
+    ]
+    assert outcome.result["changed"] == ["ada@acme.example"]
 
 
 async def test_invite_as_owner_is_destructive(ctx: HandlerContext, emulator_state: EmulatorState) -> None:

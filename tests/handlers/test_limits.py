@@ -16,7 +16,8 @@ from handlers import blocks as bk
 from handlers import commands
 from handlers.context import Reply
 from handlers.grammar import UsageError
-from handlers.health import CheckResult, render_health
+from handlers.health import render_health
+from handlers.health_checks import CheckResult
 from handlers.help import help_reply, usage_reply
 from handlers.invites import render_invites
 from handlers.members import PAGE_SIZE, PageState, parse_page_value, render_members_page, render_whois

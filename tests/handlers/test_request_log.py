@@ -21,6 +21,7 @@ from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store.access_store import SqlAccessIndexStore
 from bot.store.sql_store import SqlRequestStore
+from handlers.commands import Change, parse
 from handlers.context import HandlerContext, Reply
 from handlers.request_log import (
     ApprovalLinks,
@@ -34,6 +35,7 @@ from handlers.request_log import (
 )
 from handlers.requests import kinds
 from handlers.requests.lifecycle import ChangeRequest, NewRequest, Status
+from handlers.requests.subjects import Subjects
 from hub.client import HubClient
 from hub.errors import InvalidInput
 
@@ -91,6 +93,29 @@ CASES = (
     Case("offboard", {"who": "lin.feng@gmail.example"}, ("lin.feng@gmail.example", "contractorlin", "backend")),
     Case("policy_apply", {"text": POLICY, "source": "policy.yml"}, ("release-eng", "ximenalopez", "acme/api")),
 )
+
+
+BUTTON_ONLY = {"policy_apply": {"text": POLICY, "source": "policy.yml"}}
+"""Stored parameters of the kinds no command asks for (a button does), in place of their examples."""
+
+
+@pytest.mark.parametrize("kind", kinds.ALL, ids=lambda kind: kind.name)
+def test_every_kind_says_what_its_requests_are_about(kind: kinds.Kind) -> None:
+    """Each registered kind answers `subjects` for its own parameters (its help examples, as typed),
+    and they name someone, a team or a repository: a new kind is found in the log from its first day."""
+    if kind.examples:
+        stored = []
+        for example in kind.examples:
+            parsed = parse(example.removeprefix("/hub "))
+            assert isinstance(parsed.command, Change) and parsed.command.kind is kind, example
+            stored.append(kind.dump(parsed.command.params))
+    else:
+        assert kind.name in BUTTON_ONLY, f"{kind.name} has no examples: give BUTTON_ONLY stored parameters for it"
+        stored = [BUTTON_ONLY[kind.name]]
+    for params in stored:
+        subjects = kind.subjects(params, None)
+        assert isinstance(subjects, Subjects)
+        assert subjects.users | subjects.teams | subjects.repositories, (kind.name, params)
 
 
 @pytest.fixture
@@ -276,3 +301,14 @@ async def test_links_without_a_permalink_lookup_or_when_it_fails() -> None:
     links = ApprovalLinks(broken)
     assert await links.link("C1", "1.2") is None
     assert await links.link(None, None) is None
+
+
+def test_a_long_or_several_line_summary_shows_its_first_line() -> None:
+    from handlers.request_log import _headline
+
+    assert _headline("Add *ann* to team `backend`") == "Add *ann* to team `backend`"
+    listed = "Added 3 members to team `backend`\n• *ann*: done\n• *bob*: done\n• *cy*: already so"
+    assert _headline(listed) == "Added 3 members to team `backend` …"
+    long = "Invite " + ", ".join(f"new{n}@corp.example" for n in range(100))
+    shown = _headline(long)
+    assert len(shown) <= 201 and shown.startswith("Invite new0@corp.example") and shown.endswith(" …")

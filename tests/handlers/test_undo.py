@@ -60,18 +60,42 @@ ACCESS = {**API, "permission": "write", "requester": IVAN, "username": "ivanpetr
 
 REVERSES: list[tuple[str, dict[str, Any], dict[str, Any], tuple[str, dict[str, Any]] | None]] = [
     # The team and the Docker ID as done (the email resolved, the team's own spelling), not as asked.
+    # Recorded before team add and remove took several people: one `username`.
     (
         "team_add",
         {"team": "data", "member": "umarkhan@acme.example"},
         {"team": "Data", "team_id": 5, "username": "umarkhan"},
-        ("team_remove", {"team": "Data", "username": "umarkhan"}),
+        ("team_remove", {"team": "Data", "usernames": ["umarkhan"]}),
     ),
     (
         "team_remove",
         {"team": "backend", "username": "ivanpetrov"},
         {"team": "backend", "team_id": 2, "username": "ivanpetrov"},
-        ("team_add", {"team": "backend", "member": "ivanpetrov"}),
+        ("team_add", {"team": "backend", "members": ["ivanpetrov"]}),
     ),
+    # A bulk change undoes only the people it actually changed, never the "already so" ones.
+    (
+        "team_add",
+        {"team": "data", "members": ["umarkhan", "ada@acme.example", "ivanpetrov"]},
+        {
+            "team": "data",
+            "team_id": 5,
+            "items": [
+                {"item": "umarkhan", "status": "done", "reason": ""},
+                {"item": "adalovelace", "status": "done", "reason": ""},
+                {"item": "ivanpetrov", "status": "already", "reason": "already in team"},
+            ],
+            "changed": ["umarkhan", "adalovelace"],
+        },
+        ("team_remove", {"team": "data", "usernames": ["umarkhan", "adalovelace"]}),
+    ),
+    (
+        "team_remove",
+        {"team": "data", "usernames": ["ninagarcia", "jadeturner"]},
+        {"team": "data", "team_id": 5, "items": [], "changed": ["ninagarcia"]},
+        ("team_add", {"team": "data", "members": ["ninagarcia"]}),
+    ),
+    ("team_remove", {"team": "data", "usernames": ["jadeturner"]}, {"team": "data", "changed": []}, None),
     (
         "role",
         {"username": "kenjisato", "role": "owner"},
@@ -135,7 +159,7 @@ REVERSES: list[tuple[str, dict[str, Any], dict[str, Any], tuple[str, dict[str, A
         "access_request",
         {**ACCESS, "duration_seconds": 7200},
         {"team": "hk-api-write", "username": "ivanpetrov", "managed": True, "created": True, "added": True},
-        ("team_remove", {"team": "hk-api-write", "username": "ivanpetrov"}),
+        ("team_remove", {"team": "hk-api-write", "usernames": ["ivanpetrov"]}),
     ),
     # Already in the team, or nothing changed: nothing of this request's to take back.
     (

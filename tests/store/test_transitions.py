@@ -62,7 +62,8 @@ async def test_every_allowed_transition(store: SqlRequestStore, expected: Status
     if new is Status.DONE:
         assert (after.result, after.error) == ({"added": ["alice"]}, None)
     elif new in (Status.FAILED, Status.INTERRUPTED):
-        assert (after.result, after.error) == (None, "boom")
+        # A partly applied change keeps what it did (a bulk change's outcome per subject) for its Retry.
+        assert (after.result, after.error) == ({"added": ["alice"]}, "boom")
     else:
         assert after.result == before.result
     if new not in (Status.DENIED, Status.CANCELLED, Status.APPROVED):
@@ -139,3 +140,19 @@ async def test_ten_replicas_race_to_execute_and_one_wins(store: SqlRequestStore,
     stored = await store.get(request.id)
     assert stored is not None
     assert (stored.status, stored.attempts) == (Status.EXECUTING, 1)
+
+
+async def test_a_failure_without_a_record_stores_none_and_a_retry_keeps_it_until_done(store: SqlRequestStore) -> None:
+    request = await request_in(store, Status.EXECUTING)
+    failed = await store.transition(request.id, Status.EXECUTING, Status.FAILED, actor="h", now=LATER, error="x")
+    assert failed is not None and failed.result is None
+    outcome = {"items": [{"item": "alice", "status": "failed", "reason": "503"}], "changed": []}
+    await store.transition(request.id, Status.FAILED, Status.APPROVED, actor="UAPPROVER", now=LATER)
+    await store.transition(request.id, Status.APPROVED, Status.EXECUTING, actor="h", now=LATER)
+    again = await store.transition(
+        request.id, Status.EXECUTING, Status.FAILED, actor="h", now=LATER, error="x", result=outcome
+    )
+    assert again is not None and again.result == outcome
+    retried = await store.transition(request.id, Status.FAILED, Status.APPROVED, actor="UAPPROVER", now=LATER)
+    executing = await store.transition(request.id, Status.APPROVED, Status.EXECUTING, actor="h", now=LATER)
+    assert retried is not None and executing is not None and executing.result == outcome

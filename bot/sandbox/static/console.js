@@ -218,6 +218,30 @@ function renderSidebar() {
   }
 }
 
+function renderExamples() {
+  // Shortcuts: a click picks the person the example is for and puts its command in the composer.
+  const strip = document.getElementById("examples");
+  if (strip.childElementCount || !(state.examples || []).length) return;
+  strip.append(el("span", { class: "examples-label" }, "Try:"));
+  for (const example of state.examples) {
+    strip.append(el("button", {
+      type: "button",
+      class: "example",
+      title: example.command,
+      "data-testid": "example",
+      onclick: () => {
+        currentUser = example.user;
+        if (currentChannel === "home") currentChannel = state.channels[0].id;
+        const input = document.getElementById("composer-input");
+        input.value = example.command;
+        input.focus();
+        remember();
+        refresh();
+      },
+    }, example.label));
+  }
+}
+
 function renderMessages() {
   const list = document.getElementById("messages");
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
@@ -283,6 +307,7 @@ function render(force) {
   if (!force && key === renderedKey) return;
   renderedKey = key;
   renderSidebar();
+  renderExamples();
   renderMessages();
   renderModal();
 }
