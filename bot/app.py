@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -113,6 +114,8 @@ class Bot:
     affected: AffectedPeople | None = None
     """Tells the person a change is about (HUBKEEPER_NOTIFY_AFFECTED)."""
     claimed_by: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    shutdown_grace: float = 60.0
+    """HUBKEEPER_SHUTDOWN_GRACE: how long a SIGTERM waits for changes being applied (see bot.serve)."""
 
     async def startup_checks(self) -> None:
         """The three health checks per instance, logged; readiness starts from their outcome."""
@@ -293,6 +296,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
     instances = settings.instances()
     access_teams = settings.access_teams()
     policies = approval_policies(settings, instances)
+    shutdown_grace = settings.shutdown_grace()
     store = await SqlRequestStore.open(settings.database_url())
     metrics = Metrics()
     store.on_executed = _executed(metrics)
@@ -354,6 +358,9 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         policies=policies,
         contexts=contexts,
         after_done=follow_done,
+        sweep_seconds=settings.hubkeeper_sweep_seconds,
+        # Who executes, in each execution's lease: this process, told apart from a restarted one.
+        executor=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
     )
     scans = ScanGate(settings.hubkeeper_scan_cooldown_seconds)
     digests = Digests(
@@ -431,4 +438,5 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         readiness_seconds=settings.hubkeeper_readiness_seconds,
         onboardings=onboardings,
         affected=affected,
+        shutdown_grace=shutdown_grace,
     )

@@ -1,8 +1,11 @@
 """Putting the Bolt app in front of Slack: Socket Mode (no public URL) or HTTP.
 
-Both run until SIGTERM or SIGINT and then shut down cleanly: stop taking requests, close the
-Socket Mode connection, close the Docker Hub clients. Both answer the probes (`/healthz` liveness,
-`/readyz` readiness) and `/metrics`: on the Slack port in HTTP mode, on the admin port in Socket Mode.
+Both run until SIGTERM or SIGINT and then shut down cleanly: stop taking new work (commands are
+answered "shutting down", no approval starts an execution), let changes being applied finish within
+HUBKEEPER_SHUTDOWN_GRACE, leave the rest to recovery (their leases run out and a sweep marks them
+interrupted), then close the Socket Mode connection, the Docker Hub clients and the store. Both
+answer the probes (`/healthz` liveness, `/readyz` readiness) and `/metrics`: on the Slack port in
+HTTP mode, on the admin port in Socket Mode.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 import signal
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app import Bot
@@ -28,7 +32,7 @@ HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
 METRICS_PATH = "/metrics"
 SHUTDOWN_GRACE = 20.0
-"""Seconds a shutdown waits for listeners still at work (an approved change being applied)."""
+"""Seconds the sandbox's shutdown waits for listeners still at work (`serve` takes HUBKEEPER_SHUTDOWN_GRACE)."""
 
 
 def add_probes(application: web.Application, bot: Bot) -> web.Application:
@@ -105,6 +109,17 @@ def _stop_on_signals(stop: asyncio.Event | None) -> asyncio.Event:
     return stop
 
 
+async def _wind_down(bot: Bot, scheduler: AsyncIOScheduler) -> None:
+    """Stop taking new work, let changes under way finish within the grace, stop the scheduler."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + bot.shutdown_grace
+    left = await bot.approvals.drain(bot.shutdown_grace)
+    if left:
+        logger.warning("hubkeeper: %d change(s) did not finish within the grace; the sweep will recover them", left)
+    # Listeners and jobs still answering get what is left of the grace (at least a moment).
+    await stop_scheduler(scheduler, bot.work, max(1.0, deadline - loop.time()))
+
+
 async def serve_http(bot: Bot, host: str, port: int, *, stop: asyncio.Event | None = None) -> None:
     stop = _stop_on_signals(stop)
     runner, bound = await start_http(bot, host, port)
@@ -120,9 +135,9 @@ async def serve_http(bot: Bot, host: str, port: int, *, stop: asyncio.Event | No
     finally:
         logger.info("hubkeeper: shutting down")
         await _stop_task(checks)
-        await stop_scheduler(scheduler, bot.work, SHUTDOWN_GRACE)
+        await _wind_down(bot, scheduler)
         await runner.cleanup()
-        await bot.aclose()
+        await bot.aclose(grace=1.0)
 
 
 async def serve_socket_mode(
@@ -149,7 +164,7 @@ async def serve_socket_mode(
     finally:
         logger.info("hubkeeper: shutting down")
         await _stop_task(checks)
-        await stop_scheduler(scheduler, bot.work, SHUTDOWN_GRACE)
+        await _wind_down(bot, scheduler)
         await handler.close_async()  # type: ignore[no-untyped-call]
         await admin.cleanup()
-        await bot.aclose()
+        await bot.aclose(grace=1.0)

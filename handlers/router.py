@@ -26,7 +26,7 @@ from handlers.lookups import Help
 from handlers.onboarding import OnboardingStore
 from handlers.policy.slack import APPLY_ACTION
 from handlers.requests import kinds, render
-from handlers.requests.approvals import Approvals, ContextFactory
+from handlers.requests.approvals import SHUTTING_DOWN, Approvals, ContextFactory
 from handlers.requests.lifecycle import Status
 from handlers.requests.permissions import is_allowed
 from handlers.scans import ScanGate
@@ -70,6 +70,8 @@ class Router:
         progress: Callable[[str], Awaitable[None]] | None = None,
     ) -> Reply:
         """`progress` tells the asker something before the answer (a slow live read)."""
+        if self.approvals.stopping:  # after SIGTERM: no new work here; the next process takes it
+            return Reply(SHUTTING_DOWN)
         try:
             parsed = commands.parse(text)
         except UsageError as error:
@@ -90,6 +92,8 @@ class Router:
 
     async def action(self, action_id: str, value: str, actor: str) -> Reply:
         """A button on one of our lookups was clicked."""
+        if self.approvals.stopping:
+            return Reply(SHUTTING_DOWN)
         refusal = await self._refusal(actor)
         if refusal is not None:
             return refusal

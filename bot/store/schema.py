@@ -108,6 +108,10 @@ requests = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("channel", String(100)),
     Column("ts", String(100)),
+    # The execution lease (handlers/requests/lifecycle.py) and the Retry window of a failure.
+    Column("executor", String(200)),
+    Column("lease_until", UtcDateTime),
+    Column("retry_until", UtcDateTime),
     # Set on a request the Undo button filed: the request it undoes.
     Column("undoes", String(ID_LENGTH)),
     CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status"),
@@ -117,6 +121,8 @@ requests = Table(
     Index(None, "status", "expires_at"),
     # "My requests", newest first.
     Index(None, "requester", "created_at"),
+    # The recovery sweep: executing requests whose lease ran out.
+    Index(None, "status", "lease_until"),
     # Every other listing is newest first.
     Index(None, "created_at"),
     # The undo claim: one undo per request while it waits, runs, is done or failed. Concurrent Undo

@@ -28,6 +28,7 @@ from handlers.requests.kind import (
     PartlyApplied,
     Plan,
     Refusal,
+    record_step,
 )
 from hub.errors import BadRequest, HubError, InvalidInput, NotFound
 from hub.models import Invite, OrgMember
@@ -194,6 +195,7 @@ class Offboard(ChangeKind[OffboardParams]):
                 done.append(f"removed {name} from the org (and so from {_teams(member)})")
                 result["removed"] = member.username
                 result["email"] = member.email
+                await record_step(ctx, done[-1])
             except NotFound:
                 done.append(f"{name} was no longer an org member")
             except BadRequest as error:
@@ -208,6 +210,7 @@ class Offboard(ChangeKind[OffboardParams]):
                 await ctx.hub.cancel_invite(invite.id)
                 done.append(f"cancelled {line}")
                 result["cancelled"].append(invite.id)
+                await record_step(ctx, done[-1])
             except NotFound:
                 done.append(f"{line} was already gone")
             except HubError as error:

@@ -41,6 +41,7 @@ from handlers.grammar import (
     reason_text,
     take_option,
 )
+from handlers.requests.lifecycle import STEP_EVENT, AuditEvent
 from handlers.requests.subjects import Subjects, request_subjects
 from hub.errors import InvalidInput
 
@@ -262,3 +263,16 @@ def _refusal(error: ValidationError) -> ChangeRefused:
         return ChangeRefused(f"The request's {echo(cause.message, 300)}.")
     key = ".".join(str(part) for part in first["loc"]) or "parameters"
     return ChangeRefused(f"The request has no valid {escape(key)}; ask again with `/hub help` to hand.")
+
+
+async def record_step(ctx: HandlerContext, step: str) -> None:
+    """Write down one step of a change as done, as it happens (mrkdwn, escaped).
+
+    If the process dies before the change finishes, the request is marked interrupted and its approval
+    message lists these steps, so whoever checks knows where it stopped.
+    """
+    if ctx.request_id is None:
+        return
+    await ctx.store.append_audit(
+        AuditEvent(STEP_EVENT, ctx.actor, ctx.instance, request_id=ctx.request_id, detail={"summary": step})
+    )
