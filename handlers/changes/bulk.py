@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from handlers import blocks as bk
 from handlers.context import HandlerContext
 from handlers.grammar import Syntax, UsageError
-from handlers.requests.kind import ChangeRefused, Outcome, PartlyApplied
+from handlers.requests.kind import Affected, ChangeRefused, Outcome, PartlyApplied
 from hub.errors import HubError, InvalidInput
 from hub.models import OrgMember
 
@@ -247,6 +247,19 @@ def changed(outcome: Mapping[str, Any]) -> list[str]:
     if not isinstance(found, list) or not all(isinstance(name, str) for name in found):
         raise ValueError("the outcome does not say who was changed")
     return found
+
+
+def changed_in_team(outcome: Mapping[str, Any], change: Callable[[str], str]) -> list[Affected]:
+    """Everyone a done team add or remove actually changed (never those already so), each told
+    `change(team)`; nobody when the record does not say."""
+    team = outcome.get("team")
+    try:
+        people = changed(outcome)
+    except (KeyError, ValueError):
+        return []
+    if not isinstance(team, str):
+        return []
+    return [Affected(change(team), username=name) for name in people]
 
 
 # -- words ------------------------------------------------------------------------------------------

@@ -74,15 +74,7 @@ class TeamAdd(ChangeKind[TeamAddParams]):
         return is_owners_team(params.team)
 
     def affected(self, params: TeamAddParams, result: Mapping[str, Any]) -> list[Affected]:
-        # Everyone actually added (a bulk change names each), never those already so.
-        team = result.get("team")
-        try:
-            people = bulk.changed(result)
-        except (KeyError, ValueError):
-            return []
-        if not isinstance(team, str):
-            return []
-        return [Affected(f"you were added to team {team_ref(team)}", username=name) for name in people]
+        return bulk.changed_in_team(result, lambda team: f"you were added to team {team_ref(team)}")
 
     def reverse(self, params: TeamAddParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
         # Only the people actually added (as Docker IDs), never those already in the team.

@@ -99,15 +99,7 @@ class TeamRemove(ChangeKind[TeamRemoveParams]):
         return True
 
     def affected(self, params: TeamRemoveParams, result: Mapping[str, Any]) -> list[Affected]:
-        # Everyone actually removed (a bulk change names each), never those already so.
-        team = result.get("team")
-        try:
-            people = bulk.changed(result)
-        except (KeyError, ValueError):
-            return []
-        if not isinstance(team, str):
-            return []
-        return [Affected(f"you were removed from team {team_ref(team)}", username=name) for name in people]
+        return bulk.changed_in_team(result, lambda team: f"you were removed from team {team_ref(team)}")
 
     def reverse(self, params: TeamRemoveParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
         # Only the people actually removed, never those someone else had taken out already.
