@@ -345,3 +345,17 @@ def to_retry(previous: Mapping[str, Any]) -> tuple[list[ItemOutcome], list[str]]
     if not earlier:
         return None
     return earlier, [outcome.item for outcome in earlier if outcome.status is ItemStatus.FAILED]
+
+
+async def retry_failed(
+    previous: Mapping[str, Any],
+    whole: Callable[[], Awaitable[Outcome]],
+    run: Callable[[list[str], list[ItemOutcome]], Awaitable[Outcome]],
+) -> Outcome:
+    """A Retry runs only the subjects that failed, keeping the earlier outcomes; a record from before
+    per-subject outcomes (or a request that failed as a whole) runs `whole` again."""
+    retry = to_retry(previous)
+    if retry is None:
+        return await whole()
+    earlier, failed = retry
+    return await run(failed, earlier)
