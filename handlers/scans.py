@@ -153,7 +153,8 @@ class ScanGate:
         # No await between this check and the acquire below: no other task can slip in between.
         if lock.locked():
             running = self._running.get(instance)
-            return _busy(instance, running.what if running is not None else None)
+            # None while this process waits for the claim: then the store says who holds it.
+            return _busy(instance, running.what if running is not None else await self._elsewhere(instance))
         async with lock:
             doing = f"`/hub {what}`"
             if not await self._claim(instance, doing, actor):
