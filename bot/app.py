@@ -33,6 +33,7 @@ from bot.store.activity_store import SqlActivityStore
 from bot.store.digest_store import SqlDigestStore
 from bot.store.drift_store import SqlDriftClaims
 from bot.store.onboarding_store import SqlOnboardingStore
+from bot.store.scan_store import SqlScanClaims
 from bot.store.sql_store import SqlRequestStore
 from handlers.access_index import apply_own_change
 from handlers.affected import AffectedPeople
@@ -362,7 +363,8 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         # Who executes, in each execution's lease: this process, told apart from a restarted one.
         executor=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
     )
-    scans = ScanGate(settings.hubkeeper_scan_cooldown_seconds)
+    # The turn and the cooldown live in the store, so they hold across replicas.
+    scans = ScanGate(settings.hubkeeper_scan_cooldown_seconds, claims=SqlScanClaims(store.engine))
     digests = Digests(
         store=SqlDigestStore(store.engine, on_post=metrics.digest_post),
         poster=messenger,

@@ -325,3 +325,26 @@ notices = Table(
     # The claim: whichever replica's insert lands sends the notice ("access ends in 10 minutes"), once.
     UniqueConstraint("instance", "notice_key"),
 )
+
+# -- full-org scans, one at a time per instance across replicas (handlers/scans.py) ---------------------
+
+scan_claims = Table(
+    "scan_claims",
+    metadata,
+    # One row per instance while a scan runs: the primary key is the claim, so one insert wins.
+    Column("instance", String(200), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("what", String(200), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    # A holder that died leaves its row: once this passes, another replica may take the claim over.
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
+scan_cooldowns = Table(
+    "scan_cooldowns",
+    metadata,
+    Column("instance", String(200), primary_key=True),
+    Column("actor", String(100), primary_key=True),
+    Column("finished_at", UtcDateTime, nullable=False),
+)
