@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -31,15 +32,19 @@ from bot.store.access_store import SqlAccessIndexStore
 from bot.store.activity_store import SqlActivityStore
 from bot.store.digest_store import SqlDigestStore
 from bot.store.drift_store import SqlDriftClaims
+from bot.store.onboarding_store import SqlOnboardingStore
+from bot.store.scan_store import SqlScanClaims
 from bot.store.sql_store import SqlRequestStore
 from handlers.access_index import apply_own_change
+from handlers.affected import AffectedPeople
 from handlers.context import HandlerContext
 from handlers.digest.post import DEFAULT_SCHEDULE, Outcome
 from handlers.digest.service import Digests, DigestSettings
 from handlers.health_checks import run_health_checks
+from handlers.onboarding import sweep_onboardings
 from handlers.policy.drift import DriftOutcome, PolicyDrift
 from handlers.requests.approvals import ApprovalPolicy, Approvals
-from handlers.requests.lifecycle import SYSTEM, ChangeRequest, Status
+from handlers.requests.lifecycle import SYSTEM, ChangeRequest, Status, TimedGrant
 from handlers.requests.render import DENY_MODAL
 from handlers.router import Router
 from handlers.scans import ScanGate
@@ -105,6 +110,13 @@ class Bot:
     metrics: Metrics = field(default_factory=Metrics)
     readiness: Readiness | None = None
     readiness_seconds: int = 30
+    onboardings: SqlOnboardingStore | None = None
+    """Onboardings waiting for their invite to be accepted (the sweep finishes them)."""
+    affected: AffectedPeople | None = None
+    """Tells the person a change is about (HUBKEEPER_NOTIFY_AFFECTED)."""
+    claimed_by: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    shutdown_grace: float = 60.0
+    """HUBKEEPER_SHUTDOWN_GRACE: how long a SIGTERM waits for changes being applied (see bot.serve)."""
 
     async def startup_checks(self) -> None:
         """The three health checks per instance, logged; readiness starts from their outcome."""
@@ -134,12 +146,34 @@ class Bot:
                 await self.approvals.sweep()
             except Exception:  # one failed sweep must not stop the next
                 logger.exception("the request sweep failed")
+            as_hubkeeper = self._as_hubkeeper
+            ended = []
             try:
-                await sweep_timed_grants(
-                    self.store, lambda instance: self.approvals.contexts(instance, SYSTEM, None), self.approvals.clock()
-                )
+                ended = await sweep_timed_grants(self.store, as_hubkeeper, self.approvals.clock())
             except Exception:
                 logger.exception("the time-bound grant sweep failed")
+            await self._after_grants(ended)
+            if self.onboardings is not None:
+                try:
+                    await sweep_onboardings(
+                        self.onboardings, as_hubkeeper, now=self.approvals.clock(), claimed_by=self.claimed_by
+                    )
+                except Exception:
+                    logger.exception("the onboarding sweep failed")
+
+    def _as_hubkeeper(self, instance: str) -> HandlerContext | None:
+        return self.approvals.contexts(instance, SYSTEM, None)
+
+    async def _after_grants(self, ended: list[TimedGrant]) -> None:
+        """Tell the holders of time-bound access that ended, and warn those whose access ends soon."""
+        if self.affected is None:
+            return
+        try:
+            for grant in ended:
+                await self.affected.grant_ended(grant)
+            await self.affected.warn_ending(self.approvals.clock())
+        except Exception:
+            logger.exception("telling people about their time-bound access failed")
 
     async def post_scheduled_digest(self, instance: str, fire_time: datetime | None = None) -> Outcome:
         """The digest job of one instance for the run scheduled at `fire_time` (the claim makes it post
@@ -263,6 +297,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
     instances = settings.instances()
     access_teams = settings.access_teams()
     policies = approval_policies(settings, instances)
+    shutdown_grace = settings.shutdown_grace()
     store = await SqlRequestStore.open(settings.database_url())
     metrics = Metrics()
     store.on_executed = _executed(metrics)
@@ -299,10 +334,23 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
             digests=digests,
             policy_file=policy_file,
             stale_after_days=settings.hubkeeper_stale_after_days,
+            onboardings=onboardings,
         )
 
+    onboardings = SqlOnboardingStore(store.engine)
+    affected = AffectedPeople(
+        contexts=lambda instance: contexts(instance, SYSTEM, None),
+        store=store,
+        notices=onboardings,
+        enabled=settings.hubkeeper_notify_affected,
+    )
+
     async def follow_done(request: ChangeRequest) -> None:
-        await apply_own_change(index, request.instance, request.kind, request.result or {}, now=request.updated_at)
+        # Each follower on its own: one failing must not keep the next from hearing of the change.
+        try:
+            await apply_own_change(index, request.instance, request.kind, request.result or {}, now=request.updated_at)
+        finally:
+            await affected.follow(request)
 
     approvals = Approvals(
         store=store,
@@ -311,8 +359,12 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         policies=policies,
         contexts=contexts,
         after_done=follow_done,
+        sweep_seconds=settings.hubkeeper_sweep_seconds,
+        # Who executes, in each execution's lease: this process, told apart from a restarted one.
+        executor=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
     )
-    scans = ScanGate(settings.hubkeeper_scan_cooldown_seconds)
+    # The turn and the cooldown live in the store, so they hold across replicas.
+    scans = ScanGate(settings.hubkeeper_scan_cooldown_seconds, claims=SqlScanClaims(store.engine))
     digests = Digests(
         store=SqlDigestStore(store.engine, on_post=metrics.digest_post),
         poster=messenger,
@@ -341,6 +393,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         digests=digests,
         policy_file=policy_file,
         scans=scans,
+        onboardings=onboardings,
     )
     drift = (
         PolicyDrift(
@@ -385,4 +438,7 @@ async def open_bot(settings: Settings, *, http: bool) -> Bot:
         metrics=metrics,
         readiness=Readiness(hubs, store),
         readiness_seconds=settings.hubkeeper_readiness_seconds,
+        onboardings=onboardings,
+        affected=affected,
+        shutdown_grace=shutdown_grace,
     )

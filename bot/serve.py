@@ -1,8 +1,11 @@
 """Putting the Bolt app in front of Slack: Socket Mode (no public URL) or HTTP.
 
-Both run until SIGTERM or SIGINT and then shut down cleanly: stop taking requests, close the
-Socket Mode connection, close the Docker Hub clients. Both answer the probes (`/healthz` liveness,
-`/readyz` readiness) and `/metrics`: on the Slack port in HTTP mode, on the admin port in Socket Mode.
+Both run until SIGTERM or SIGINT and then shut down cleanly: stop taking new work (commands are
+answered "shutting down", no approval starts an execution), let changes being applied finish within
+HUBKEEPER_SHUTDOWN_GRACE, leave the rest to recovery (their leases run out and a sweep marks them
+interrupted), then close the Socket Mode connection, the Docker Hub clients and the store. Both
+answer the probes (`/healthz` liveness, `/readyz` readiness) and `/metrics`: on the Slack port in
+HTTP mode, on the admin port in Socket Mode.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 import signal
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app import Bot
@@ -28,7 +32,7 @@ HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
 METRICS_PATH = "/metrics"
 SHUTDOWN_GRACE = 20.0
-"""Seconds a shutdown waits for listeners still at work (an approved change being applied)."""
+"""Seconds the sandbox's shutdown waits for listeners still at work (`serve` takes HUBKEEPER_SHUTDOWN_GRACE)."""
 
 
 def add_probes(application: web.Application, bot: Bot) -> web.Application:
@@ -105,16 +109,27 @@ def _stop_on_signals(stop: asyncio.Event | None) -> asyncio.Event:
     return stop
 
 
+async def _wind_down(bot: Bot, scheduler: AsyncIOScheduler) -> None:
+    """Stop taking new work, let changes under way finish within the grace, stop the scheduler."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + bot.shutdown_grace
+    left = await bot.approvals.drain(bot.shutdown_grace)
+    if left:
+        logger.warning("hubkeeper: %d change(s) did not finish within the grace; the sweep will recover them", left)
+    # Listeners and jobs still answering get what is left of the grace (at least a moment).
+    await stop_scheduler(scheduler, bot.work, max(1.0, deadline - loop.time()))
+
+
 async def serve_http(bot: Bot, host: str, port: int, *, stop: asyncio.Event | None = None) -> None:
     stop = _stop_on_signals(stop)
     # Everything opened so far is closed however start-up ends (a port in use, a cancellation), in the
     # reverse order of opening: a listening socket or client left open outlives the loop.
     async with contextlib.AsyncExitStack() as opened:
-        opened.push_async_callback(bot.aclose)
+        opened.push_async_callback(bot.aclose, grace=1.0)
         runner, bound = await start_http(bot, host, port)
         opened.push_async_callback(runner.cleanup)
         scheduler = start_scheduler(bot)
-        opened.push_async_callback(stop_scheduler, scheduler, bot.work, SHUTDOWN_GRACE)
+        opened.push_async_callback(_wind_down, bot, scheduler)
         logger.info(
             "hubkeeper: serving Slack over HTTP at http://%s:%s%s (liveness %s, readiness %s, metrics %s); "
             "Docker Hub: %s",
@@ -139,14 +154,14 @@ async def serve_socket_mode(
     # As in serve_http; here a refused app token makes slack_sdk retry the connection until cancelled,
     # and the admin port and the Socket Mode client's HTTP session opened before must close then too.
     async with contextlib.AsyncExitStack() as opened:
-        opened.push_async_callback(bot.aclose)
+        opened.push_async_callback(bot.aclose, grace=1.0)
         admin, admin_bound = await start_admin(bot, admin_host, admin_port)
         opened.push_async_callback(admin.cleanup)
         handler = AsyncSocketModeHandler(bot.app, app_token)
         opened.push_async_callback(handler.close_async)
         await handler.connect_async()  # type: ignore[no-untyped-call]
         scheduler = start_scheduler(bot)
-        opened.push_async_callback(stop_scheduler, scheduler, bot.work, SHUTDOWN_GRACE)
+        opened.push_async_callback(_wind_down, bot, scheduler)
         logger.info(
             "hubkeeper: connected to Slack over Socket Mode; probes and metrics at http://%s:%s "
             "(%s, %s, %s); Docker Hub: %s",

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from hub.client import HubConnection
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+SWEEP_SECONDS_MIN, SWEEP_SECONDS_MAX = 5, 3600
 _SLACK_ID = re.compile(r"[UWS][A-Z0-9]{2,20}")
 
 
@@ -169,7 +170,10 @@ class Settings(BaseSettings):
     hubkeeper_request_ttl: str = "72h"
     hubkeeper_audit_channel: str = ""
     hubkeeper_database_url: str = ""
-    hubkeeper_sweep_seconds: int = Field(default=60, ge=5, le=3600)
+    hubkeeper_sweep_seconds: int = 60
+    """How often the sweep runs; an execution's lease lasts two intervals (see `check_sweep_seconds`)."""
+    hubkeeper_shutdown_grace: str = "60s"
+    """How long a SIGTERM waits for changes being applied before leaving them to recovery."""
     hubkeeper_stale_after_days: int = Field(default=STALE_AFTER_DAYS, ge=1, le=36500)
     hubkeeper_digest_channel: str = ""
     hubkeeper_digest_schedule: str = "0 9 * * MON"
@@ -191,6 +195,23 @@ class Settings(BaseSettings):
     hubkeeper_scan_cooldown_seconds: int = Field(default=DEFAULT_SCAN_COOLDOWN_SECONDS, ge=0, le=86400)
     """After a full-org scan (`/hub review`, `/hub digest`, `whois` by email), how long the same person
     waits before their next one on that instance."""
+    hubkeeper_notify_affected: bool = True
+    """DM the person a done change is about (found on Slack by their Docker Hub email)."""
+
+    @field_validator("hubkeeper_sweep_seconds")
+    @classmethod
+    def check_sweep_seconds(cls, seconds: int) -> int:
+        # A ConfigError is not wrapped by pydantic: the person reads exactly this line.
+        if not SWEEP_SECONDS_MIN <= seconds <= SWEEP_SECONDS_MAX:
+            raise ConfigError(
+                f"HUBKEEPER_SWEEP_SECONDS: {seconds} is out of range; give {SWEEP_SECONDS_MIN} to "
+                f"{SWEEP_SECONDS_MAX} seconds (an interrupted change is recovered within three intervals)"
+            )
+        return seconds
+
+    def shutdown_grace(self) -> float:
+        """HUBKEEPER_SHUTDOWN_GRACE in seconds (`60s`, `2m` or plain seconds)."""
+        return parse_duration("HUBKEEPER_SHUTDOWN_GRACE", self.hubkeeper_shutdown_grace).total_seconds()
 
     def index_schedule(self) -> str:
         from apscheduler.triggers.cron import CronTrigger  # only the bot needs it; the CLI starts faster

@@ -127,6 +127,7 @@ class SlackDirectory:
         self._ttl = ttl
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
         self._emails: dict[str, tuple[float, str | None]] = {}
+        self._users_by_email: dict[str, tuple[float, str | None]] = {}
 
     async def user_group_members(self, group_id: str) -> frozenset[str]:
         cached = self._groups.get(group_id)
@@ -152,3 +153,23 @@ class SlackDirectory:
         email = profile.get("email")
         self._emails[user_id] = (time.monotonic() + self._ttl, email if isinstance(email, str) else None)
         return self._emails[user_id][1]
+
+    async def user_by_email(self, email: str) -> str | None:
+        key = email.strip().lower()
+        cached = self._users_by_email.get(key)
+        if cached is not None and time.monotonic() < cached[0]:
+            return cached[1]
+        try:
+            response = await self._client.users_lookupByEmail(email=key)
+        except SlackApiError as error:
+            # Nobody (or only a deactivated account) has it: remembered like a hit, so that a person
+            # without Slack does not cost a lookup every time a change is about them.
+            if error.response.get("error") != "users_not_found":
+                raise
+            user_id = None
+        else:
+            user = response.get("user") or {}
+            found = user.get("id")
+            user_id = found if isinstance(found, str) and not user.get("deleted") else None
+        self._users_by_email[key] = (time.monotonic() + self._ttl, user_id)
+        return user_id

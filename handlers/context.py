@@ -15,6 +15,7 @@ from handlers.stale import STALE_AFTER_DAYS
 if TYPE_CHECKING:
     from handlers.access_index import AccessIndexStore
     from handlers.digest.service import Digests
+    from handlers.onboarding import OnboardingStore
     from handlers.requests.lifecycle import RequestStore
     from handlers.review import Upload
     from hub.client import HubClient
@@ -55,6 +56,10 @@ class Directory(Protocol):
 
     async def user_email(self, user_id: str) -> str | None: ...
 
+    async def user_by_email(self, email: str) -> str | None:
+        """The Slack user ID with this email (users.lookupByEmail, cached); None when nobody has it."""
+        ...
+
 
 @dataclass
 class HandlerContext:
@@ -88,3 +93,5 @@ class HandlerContext:
     stale_after_days: int = STALE_AFTER_DAYS
     progress: Callable[[str], Awaitable[None]] | None = None
     """Tells whoever asked something while they wait for a slow answer (mrkdwn, escaped)."""
+    onboardings: OnboardingStore | None = None
+    """Onboardings waiting for their invite to be accepted (`/hub onboard`)."""

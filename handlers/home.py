@@ -8,6 +8,7 @@ from typing import Any
 
 from handlers.blocks import button, context, divider, escape, header, section
 from handlers.commands import syntaxes
+from handlers.onboarding import Onboarding, waiting_line
 from handlers.requests.lifecycle import ChangeRequest, Status, TimedGrant
 from handlers.requests.render import CANCEL, render_status_line
 
@@ -33,8 +34,10 @@ def home_view(
     my_requests: Sequence[ChangeRequest] = (),
     my_grants: Sequence[TimedGrant] = (),
     queue: Sequence[ChangeRequest] | None = None,
+    onboardings: Sequence[Onboarding] = (),
 ) -> dict[str, Any]:
-    """`queue` is None for people who are not approvers (they do not see it at all)."""
+    """`queue` is None for people who are not approvers (they do not see it at all); `onboardings` are
+    the ones waiting for their invite to be accepted (an approver's view: all of them; else their own)."""
     usage = "\n".join(f"• `/hub {escape(spec.usage)}`: {spec.description}" for spec in syntaxes())
     connected = ", ".join(f"`{escape(label)}`" for label in instances) or "none configured"
     blocks = [
@@ -55,5 +58,10 @@ def home_view(
             for g in my_grants[:MAX_LISTED]
         ]
         blocks += [divider(), section("*Your time-bound access*\n" + "\n".join(lines))]
+    if onboardings:
+        lines = [waiting_line(o) for o in onboardings[:MAX_LISTED]]
+        more = f"\n…and {len(onboardings) - MAX_LISTED} more" if len(onboardings) > MAX_LISTED else ""
+        title = f"*Onboardings waiting for the invite to be accepted* ({len(onboardings)})"
+        blocks += [divider(), section((f"{title}\n" + "\n".join(lines) + more)[:3000])]
     blocks += [divider(), section(usage[:3000])]
     return {"type": "home", "blocks": blocks[:100]}

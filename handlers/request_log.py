@@ -160,7 +160,7 @@ class LogEntry:
         request = self.request
         if request.status is Status.EXPIRED:
             return ()
-        if request.status in (Status.DONE, Status.FAILED) and request.approvers:
+        if request.status in (Status.DONE, Status.FAILED, Status.INTERRUPTED) and request.approvers:
             named = list(request.approvers)
             if request.decided_by and request.decided_by not in named:
                 named.append(request.decided_by)  # a Retry after a failure
@@ -234,6 +234,7 @@ async def log_entries(
 _OUTCOME_WORDS = {
     Status.DONE: ":white_check_mark: done",
     Status.FAILED: ":x: failed",
+    Status.INTERRUPTED: ":warning: interrupted",
     Status.DENIED: ":no_entry: denied",
     Status.CANCELLED: ":leftwards_arrow_with_hook: cancelled",
     Status.EXPIRED: ":hourglass: expired",
@@ -259,7 +260,7 @@ def _line(entry: LogEntry) -> str:
         _headline(request.summary),
     ]
     line = " · ".join(parts) + f"\n      asked by <@{request.requester}>, decided by {deciders}"
-    note = request.decision_note or (request.error if request.status is Status.FAILED else None)
+    note = request.decision_note or (request.error if request.status in (Status.FAILED, Status.INTERRUPTED) else None)
     if note:
         line += f" ({bk.echo(note, 200)})"
     line += f" · `{request.id}`" + (f" · {where}" if where else "")

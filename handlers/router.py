@@ -23,9 +23,10 @@ from handlers.grammar import UsageError
 from handlers.help import help_reply, usage_reply
 from handlers.home import home_view
 from handlers.lookups import Help
+from handlers.onboarding import OnboardingStore
 from handlers.policy.slack import APPLY_ACTION
 from handlers.requests import kinds, render
-from handlers.requests.approvals import Approvals, ContextFactory
+from handlers.requests.approvals import SHUTTING_DOWN, Approvals, ContextFactory
 from handlers.requests.lifecycle import Status
 from handlers.requests.permissions import is_allowed
 from handlers.scans import ScanGate
@@ -54,6 +55,8 @@ class Router:
     """HUBKEEPER_POLICY_FILE, for the Apply button under `/hub policy plan`."""
     scans: ScanGate = field(default_factory=ScanGate)
     """Full-org scans: one at a time per instance, a cooldown per person."""
+    onboardings: OnboardingStore | None = None
+    """Onboardings waiting for their invite, for App Home."""
     labels: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -67,6 +70,8 @@ class Router:
         progress: Callable[[str], Awaitable[None]] | None = None,
     ) -> Reply:
         """`progress` tells the asker something before the answer (a slow live read)."""
+        if self.approvals.stopping:  # after SIGTERM: no new work here; the next process takes it
+            return Reply(SHUTTING_DOWN)
         try:
             parsed = commands.parse(text)
         except UsageError as error:
@@ -87,6 +92,8 @@ class Router:
 
     async def action(self, action_id: str, value: str, actor: str) -> Reply:
         """A button on one of our lookups was clicked."""
+        if self.approvals.stopping:
+            return Reply(SHUTTING_DOWN)
         refusal = await self._refusal(actor)
         if refusal is not None:
             return refusal
@@ -108,6 +115,9 @@ class Router:
         """The App Home view for one person."""
         store = self.approvals.store
         approver = await self.approvals.is_approver(actor)
+        onboardings = (
+            await self.onboardings.waiting(requester=None if approver else actor) if self.onboardings else []
+        )
         return home_view(
             self.labels,
             my_requests=await store.list_requests(requester=actor, limit=10),
@@ -119,6 +129,7 @@ class Router:
             ]
             if approver
             else None,
+            onboardings=onboardings,
         )
 
     async def decision(self, action_id: str, request_id: str, actor: str, note: str | None = None) -> Reply:

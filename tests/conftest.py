@@ -18,6 +18,7 @@ from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store import SqlRequestStore
 from bot.store.access_store import SqlAccessIndexStore
+from bot.store.onboarding_store import SqlOnboardingStore
 from handlers.context import HandlerContext
 from handlers.requests import kinds
 from handlers.requests.kind import ChangeKind
@@ -157,6 +158,7 @@ def make_context(hub: HubClient, store: SqlRequestStore, slack: SlackStandIn) ->
             "directory": SlackDirectory(client),
             "store": store,
             "access_index": SqlAccessIndexStore(store.engine),
+            "onboardings": SqlOnboardingStore(store.engine),
         }
         values.update(fields)
         return HandlerContext(**values)

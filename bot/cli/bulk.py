@@ -142,6 +142,9 @@ class NoSlack:
     async def user_email(self, user_id: str) -> str | None:
         return None
 
+    async def user_by_email(self, email: str) -> str | None:
+        return None
+
 
 def _terminal(text: str) -> str:
     return unescape(text)

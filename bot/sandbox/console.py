@@ -273,6 +273,31 @@ class Console:
             return web.json_response({"ok": False, "error": f"the emulator did not answer ({type(error).__name__})"})
         return web.json_response({"ok": True, "done": change.label})
 
+    async def accept_invite(self, request: web.Request) -> web.Response:
+        """Plays the newcomer in Docker Hub's web UI: they accept their invite and sign up as `username`.
+
+        What the bot then sees is only what Docker Hub shows it (the member appears, the invite is gone).
+        """
+        body = await self.json_body(request)
+        invitee, username = body.get("invitee"), body.get("username")
+        if not isinstance(invitee, str) or not invitee.strip() or not isinstance(username, str) or not username.strip():
+            raise BadRequest("invitee and username are required")
+        if self.web_ui_url is None:
+            raise BadRequest("no Docker Hub emulator is connected to this console")
+        assert self.session is not None, "the console app is not running"
+        who = username.strip()
+        change = {"actor": who, "action": "member.invite.accept", "invitee": invitee.strip(), "username": who}
+        try:
+            async with self.session.post(self.web_ui_url, json=change) as answer:
+                result = await answer.json(content_type=None)
+                status = answer.status
+        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            return web.json_response({"ok": False, "error": f"the emulator did not answer ({type(error).__name__})"})
+        if status != 200:
+            detail = result.get("detail") if isinstance(result, dict) else None
+            return web.json_response({"ok": False, "status": status, "error": str(detail or f"HTTP {status}")})
+        return web.json_response({"ok": True, "status": status, "error": None})
+
     async def file(self, request: web.Request) -> web.Response:
         stored = next((f for f in self.standin.files if f.id == request.match_info["file_id"]), None)
         if stored is None or stored.content is None:
@@ -345,4 +370,5 @@ def build_console_app(
     app.router.add_post("/api/view_close", console.view_close)
     app.router.add_get("/api/file/{file_id}", console.file)
     app.router.add_post("/api/outside_change", console.outside_change)
+    app.router.add_post("/api/accept_invite", console.accept_invite)
     return app

@@ -69,6 +69,8 @@ class Sandbox:
         policy_file: str = "",
         activity_seconds: int = 300,
         access_teams: dict[str, str] | None = None,
+        sweep_seconds: int = 60,
+        notify_affected: bool = True,
     ) -> None:
         self.host = host
         self.console_port = console_port
@@ -79,6 +81,8 @@ class Sandbox:
         self.activity_seconds = activity_seconds
         self.access_teams = dict(access_teams or {})
         """The config file's [access_teams] (self-service teams), e.g. {"acme/api:write": "backend"}."""
+        self.sweep_seconds = sweep_seconds
+        self.notify_affected = notify_affected
         # A fresh secret each run: the console signs with it exactly as Slack would.
         self.signing_secret = secrets.token_hex(16)
         self.folder = Path(tempfile.mkdtemp(prefix="hubkeeper-sandbox-"))
@@ -117,6 +121,8 @@ class Sandbox:
             hubkeeper_policy_file=self.policy_file,
             hubkeeper_database_url=f"sqlite:///{self.folder / 'hubkeeper.db'}",
             hubkeeper_activity_seconds=self.activity_seconds,
+            hubkeeper_sweep_seconds=self.sweep_seconds,
+            hubkeeper_notify_affected=self.notify_affected,
         )
         self.bot = await open_bot(settings, http=True)
         bot_runner, bot_port = await start_http(self.bot, self.host, 0)
@@ -163,7 +169,8 @@ async def run_sandbox(host: str, console_port: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    async with Sandbox(host=host, console_port=console_port, activity_seconds=15) as sandbox:
+    # A short sweep, so that an accepted invite finishes its onboarding while you watch.
+    async with Sandbox(host=host, console_port=console_port, activity_seconds=15, sweep_seconds=10) as sandbox:
         print(f"hubkeeper sandbox: open {sandbox.console_url} (Ctrl-C to stop)")
         print(f"  bot (HTTP mode)     {sandbox.bot_url}")
         print(f"  Docker Hub emulator {sandbox.emulator.base_url}  (demo org '{DEMO.org}')")
@@ -181,5 +188,10 @@ async def run_sandbox(host: str, console_port: int) -> None:
         print(
             "  a bulk add          click “Bulk add to a team” above the composer (as Ivan): one request names who is "
             "left out; approve as Alice, each person's outcome shows on the message"
+        )
+        print(
+            "  an onboarding       as Alice: /hub onboard newbie@acme.example --teams backend,data --reason new hire;"
+            " Bob approves; then the console's \"Accept invite\" form (newbie@acme.example, noanewbie) plays"
+            " Noa accepting it, and within 10 s Noa is in both teams and both are told"
         )
         await stop.wait()

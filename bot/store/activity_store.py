@@ -19,7 +19,7 @@ from bot.store.schema import activity_cursors, activity_events, audit_log, reque
 from handlers.activity.matching import ExecutedChange
 from handlers.requests.lifecycle import Status
 
-EXECUTED = (Status.EXECUTING.value, Status.DONE.value, Status.FAILED.value)
+EXECUTED = (Status.EXECUTING.value, Status.DONE.value, Status.FAILED.value, Status.INTERRUPTED.value)
 CHANGE_EVENTS = ("policy.change", "grant.expired")
 """Audit lines of changes made without a request of their own."""
 

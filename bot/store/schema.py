@@ -108,6 +108,10 @@ requests = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("channel", String(100)),
     Column("ts", String(100)),
+    # The execution lease (handlers/requests/lifecycle.py) and the Retry window of a failure.
+    Column("executor", String(200)),
+    Column("lease_until", UtcDateTime),
+    Column("retry_until", UtcDateTime),
     # Set on a request the Undo button filed: the request it undoes.
     Column("undoes", String(ID_LENGTH)),
     CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status"),
@@ -117,6 +121,8 @@ requests = Table(
     Index(None, "status", "expires_at"),
     # "My requests", newest first.
     Index(None, "requester", "created_at"),
+    # The recovery sweep: executing requests whose lease ran out.
+    Index(None, "status", "lease_until"),
     # Every other listing is newest first.
     Index(None, "created_at"),
     # The undo claim: one undo per request while it waits, runs, is done or failed. Concurrent Undo
@@ -279,4 +285,66 @@ activity_events = Table(
     # The claim: the replica whose insert lands posts the event; every other one leaves it.
     UniqueConstraint("instance", "event_key"),
     Index(None, "happened_at"),
+)
+
+# -- onboardings waiting for an invite to be accepted, and notices sent once (handlers/onboarding.py) --
+
+ONBOARDING_STATUSES = ("pending", "completing", "completed", "ended", "cancelled")
+
+onboardings = Table(
+    "onboardings",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("instance", String(200), nullable=False),
+    # One onboarding per approved request: a Retry of the request finds it instead of adding another.
+    Column("request_id", String(ID_LENGTH), ForeignKey("requests.id"), nullable=False, unique=True),
+    Column("email", String(320), nullable=False),
+    Column("teams", json_type(), nullable=False),
+    Column("role", String(16)),
+    Column("requester", String(100), nullable=False),
+    Column("invite_id", String(100)),
+    Column("status", String(16), nullable=False),
+    Column("username", String(200)),
+    Column("note", Text),
+    Column("claimed_by", String(200)),
+    Column("claimed_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint(f"status IN ({', '.join(repr(s) for s in ONBOARDING_STATUSES)})", name="status"),
+    # The sweep and App Home: the onboardings still waiting, per instance.
+    Index(None, "status", "instance"),
+)
+
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", AUTO_ID, primary_key=True, autoincrement=True),
+    Column("instance", String(200), nullable=False),
+    Column("notice_key", String(300), nullable=False),
+    Column("sent_at", UtcDateTime, nullable=False),
+    # The claim: whichever replica's insert lands sends the notice ("access ends in 10 minutes"), once.
+    UniqueConstraint("instance", "notice_key"),
+)
+
+# -- full-org scans, one at a time per instance across replicas (handlers/scans.py) ---------------------
+
+scan_claims = Table(
+    "scan_claims",
+    metadata,
+    # One row per instance while a scan runs: the primary key is the claim, so one insert wins.
+    Column("instance", String(200), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("what", String(200), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    # A holder that died leaves its row: once this passes, another replica may take the claim over.
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
+scan_cooldowns = Table(
+    "scan_cooldowns",
+    metadata,
+    Column("instance", String(200), primary_key=True),
+    Column("actor", String(100), primary_key=True),
+    Column("finished_at", UtcDateTime, nullable=False),
 )

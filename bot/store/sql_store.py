@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -22,6 +22,7 @@ from bot.store.schema import audit_log as audit_log_table
 from handlers.requests.lifecycle import (
     ALLOWED_TRANSITIONS,
     DECIDED,
+    RETRYABLE,
     UNDO_HOLDING,
     Approval,
     ApprovalOutcome,
@@ -154,37 +155,145 @@ class SqlRequestStore:
         note: str | None = None,
         result: dict[str, Any] | None = None,
         error: str | None = None,
+        executor: str | None = None,
+        lease_until: datetime | None = None,
+        retry_until: datetime | None = None,
     ) -> ChangeRequest | None:
         expected, new = Status(expected), Status(new)
         _require_aware(now=now)
         if (expected, new) not in ALLOWED_TRANSITIONS:
             raise ValueError(f"a request cannot go from {expected.value} to {new.value}")
+        conditions = [requests.c.id == request_id, requests.c.status == expected.value]
         changes: dict[str, Any] = {"status": new.value, "updated_at": now}
         if new is Status.EXECUTING:
+            if lease_until is not None:
+                _require_aware(lease_until=lease_until)
             changes["attempts"] = requests.c.attempts + 1
-        elif new is Status.APPROVED:
+            changes["executor"] = executor
+            changes["lease_until"] = lease_until
+        elif expected is Status.EXECUTING:
+            # The end of an execution is the executor's to record, and only while its lease holds
+            # (after it ran out the sweep may have marked the request interrupted, and a Retry may
+            # have started it again elsewhere).
+            if executor is not None:
+                conditions.append(requests.c.executor == executor)
+            changes["lease_until"] = None
+        if new is Status.APPROVED:
             # An approval here is a decision too (a Retry after a failure, or approving outright).
             changes["decided_by"] = actor
+            if expected in RETRYABLE:
+                # A Retry only within the window the failure opened.
+                conditions.append(or_(requests.c.retry_until.is_(None), requests.c.retry_until > now))
+                changes["retry_until"] = None
         elif new in (Status.DENIED, Status.CANCELLED):
             changes["decided_by"] = actor
             changes["decision_note"] = note
         elif new is Status.DONE:
             changes["result"] = result
             changes["error"] = None
-        elif new is Status.FAILED:
+        elif new in (Status.FAILED, Status.INTERRUPTED):
+            if retry_until is not None:
+                _require_aware(retry_until=retry_until)
             changes["error"] = error
+            changes["retry_until"] = retry_until
             # What a partly applied change did (a bulk change's outcome per subject), for its Retry.
             changes["result"] = result
         async with self._engine.begin() as connection:
-            updated = await connection.execute(
-                update(requests).where(requests.c.id == request_id, requests.c.status == expected.value).values(changes)
-            )
+            updated = await connection.execute(update(requests).where(*conditions).values(changes))
             if updated.rowcount != 1:
                 return None
             changed = await _load_request(connection, request_id)
         if changed is not None and new in (Status.DONE, Status.FAILED) and self.on_executed is not None:
             self.on_executed(changed.kind, new)
         return changed
+
+    async def renew_lease(self, request_id: str, executor: str, *, until: datetime, now: datetime) -> bool:
+        _require_aware(until=until, now=now)
+        async with self._engine.begin() as connection:
+            renewed = await connection.execute(
+                update(requests)
+                .where(
+                    requests.c.id == request_id,
+                    requests.c.status == Status.EXECUTING.value,
+                    requests.c.executor == executor,
+                )
+                .values(lease_until=until)
+            )
+            return renewed.rowcount == 1
+
+    async def lapsed_executions(
+        self, now: datetime, *, unleased_before: datetime, limit: int = 100
+    ) -> list[ChangeRequest]:
+        _require_aware(now=now, unleased_before=unleased_before)
+        query = (
+            select(requests)
+            .where(requests.c.status == Status.EXECUTING.value, _lapsed(now, unleased_before))
+            .order_by(requests.c.updated_at, requests.c.id)
+            .limit(limit)
+        )
+        async with self._reader.begin() as connection:
+            return await _load_requests(connection, (await connection.execute(query)).all())
+
+    async def interrupt(
+        self,
+        request_id: str,
+        *,
+        now: datetime,
+        unleased_before: datetime,
+        error: str,
+        result: dict[str, Any] | None,
+        retry_until: datetime,
+    ) -> ChangeRequest | None:
+        _require_aware(now=now, unleased_before=unleased_before, retry_until=retry_until)
+        async with self._engine.begin() as connection:
+            updated = await connection.execute(
+                update(requests)
+                .where(
+                    requests.c.id == request_id,
+                    requests.c.status == Status.EXECUTING.value,
+                    _lapsed(now, unleased_before),
+                )
+                .values(
+                    status=Status.INTERRUPTED.value,
+                    updated_at=now,
+                    lease_until=None,
+                    error=error,
+                    result=result,
+                    retry_until=retry_until,
+                )
+            )
+            if updated.rowcount != 1:
+                return None
+            changed = await _load_request(connection, request_id)
+        if changed is not None and self.on_executed is not None:
+            self.on_executed(changed.kind, Status.INTERRUPTED)
+        return changed
+
+    async def retry_windows_closed(self, after: datetime, until: datetime, *, limit: int = 100) -> list[ChangeRequest]:
+        _require_aware(after=after, until=until)
+        query = (
+            select(requests)
+            .where(
+                requests.c.status.in_(sorted(status.value for status in RETRYABLE)),
+                requests.c.retry_until > after,
+                requests.c.retry_until <= until,
+            )
+            .order_by(requests.c.retry_until, requests.c.id)
+            .limit(limit)
+        )
+        async with self._reader.begin() as connection:
+            return await _load_requests(connection, (await connection.execute(query)).all())
+
+    async def unpicked_approved(self, before: datetime, *, limit: int = 100) -> list[ChangeRequest]:
+        _require_aware(before=before)
+        query = (
+            select(requests)
+            .where(requests.c.status == Status.APPROVED.value, requests.c.updated_at <= before)
+            .order_by(requests.c.updated_at, requests.c.id)
+            .limit(limit)
+        )
+        async with self._reader.begin() as connection:
+            return await _load_requests(connection, (await connection.execute(query)).all())
 
     async def expired_pending(self, now: datetime, *, limit: int = 100) -> list[ChangeRequest]:
         _require_aware(now=now)
@@ -388,6 +497,14 @@ async def count_requests_by_status(engine: AsyncEngine) -> dict[str, int]:
         return {str(status): int(count) for status, count in (await connection.execute(query)).all()}
 
 
+def _lapsed(now: datetime, unleased_before: datetime) -> Any:
+    """An execution's lease ran out, or it never had one and has not moved since `unleased_before`."""
+    return or_(
+        requests.c.lease_until <= now,
+        and_(requests.c.lease_until.is_(None), requests.c.updated_at <= unleased_before),
+    )
+
+
 def _require_aware(**times: datetime) -> None:
     # Checked here so the caller gets a plain ValueError before anything is written (the column type
     # refuses them too, but wrapped in SQLAlchemy's StatementError).
@@ -499,6 +616,9 @@ def _request(row: Row[Any], request_approvals: Iterable[Approval], undone_by: Un
         attempts=row.attempts,
         channel=row.channel,
         ts=row.ts,
+        executor=row.executor,
+        lease_until=row.lease_until,
+        retry_until=row.retry_until,
         undoes=row.undoes,
         undone_by=undone_by,
     )

@@ -17,7 +17,17 @@ from handlers import blocks as bk
 from handlers.context import HandlerContext
 from handlers.durations import NotADuration, human, parse_seconds
 from handlers.grammar import Line, UsageError, permission, reason_text, unquote
-from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, PartlyApplied, Plan, Reading, Refusal
+from handlers.requests.kind import (
+    Affected,
+    ChangeKind,
+    ChangeRefused,
+    Outcome,
+    Params,
+    PartlyApplied,
+    Plan,
+    Reading,
+    Refusal,
+)
 from handlers.requests.lifecycle import AuditEvent, TimedGrant
 from handlers.self_service import (
     Ask,
@@ -140,6 +150,17 @@ class AccessRequest(ChangeKind[AccessRequestParams]):
     reason_required = True
     open_to_everyone = True
     params_model = AccessRequestParams
+
+    def affected(self, params: AccessRequestParams, result: Mapping[str, Any]) -> list[Affected]:
+        username, team, ends = result.get("username"), result.get("team"), result.get("expires_at")
+        if not result.get("added") or not isinstance(username, str) or not isinstance(team, str):
+            return []
+        access = f"*{bk.escape(params.permission)}* on *{bk.escape(params.namespace)}/{bk.escape(params.repository)}*"
+        until = ""
+        if isinstance(ends, str):
+            until = f", until {_when(datetime.fromisoformat(ends))}"
+        kind = "time-bound access" if until else "access"
+        return [Affected(f"you were given {kind}: {access} through team *{bk.escape(team)}*{until}", username=username)]
 
     def parse(self, args: list[str]) -> AccessRequestParams:
         """`<namespace/repo> <permission> [for <N>m|h|d]`: the words before the reason."""

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from handlers import blocks as bk
 from handlers.context import HandlerContext
 from handlers.grammar import Syntax, UsageError
-from handlers.requests.kind import ChangeRefused, Outcome, PartlyApplied
+from handlers.requests.kind import Affected, ChangeRefused, Outcome, PartlyApplied
 from hub.errors import HubError, InvalidInput
 from hub.models import OrgMember
 
@@ -249,6 +249,19 @@ def changed(outcome: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def changed_in_team(outcome: Mapping[str, Any], change: Callable[[str], str]) -> list[Affected]:
+    """Everyone a done team add or remove actually changed (never those already so), each told
+    `change(team)`; nobody when the record does not say."""
+    team = outcome.get("team")
+    try:
+        people = changed(outcome)
+    except (KeyError, ValueError):
+        return []
+    if not isinstance(team, str):
+        return []
+    return [Affected(change(team), username=name) for name in people]
+
+
 # -- words ------------------------------------------------------------------------------------------
 
 _STATUS_MARK = {ItemStatus.DONE: "done", ItemStatus.ALREADY: "already so", ItemStatus.FAILED: "failed"}
@@ -332,3 +345,17 @@ def to_retry(previous: Mapping[str, Any]) -> tuple[list[ItemOutcome], list[str]]
     if not earlier:
         return None
     return earlier, [outcome.item for outcome in earlier if outcome.status is ItemStatus.FAILED]
+
+
+async def retry_failed(
+    previous: Mapping[str, Any],
+    whole: Callable[[], Awaitable[Outcome]],
+    run: Callable[[list[str], list[ItemOutcome]], Awaitable[Outcome]],
+) -> Outcome:
+    """A Retry runs only the subjects that failed, keeping the earlier outcomes; a record from before
+    per-subject outcomes (or a request that failed as a whole) runs `whole` again."""
+    retry = to_retry(previous)
+    if retry is None:
+        return await whole()
+    earlier, failed = retry
+    return await run(failed, earlier)

@@ -170,11 +170,9 @@ class InviteChange(ChangeKind[InviteParams]):
         return await self._run(ctx, params, params.invitees, [])
 
     async def execute_again(self, ctx: HandlerContext, params: InviteParams, previous: Mapping[str, Any]) -> Outcome:
-        retry = bulk.to_retry(previous)
-        if retry is None:
-            return await self.execute(ctx, params)
-        earlier, failed = retry
-        return await self._run(ctx, params, failed, earlier)
+        return await bulk.retry_failed(
+            previous, lambda: self.execute(ctx, params), lambda items, earlier: self._run(ctx, params, items, earlier)
+        )
 
     async def _run(
         self, ctx: HandlerContext, params: InviteParams, invitees: list[str], earlier: list[bulk.ItemOutcome]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from handlers import blocks as bk
 from handlers.changes.fields import Username
 from handlers.changes.preconditions import org_member, refuse_if_moved, refuse_last_owner
 from handlers.context import HandlerContext
 from handlers.grammar import positional, reject_unknown_options
-from handlers.requests.kind import ChangeKind, Outcome, Params, Plan
+from handlers.requests.kind import Affected, ChangeKind, Outcome, Params, Plan
 from hub import paths
 from hub.models import OrgMember
 
@@ -35,6 +38,13 @@ class MemberRemove(ChangeKind[MemberRemoveParams]):
     def destructive(self, params: MemberRemoveParams) -> bool:
         return True
 
+    def affected(self, params: MemberRemoveParams, result: Mapping[str, Any]) -> list[Affected]:
+        email = result.get("email")
+        # Out of the org, they are out of its member listing too: the email recorded at removal finds them.
+        if not isinstance(email, str) or not email:
+            return []
+        return [Affected("you were removed from the organization (and so from all its teams)", email=email)]
+
     async def _check(self, ctx: HandlerContext, params: MemberRemoveParams) -> OrgMember:
         member = await org_member(ctx, params.username)
         if member.role_key == "owner":
@@ -58,5 +68,10 @@ class MemberRemove(ChangeKind[MemberRemoveParams]):
         await ctx.hub.remove_member(member.username)
         return Outcome(
             f"Removed *{bk.escape(member.username)}* from *{bk.escape(ctx.instance)}*",
-            {"username": member.username, "role": member.role_key, "teams": list(member.groups)},
+            {
+                "username": member.username,
+                "role": member.role_key,
+                "teams": list(member.groups),
+                "email": member.email,
+            },
         )

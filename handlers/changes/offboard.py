@@ -9,6 +9,7 @@ already done: every step is tried, and PartlyApplied lists what was and was not 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,17 @@ from handlers import blocks as bk
 from handlers.changes.preconditions import refuse_last_owner
 from handlers.context import HandlerContext
 from handlers.grammar import member_ref, positional, reject_unknown_options
-from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, PartlyApplied, Plan, Refusal
+from handlers.requests.kind import (
+    Affected,
+    ChangeKind,
+    ChangeRefused,
+    Outcome,
+    Params,
+    PartlyApplied,
+    Plan,
+    Refusal,
+    record_step,
+)
 from hub.errors import BadRequest, HubError, InvalidInput, NotFound
 from hub.models import Invite, OrgMember
 
@@ -148,6 +159,13 @@ class Offboard(ChangeKind[OffboardParams]):
             ),
         )
 
+    def affected(self, params: OffboardParams, result: Mapping[str, Any]) -> list[Affected]:
+        email = result.get("email")
+        # Only a removed member is told (an invite cancelled gave no access); the listing no longer has them.
+        if not result.get("removed") or not isinstance(email, str) or not email:
+            return []
+        return [Affected("you were offboarded: removed from the organization and all its teams", email=email)]
+
     async def execute(self, ctx: HandlerContext, params: OffboardParams) -> Outcome:
         who = params.who
         planned = params.username or None
@@ -176,6 +194,8 @@ class Offboard(ChangeKind[OffboardParams]):
                 await ctx.hub.remove_member(member.username)
                 done.append(f"removed {name} from the org (and so from {_teams(member)})")
                 result["removed"] = member.username
+                result["email"] = member.email
+                await record_step(ctx, done[-1])
             except NotFound:
                 done.append(f"{name} was no longer an org member")
             except BadRequest as error:
@@ -190,6 +210,7 @@ class Offboard(ChangeKind[OffboardParams]):
                 await ctx.hub.cancel_invite(invite.id)
                 done.append(f"cancelled {line}")
                 result["cancelled"].append(invite.id)
+                await record_step(ctx, done[-1])
             except NotFound:
                 done.append(f"{line} was already gone")
             except HubError as error:

@@ -10,7 +10,7 @@ from handlers.changes.fields import Role, Username
 from handlers.changes.preconditions import a_role, org_member, refuse_if_moved, refuse_last_owner
 from handlers.context import HandlerContext
 from handlers.grammar import positional, reject_unknown_options, role
-from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
+from handlers.requests.kind import Affected, ChangeKind, ChangeRefused, Outcome, Params, Plan
 from hub import paths
 from hub.models import OrgMember
 
@@ -38,6 +38,13 @@ class RoleChange(ChangeKind[RoleParams]):
 
     def destructive(self, params: RoleParams) -> bool:
         return params.role == "owner"
+
+    def affected(self, params: RoleParams, result: Mapping[str, Any]) -> list[Affected]:
+        username, role, previous = result.get("username"), result.get("role"), result.get("previous_role")
+        if not isinstance(username, str) or not isinstance(role, str):
+            return []
+        since = f" from {bk.escape(str(previous))}" if previous else ""
+        return [Affected(f"your role changed{since} to *{bk.escape(role)}*", username=username)]
 
     def reverse(self, params: RoleParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
         previous = outcome["previous_role"]

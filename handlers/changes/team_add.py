@@ -17,7 +17,7 @@ from handlers.changes.fields import MemberRef, Team
 from handlers.changes.preconditions import is_owners_team, planned_team, team_ref
 from handlers.context import HandlerContext
 from handlers.grammar import UsageError, member_ref, reject_unknown_options, show_hint
-from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
+from handlers.requests.kind import Affected, ChangeKind, ChangeRefused, Outcome, Params, Plan
 from handlers.teams import OWNERS_TEAM
 from hub import paths
 from hub.models import OrgGroup, OrgMember
@@ -73,6 +73,9 @@ class TeamAdd(ChangeKind[TeamAddParams]):
         # The owners team is the owner role by another door: as destructive as `role … owner`.
         return is_owners_team(params.team)
 
+    def affected(self, params: TeamAddParams, result: Mapping[str, Any]) -> list[Affected]:
+        return bulk.changed_in_team(result, lambda team: f"you were added to team {team_ref(team)}")
+
     def reverse(self, params: TeamAddParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
         # Only the people actually added (as Docker IDs), never those already in the team.
         added = bulk.changed(outcome)
@@ -126,11 +129,9 @@ class TeamAdd(ChangeKind[TeamAddParams]):
         return await self._run(ctx, params, params.members, [])
 
     async def execute_again(self, ctx: HandlerContext, params: TeamAddParams, previous: Mapping[str, Any]) -> Outcome:
-        retry = bulk.to_retry(previous)
-        if retry is None:
-            return await self.execute(ctx, params)
-        earlier, failed = retry
-        return await self._run(ctx, params, failed, earlier)
+        return await bulk.retry_failed(
+            previous, lambda: self.execute(ctx, params), lambda items, earlier: self._run(ctx, params, items, earlier)
+        )
 
     async def _run(
         self, ctx: HandlerContext, params: TeamAddParams, members: list[str], earlier: list[bulk.ItemOutcome]

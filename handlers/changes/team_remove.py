@@ -17,7 +17,7 @@ from handlers.changes.fields import Team, Username
 from handlers.changes.preconditions import is_owners_team, planned_team, team_ref
 from handlers.context import HandlerContext
 from handlers.grammar import UsageError, reject_unknown_options, show_hint
-from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, Plan
+from handlers.requests.kind import Affected, ChangeKind, ChangeRefused, Outcome, Params, Plan
 from handlers.teams import OWNERS_TEAM
 from hub import paths
 from hub.models import GroupMember, OrgGroup
@@ -98,6 +98,9 @@ class TeamRemove(ChangeKind[TeamRemoveParams]):
         # Leaving a team takes its repository access away at once.
         return True
 
+    def affected(self, params: TeamRemoveParams, result: Mapping[str, Any]) -> list[Affected]:
+        return bulk.changed_in_team(result, lambda team: f"you were removed from team {team_ref(team)}")
+
     def reverse(self, params: TeamRemoveParams, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
         # Only the people actually removed, never those someone else had taken out already.
         removed = bulk.changed(outcome)
@@ -142,11 +145,9 @@ class TeamRemove(ChangeKind[TeamRemoveParams]):
     async def execute_again(
         self, ctx: HandlerContext, params: TeamRemoveParams, previous: Mapping[str, Any]
     ) -> Outcome:
-        retry = bulk.to_retry(previous)
-        if retry is None:
-            return await self.execute(ctx, params)
-        earlier, failed = retry
-        return await self._run(ctx, params, failed, earlier)
+        return await bulk.retry_failed(
+            previous, lambda: self.execute(ctx, params), lambda items, earlier: self._run(ctx, params, items, earlier)
+        )
 
     async def _run(
         self, ctx: HandlerContext, params: TeamRemoveParams, usernames: list[str], earlier: list[bulk.ItemOutcome]

@@ -111,6 +111,8 @@ class Digest:
     None when not read (the first digest, or no audit log to read)."""
     outside_error: str | None = None
     """Why the audit log could not be read, when it could not."""
+    onboardings: tuple[str, ...] = ()
+    """Onboardings waiting for their invite to be accepted, one line each (handlers/onboarding.py)."""
 
     def invite_groups(self) -> list[tuple[str, list[Invite]]]:
         """The non-empty age groups, oldest group first."""

@@ -41,6 +41,7 @@ from handlers.digest.render import (
     render_digest,
     snooze_note,
 )
+from handlers.onboarding import waiting_line
 from handlers.requests import kinds
 from handlers.requests.kind import ChangeKind, Params
 from handlers.requests.lifecycle import AuditEvent
@@ -177,6 +178,10 @@ async def gather_digest(
         org=ctx.hub.org,
         period=period,
     )
+    # Onboardings live in hubkeeper's store, which only a handler context carries (the CLI has none).
+    waiting = ctx.onboardings if isinstance(ctx, HandlerContext) else None
+    if waiting is not None:
+        built = replace(built, onboardings=tuple(waiting_line(o) for o in await waiting.waiting(instance=ctx.instance)))
     if activity is None or previous is None:
         return built
     try:

@@ -39,6 +39,8 @@ reads forty replies: past these, the rest is counted and comes up again in the n
 
 NAMES_IN_MAIN = 700
 """Characters of names a summary line of the main message shows before "and N more"."""
+ONBOARDINGS_IN_MAIN = 10
+"""Waiting onboardings the main message lists before "and N more" (App Home lists them all)."""
 CHANGES_BUDGET = 600
 """Characters each line of "Since the last digest" shows before "and N more"."""
 OUTSIDE_BUDGET = 1800
@@ -182,6 +184,12 @@ def _main_blocks(digest: Digest) -> list[Block]:
         blocks.append(bk.section(f"*Pending invites* ({totals.invites:,}): {counts}"))
     else:
         blocks.append(bk.section("*Pending invites*: none"))
+    if digest.onboardings:
+        shown = "\n".join(digest.onboardings[:ONBOARDINGS_IN_MAIN])
+        more = len(digest.onboardings) - ONBOARDINGS_IN_MAIN
+        rest = f"\n…and {more:,} more (App Home lists them)" if more > 0 else ""
+        title = f"*Onboardings waiting for the invite to be accepted* ({len(digest.onboardings):,})"
+        blocks.append(bk.section(bk.clip(f"{title}\n{shown}{rest}", 3000)))
     stale = f"*Stale members* (no activity in {digest.stale_after_days} days): {len(digest.stale):,}"
     if digest.snoozed:
         stale += f" · {len(digest.snoozed):,} more hidden by a Keep"

@@ -4,11 +4,21 @@ Every state change is a compare-and-set in the store, so a double click, two app
 two replicas make one change; the others are told who got there first. Every Slack message about a
 request is re-rendered from the stored request, never patched, so a restart or another replica
 shows the same thing. Nothing reaches Docker Hub before approval but the reads that `plan` makes.
+
+Nothing stays in flight after a crash: an execution holds a lease of two sweep intervals, renewed
+while the change runs; the sweep (every replica's) marks an execution whose lease ran out as
+interrupted (approvers get Retry) and starts approved requests nobody started. A lease renewed just
+before a kill runs out within two intervals of it, and the first sweep after that (they run at
+start and every interval) recovers the request: within three sweep intervals of a restart.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,8 +27,10 @@ from typing import Any
 from handlers.blocks import escape, message
 from handlers.context import Directory, HandlerContext, Messenger, Reply
 from handlers.requests import kinds
-from handlers.requests.kind import ChangeKind, ChangeRefused, Params, PartlyApplied
+from handlers.requests.kind import ChangeKind, ChangeRefused, Outcome, Params, PartlyApplied
 from handlers.requests.lifecycle import (
+    RETRYABLE,
+    STEP_EVENT,
     SYSTEM,
     ApprovalOutcome,
     AuditEvent,
@@ -35,12 +47,21 @@ from handlers.requests.render import (
     render_approval,
     render_dry_run,
     render_status_line,
+    steps_done_line,
     undo_taken,
 )
 from handlers.requests.undo import reverse_of, undoes_line
 from hub.errors import HubError
 
 logger = logging.getLogger("hubkeeper.approvals")
+
+SHUTTING_DOWN = "hubkeeper is shutting down (a restart or a deploy): nothing was changed. Try again in a minute."
+PICKUP_GRACE_MAX = timedelta(seconds=30)
+"""How long an approved request may wait for its approver's process to start it before the sweep does
+(at most; less with a shorter sweep interval). Normally it is started within milliseconds."""
+LIFECYCLE_EVENTS = frozenset({"change.started", "change.done", "change.failed", "change.interrupted"})
+"""Audit rows of the lifecycle itself (with every `request.…` row); any other row naming a request
+records a step of its change (`record_step`, each applied policy change)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +85,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class _LeaseLost(Exception):
+    """The lease ran out and someone else (the sweep) took the request over: this execution stops."""
+
+
 def approvals_required(kind: ChangeKind[Any], params: Params, policy: ApprovalPolicy) -> int:
     """How many distinct approvers a change needs: the kind says whether it is destructive (every
     removal, every new owner), the instance's policy how many approvers that takes."""
@@ -81,6 +106,8 @@ class Approvals:
         contexts: ContextFactory,
         clock: Callable[[], datetime] = utcnow,
         after_done: Callable[[ChangeRequest], Awaitable[None]] | None = None,
+        sweep_seconds: float = 60,
+        executor: str | None = None,
     ) -> None:
         self.store = store
         self.messenger = messenger
@@ -90,6 +117,20 @@ class Approvals:
         self.clock = clock
         self.after_done = after_done
         """Told of every change that is done (the access index follows hubkeeper's own grants at once)."""
+        self.executor = executor or f"hubkeeper-{secrets.token_hex(4)}"
+        """Who executes, as the lease records it: one value per process (the bot gives host:pid:…)."""
+        self.lease = timedelta(seconds=2 * sweep_seconds)
+        """A lease lasts two sweep intervals and is renewed every third of that while the change runs."""
+        self.renew_every = 2 * sweep_seconds / 3
+        self.pickup_grace = min(timedelta(seconds=sweep_seconds), PICKUP_GRACE_MAX)
+        self.stopping = False
+        """Set at shutdown: no new approval or Retry starts an execution here (see `drain`)."""
+        self._executing: set[asyncio.Task[Any]] = set()
+        """The tasks executing a change here (a click's, a pickup's): what `drain` waits for."""
+        self._pickups: dict[str, asyncio.Task[bool]] = {}
+        """Executions the sweep started, by request id: they run beside it, so a long change never
+        holds up the next sweep (expiries, time-bound access, other recoveries)."""
+        self._last_sweep: datetime | None = None
 
     # -- asking ------------------------------------------------------------------------------------
 
@@ -186,7 +227,7 @@ class Approvals:
 
         An undo's original then says where the undo is (or, until it is posted, that it was asked)."""
         try:
-            ts = await self.messenger.post(policy.channel, render_approval(request))
+            ts = await self.messenger.post(policy.channel, render_approval(request, self.clock()))
         except Exception:  # Slack's failure must not lose the stored request
             logger.exception("could not post the approval message of %s", request.id)
             await self._refresh_undone(request)
@@ -221,6 +262,8 @@ class Approvals:
         return False
 
     async def approve(self, request_id: str, approver: str) -> Reply:
+        if self.stopping:
+            return message(SHUTTING_DOWN)
         request = await self.store.get(request_id)
         if request is None:
             return message(f"There is no request `{escape(request_id[:40])}`.")
@@ -248,8 +291,13 @@ class Approvals:
                 await self._refresh(current)
                 missing = current.approvals_required - len(current.approvals)
                 return message(f"Approval recorded; it needs {missing} more approver{'s' if missing > 1 else ''}.")
-        await self._audit("request.approved", approver, current)
-        done = await self._execute(current, approver)
+        try:
+            await self._audit("request.approved", approver, current)
+            done = await self._execute(current, approver)
+        except Exception:
+            # The approval is stored; the sweep starts (or marks for a check) what could not go on here.
+            logger.exception("after %s was approved, it could not be executed here", request_id)
+            return message(f"Approved. {self._recovery_note()}")
         return message(f"Approved. {render_status_line(done)}")
 
     async def deny(self, request_id: str, approver: str, note: str | None) -> Reply:
@@ -268,6 +316,9 @@ class Approvals:
         return message("Denied; the requester has been told.")
 
     async def retry(self, request_id: str, approver: str) -> Reply:
+        """Start a failed or interrupted request again: within HUBKEEPER_REQUEST_TTL of the failure."""
+        if self.stopping:
+            return message(SHUTTING_DOWN)
         request = await self.store.get(request_id)
         if request is None:
             return message(f"There is no request `{escape(request_id[:40])}`.")
@@ -275,14 +326,40 @@ class Approvals:
             return message("Only approvers can retry a change (HUBKEEPER_APPROVERS). Nothing was changed.")
         if approver == request.requester:
             return message("You cannot retry your own request; another approver has to.")
+        if request.status not in RETRYABLE:
+            return message(already_decided(request))
         again = await self.store.transition(
-            request_id, Status.FAILED, Status.APPROVED, actor=approver, now=self.clock()
+            request_id, request.status, Status.APPROVED, actor=approver, now=self.clock()
         )
         if again is None:
-            return message(already_decided(await self.store.get(request_id) or request))
-        await self._audit("request.retried", approver, again)
-        done = await self._execute(again, approver)
+            current = await self.store.get(request_id) or request
+            if current.status in RETRYABLE and not current.retryable(self.clock()):
+                await self._refresh(current)  # the message loses its Retry button
+                return message(self._window_closed(current))
+            return message(already_decided(current))
+        try:
+            await self._audit("request.retried", approver, again)
+            done = await self._execute(again, approver)
+        except Exception:
+            logger.exception("after %s was retried, it could not be executed here", request_id)
+            return message(f"Retried. {self._recovery_note()}")
         return message(f"Retried. {render_status_line(done)}")
+
+    def _window_closed(self, request: ChangeRequest) -> str:
+        closed = f" at {request.retry_until:%Y-%m-%d %H:%M} UTC" if request.retry_until else ""
+        return (
+            f"This request can no longer be retried: its Retry window (HUBKEEPER_REQUEST_TTL after it "
+            f"{request.status.value}) closed{closed}. To make the change, file it again: "
+            f"{request.summary.splitlines()[0]}. Nothing was changed."
+        )
+
+    def _recovery_note(self) -> str:
+        minutes = max(1, round(3 * self.lease.total_seconds() / 2 / 60))
+        return (
+            "It could not be carried out here just now; hubkeeper's sweep picks it up (or marks it for a "
+            f"check and Retry) within about {minutes} minute{'s' if minutes > 1 else ''}, and the approval "
+            "message will say where it stands."
+        )
 
     async def cancel(self, request_id: str, actor: str) -> Reply:
         """The requester withdraws a request that is still pending."""
@@ -341,12 +418,40 @@ class Approvals:
         )
 
     async def _execute(self, request: ChangeRequest, actor: str) -> ChangeRequest:
-        """approved → executing → done | failed, once: the compare-and-set picks the one executor."""
+        """approved → executing → done | failed, once: the compare-and-set picks the one executor.
+
+        The executor holds a lease while the change runs (renewed in the background); if it loses it
+        (it could not renew in time and the sweep marked the request interrupted) the change is
+        stopped and nothing more is recorded. At shutdown, `drain` may stop it the same way.
+        """
+        if self.stopping:
+            # Shutting down: it stays approved, and a sweep (another replica's, or this one's after the
+            # restart) starts it.
+            return await self.store.get(request.id) or request
+        # Known to `drain` from here on (no await since the check above, so no shutdown slips between).
+        current = asyncio.current_task()
+        if current is not None:
+            self._executing.add(current)
+        try:
+            return await self._execute_started(request, actor)
+        finally:
+            if current is not None:
+                self._executing.discard(current)
+
+    async def _execute_started(self, request: ChangeRequest, actor: str) -> ChangeRequest:
+        now = self.clock()
         executing = await self.store.transition(
-            request.id, Status.APPROVED, Status.EXECUTING, actor=actor, now=self.clock()
+            request.id,
+            Status.APPROVED,
+            Status.EXECUTING,
+            actor=actor,
+            now=now,
+            executor=self.executor,
+            lease_until=now + self.lease,
         )
         if executing is None:
             return await self.store.get(request.id) or request
+        await self._audit("change.started", actor, executing, executor=self.executor, attempt=executing.attempts)
         await self._refresh(executing)
         ctx = self.contexts(executing.instance, actor, executing.id)
         kind = kinds.by_name(executing.kind)
@@ -362,10 +467,17 @@ class Approvals:
                 params = kind.load(executing.params)
                 # A Retry of a failure that recorded what it did runs only what is left.
                 if executing.attempts > 1 and executing.result:
-                    outcome = await kind.execute_again(ctx, params, executing.result)
+                    change = kind.execute_again(ctx, params, executing.result)
                 else:
-                    outcome = await kind.execute(ctx, params)
+                    change = kind.execute(ctx, params)
+                outcome = await self._leased(executing, change)
                 summary, result = outcome.summary, outcome.result
+            except (_LeaseLost, asyncio.CancelledError) as stopped:
+                if isinstance(stopped, asyncio.CancelledError) and _cancelling():
+                    raise  # this task itself is being cancelled, not only the change it ran
+                # Left to recovery: the request is (or, once the lease runs out, will be) interrupted.
+                logger.warning("stopped executing %s before it finished; it is left to recovery", executing.id)
+                return await self.store.get(executing.id) or executing
             except ChangeRefused as refused:
                 error = refused.message
             except PartlyApplied as partial:
@@ -379,7 +491,13 @@ class Approvals:
         now = self.clock()
         if error is None:
             finished = await self.store.transition(
-                executing.id, Status.EXECUTING, Status.DONE, actor=actor, now=now, result={"summary": summary, **result}
+                executing.id,
+                Status.EXECUTING,
+                Status.DONE,
+                actor=actor,
+                now=now,
+                result={"summary": summary, **result},
+                executor=self.executor,
             )
             event = "change.done"
         else:
@@ -388,7 +506,15 @@ class Approvals:
             # earlier attempt recorded, so the next Retry still knows what was done.
             failed_result = failed_result if failed_result is not None else executing.result
             finished = await self.store.transition(
-                executing.id, Status.EXECUTING, Status.FAILED, actor=actor, now=now, error=error, result=failed_result
+                executing.id,
+                Status.EXECUTING,
+                Status.FAILED,
+                actor=actor,
+                now=now,
+                error=error,
+                result=failed_result,
+                executor=self.executor,
+                retry_until=now + self._ttl(executing),
             )
             event = "change.failed"
         final = finished or await self.store.get(executing.id) or executing
@@ -414,12 +540,102 @@ class Approvals:
         except Exception:  # the undo is done and recorded; what is left shows in the log
             logger.exception("after undoing %s, its %s could not finish the undo", original.id, original.kind)
 
+    async def _leased(self, request: ChangeRequest, change: Awaitable[Outcome]) -> Outcome:
+        """Run the change while renewing the lease; _LeaseLost (the change cancelled) when it is lost."""
+        task: asyncio.Task[Outcome] = asyncio.ensure_future(change)
+        keeper = asyncio.create_task(self._keep_lease(request.id), name=f"lease:{request.id}")
+        try:
+            await asyncio.wait({task, keeper}, return_when=asyncio.FIRST_COMPLETED)
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                raise _LeaseLost(request.id)
+            return task.result()  # the change's own exception, if it raised one
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+            if not task.done():  # this coroutine itself was cancelled
+                task.cancel()
+
+    async def _keep_lease(self, request_id: str) -> None:
+        """Returns when the lease is lost; renews it until then (a failed renewal is tried again)."""
+        while True:
+            await asyncio.sleep(self.renew_every)
+            now = self.clock()
+            try:
+                held = await self.store.renew_lease(request_id, self.executor, until=now + self.lease, now=now)
+            except Exception:  # the database may be back by the next renewal, well before the lease ends
+                logger.exception("could not renew the lease on %s", request_id)
+                continue
+            if not held:
+                logger.warning("lost the lease on %s (it was interrupted meanwhile)", request_id)
+                return
+
+    def _ttl(self, request: ChangeRequest) -> timedelta:
+        policy = self.policies.get(request.instance)
+        return policy.request_ttl if policy is not None else ApprovalPolicy(channel="").request_ttl
+
+    # -- shutting down -------------------------------------------------------------------------------
+
+    async def drain(self, grace: float) -> int:
+        """Stop starting executions, let those running finish within `grace` seconds, stop the rest.
+
+        What is stopped records nothing: its lease runs out and the sweep (of another replica, or of
+        this one after the restart) marks it interrupted, with Retry. Returns how many were stopped.
+        """
+        self.stopping = True
+        executing = set(self._executing)
+        waiting: set[asyncio.Task[Any]] = {*executing, *self._pickups.values()}
+        if waiting:
+            logger.info("waiting up to %.0f s for %d change(s) being applied", grace, len(executing))
+            _, pending = await asyncio.wait(waiting, timeout=grace)
+        else:
+            pending = set()
+        # Cancelled, an execution records nothing (see `_execute_started`): its lease runs out.
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+        stopped = len(pending & executing)
+        if stopped:
+            logger.warning("stopped %d change(s) being applied; recovery marks them interrupted", stopped)
+        return stopped
+
     # -- the sweep ---------------------------------------------------------------------------------
 
     async def sweep(self) -> int:
-        """Expire overdue requests and post approval messages that Slack refused earlier."""
+        """Recover interrupted executions, expire overdue requests, post approval messages that Slack
+        refused earlier, take Retry off messages whose window closed, and start approved requests
+        nobody started (beside the sweep: see `pickups_finished`). Returns how many requests it moved
+        or started."""
         now = self.clock()
         handled = 0
+        unleased_before = now - self.lease
+        for request in await self.store.lapsed_executions(now, unleased_before=unleased_before):
+            done = await self._steps_done(request)
+            who = request.executor or "the hubkeeper process applying it"
+            interrupted = await self.store.interrupt(
+                request.id,
+                now=now,
+                unleased_before=unleased_before,
+                error=(
+                    f"interrupted: {who} stopped before it finished (its lease ran out"
+                    + (f" at {request.lease_until:%H:%M:%S} UTC" if request.lease_until else "")
+                    + "). "
+                    + steps_done_line(done)
+                ),
+                # What an earlier attempt recorded (a bulk change's outcomes) stays for the Retry.
+                result=request.result,
+                retry_until=now + self._ttl(request),
+            )
+            if interrupted is not None:  # a renewal, or another replica, got there first otherwise
+                await self._audit(
+                    "change.interrupted", SYSTEM, interrupted, executor=request.executor, partly_applied={"done": done}
+                )
+                await self._finish(interrupted)
+                handled += 1
         for request in await self.store.expired_pending(now):
             expired = await self.store.transition(request.id, Status.PENDING, Status.EXPIRED, actor=SYSTEM, now=now)
             if expired is not None:  # another replica may have expired it first
@@ -430,7 +646,54 @@ class Approvals:
             policy = self.policies.get(request.instance)
             if request.ts is None and policy is not None:
                 await self._announce(request, policy)
+        # Retry windows that closed since the last sweep (or, after a start, within a lease): their
+        # messages lose the Retry button. Re-rendering twice (two replicas) shows the same message.
+        for request in await self.store.retry_windows_closed(self._last_sweep or now - self.lease, now):
+            await self._refresh(request)
+        self._last_sweep = now
+        if not self.stopping:
+            for request in await self.store.unpicked_approved(now - self.pickup_grace):
+                if request.id in self._pickups:
+                    continue  # started by an earlier sweep and not yet executing
+                task = asyncio.create_task(self._pick_up(request), name=f"pick-up:{request.id}")
+                self._pickups[request.id] = task
+                task.add_done_callback(functools.partial(self._picked_up, request.id))
+                handled += 1
         return handled
+
+    def _picked_up(self, request_id: str, _: asyncio.Task[bool]) -> None:
+        self._pickups.pop(request_id, None)
+
+    async def pickups_finished(self) -> None:
+        """Wait until the executions the sweep started have finished."""
+        while self._pickups:
+            await asyncio.wait(set(self._pickups.values()))
+
+    async def _pick_up(self, request: ChangeRequest) -> bool:
+        """Execute an approved request whose approver's process never started it (crash, failed write)."""
+        actor = request.decided_by or SYSTEM
+        try:
+            final = await self._execute(request, actor)
+        except Exception:
+            logger.exception("the sweep could not execute %s", request.id)
+            return False
+        if final.attempts > request.attempts:
+            await self._audit("request.picked_up", SYSTEM, final, approved_by=request.decided_by)
+            return True
+        return False
+
+    async def _steps_done(self, request: ChangeRequest) -> list[str]:
+        """Steps the audit log records as done during the last execution (e.g. each policy change)."""
+        events = await self.store.audit_log(request_id=request.id, limit=1000)
+        started = max((i for i, event in enumerate(events) if event.event == "change.started"), default=-1)
+        return [
+            # A recorded step is mrkdwn already; other rows (a policy change's) say it in plain words.
+            str(event.detail.get("summary"))
+            if event.event == STEP_EVENT
+            else escape(str(event.detail.get("summary") or event.event))
+            for event in events[started + 1 :]
+            if event.event not in LIFECYCLE_EVENTS and not event.event.startswith("request.")
+        ]
 
     # -- telling people ----------------------------------------------------------------------------
 
@@ -450,7 +713,7 @@ class Approvals:
         if request.channel is None or request.ts is None:
             return
         try:
-            await self.messenger.update(request.channel, request.ts, render_approval(request))
+            await self.messenger.update(request.channel, request.ts, render_approval(request, self.clock()))
         except Exception:  # the stored state is right; the next change re-renders the message
             logger.exception("could not update the approval message of %s", request.id)
 
@@ -475,6 +738,7 @@ class Approvals:
                 logger.exception("could not post %s to the audit channel", request.id)
 
     async def _audit(self, event: str, actor: str, request: ChangeRequest, **detail: Any) -> None:
+        """One audit row about the request (None values left out)."""
         await self.store.append_audit(
             AuditEvent(
                 event=event,
@@ -485,3 +749,9 @@ class Approvals:
                 at=self.clock(),
             )
         )
+
+
+def _cancelling() -> bool:
+    """Whether the current task is being cancelled (rather than only a task it awaited)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

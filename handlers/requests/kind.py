@@ -10,6 +10,7 @@ A kind is one class in `handlers/changes/` and one line in `handlers/requests/ki
 - `execute`, run after approval: it checks the preconditions again (the org may have changed
   meanwhile), makes the change, and returns what it did;
 - `destructive`: whether the change needs the extra approvers (every removal, every new owner);
+- `affected`: whom a done change is about, so they can be told (none unless the kind says).
 - `reverse`: the change that undoes a done one, computed from what it recorded doing (the Undo
   button files it as a new request); None, the default, for a change that cannot be undone;
 - `undone`: told once that reverse is done, to end what the change left running besides Docker Hub
@@ -40,6 +41,7 @@ from handlers.grammar import (
     reason_text,
     take_option,
 )
+from handlers.requests.lifecycle import STEP_EVENT, AuditEvent
 from handlers.requests.subjects import Subjects, request_subjects
 from hub.errors import InvalidInput
 
@@ -115,6 +117,18 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Affected:
+    """Someone a done change is about: they are told what changed, who approved it and why."""
+
+    change: str
+    """What changed for them, in the second person, e.g. "you were added to team *backend*" (mrkdwn, escaped)."""
+    username: str | None = None
+    """Their Docker ID: their email is read from the org's member listing."""
+    email: str | None = None
+    """Their email, when the change took them out of the org (the listing no longer has them)."""
+
+
+@dataclass(frozen=True)
 class Reading:
     """A change command as typed: its parameters, its reason, the instance it names."""
 
@@ -177,6 +191,9 @@ class ChangeKind(ABC, Generic[P]):
         """Whether it takes something away or makes an owner; such changes need the extra approvers."""
         return False
 
+    def affected(self, params: P, result: Mapping[str, Any]) -> list[Affected]:
+        """Who this change, once done, is about: read from its parameters and its recorded outcome."""
+        return []
     def reverse(self, params: P, outcome: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
         """The change that undoes this one once done: a kind's `name` and its parameters (as stored,
         checked by that kind's `load`), or None.
@@ -246,3 +263,16 @@ def _refusal(error: ValidationError) -> ChangeRefused:
         return ChangeRefused(f"The request's {echo(cause.message, 300)}.")
     key = ".".join(str(part) for part in first["loc"]) or "parameters"
     return ChangeRefused(f"The request has no valid {escape(key)}; ask again with `/hub help` to hand.")
+
+
+async def record_step(ctx: HandlerContext, step: str) -> None:
+    """Write down one step of a change as done, as it happens (mrkdwn, escaped).
+
+    If the process dies before the change finishes, the request is marked interrupted and its approval
+    message lists these steps, so whoever checks knows where it stopped.
+    """
+    if ctx.request_id is None:
+        return
+    await ctx.store.append_audit(
+        AuditEvent(STEP_EVENT, ctx.actor, ctx.instance, request_id=ctx.request_id, detail={"summary": step})
+    )

@@ -14,6 +14,7 @@ from handlers.changes.invite import InviteChange
 from handlers.changes.invite_cancel import InviteCancel
 from handlers.changes.member_remove import MemberRemove
 from handlers.changes.offboard import Offboard
+from handlers.changes.onboard import Onboard, OnboardCancel
 from handlers.changes.policy_apply import PolicyApply
 from handlers.changes.revoke import Revoke
 from handlers.changes.role import RoleChange
@@ -40,6 +41,8 @@ ALL: tuple[Kind, ...] = (
     Revoke(),
     AccessRequest(),
     Offboard(),
+    Onboard(),
+    OnboardCancel(),
     PolicyApply(),
 )
 

@@ -1,12 +1,17 @@
 """The change-request lifecycle: states, what a stored request holds, and the store it lives in.
 
-    pending → approved → executing → done | failed
+    pending → approved → executing → done | failed | interrupted
     pending → denied | expired | cancelled
-    failed  → approved   (an approver's Retry)
+    failed | interrupted → approved   (an approver's Retry, within the request TTL of the failure)
 
 Every transition is a compare-and-set in the store: it happens only if the request is still in the
 state the caller saw, so a double click, two approvers at once or two replicas change it once; the
 others learn who got there first. Messages are always rendered from the stored request.
+
+Executing carries a lease: who executes (`executor`, a process of some replica) and until when
+(`lease_until`). The executor renews it while the change runs; a lease that runs out means the
+process died (a kill, an OOM, a deploy), and the sweep marks the request interrupted so that an
+approver can check and Retry. An approved request nobody started is started by the sweep.
 
 The store's interface lives here, where the behaviour is; `bot/store/` implements it.
 """
@@ -22,6 +27,10 @@ SYSTEM = "hubkeeper"
 """The actor of what hubkeeper does by itself (expiries, the sweep, scheduled digests) in the audit log."""
 
 
+STEP_EVENT = "change.step"
+"""The audit row of one step of a change, written as it is done (`handlers.requests.kind.record_step`)."""
+
+
 class Status(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
@@ -31,6 +40,8 @@ class Status(StrEnum):
     DENIED = "denied"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+    """Its executor stopped (its lease ran out) before it said done or failed: check, then Retry."""
 
 
 ALLOWED_TRANSITIONS: frozenset[tuple[Status, Status]] = frozenset(
@@ -42,11 +53,15 @@ ALLOWED_TRANSITIONS: frozenset[tuple[Status, Status]] = frozenset(
         (Status.APPROVED, Status.EXECUTING),
         (Status.EXECUTING, Status.DONE),
         (Status.EXECUTING, Status.FAILED),
+        (Status.EXECUTING, Status.INTERRUPTED),
         (Status.FAILED, Status.APPROVED),
+        (Status.INTERRUPTED, Status.APPROVED),
     }
 )
 FINAL = frozenset({Status.DONE, Status.DENIED, Status.EXPIRED, Status.CANCELLED})
-DECIDED = FINAL | {Status.FAILED}
+RETRYABLE = frozenset({Status.FAILED, Status.INTERRUPTED})
+"""What an approver's Retry starts again (within `retry_until`)."""
+DECIDED = FINAL | RETRYABLE
 """What the request log shows: someone (or the clock) said yes or no, and it is not waiting on anything."""
 
 
@@ -72,9 +87,11 @@ class NewRequest:
     """The done request this one undoes (the Undo button filed it); one live undo per request."""
 
 
-UNDO_HOLDING = frozenset({Status.PENDING, Status.APPROVED, Status.EXECUTING, Status.DONE, Status.FAILED})
+UNDO_HOLDING = frozenset(
+    {Status.PENDING, Status.APPROVED, Status.EXECUTING, Status.DONE, Status.FAILED, Status.INTERRUPTED}
+)
 """The states in which an undo request holds its claim on the request it undoes: while it waits, runs, is
-done, or failed (an approver's Retry finishes it, so a second undo beside it would make two live
+done, or failed or interrupted (an approver's Retry finishes it, so a second undo beside it would make two live
 reverses of one change). Denied, expired and cancelled undos let go: the change may be undone again."""
 
 
@@ -129,6 +146,12 @@ class ChangeRequest:
     channel: str | None = None
     ts: str | None = None
     """Where its approval message is (Slack channel and message ts)."""
+    executor: str | None = None
+    """The process that executes (or last executed) it, e.g. "host:1234:a1b2c3"."""
+    lease_until: datetime | None = None
+    """While executing: when the executor's lease runs out unless renewed."""
+    retry_until: datetime | None = None
+    """When failed or interrupted: until when an approver's Retry may start it again."""
     undoes: str | None = None
     """The request this one undoes, when it was filed by the Undo button."""
     undone_by: UndoRef | None = None
@@ -137,6 +160,10 @@ class ChangeRequest:
     @property
     def approvers(self) -> tuple[str, ...]:
         return tuple(approval.approver for approval in self.approvals)
+
+    def retryable(self, now: datetime) -> bool:
+        """Failed or interrupted, and still within the Retry window."""
+        return self.status in RETRYABLE and (self.retry_until is None or now < self.retry_until)
 
 
 @dataclass(frozen=True)
@@ -244,14 +271,56 @@ class RequestStore(Protocol):
         note: str | None = None,
         result: dict[str, Any] | None = None,
         error: str | None = None,
+        executor: str | None = None,
+        lease_until: datetime | None = None,
+        retry_until: datetime | None = None,
     ) -> ChangeRequest | None:
         """Compare-and-set `expected` → `new` (must be in ALLOWED_TRANSITIONS, else ValueError).
 
         Returns the updated request, or None when it was not in `expected` (someone else moved it).
-        Entering EXECUTING increments `attempts`. DENIED and CANCELLED set `decided_by`/`decision_note`.
-        DONE sets `result` and clears `error`; FAILED sets `error` and `result` (what a partly applied
-        change did, or None).
+        Entering EXECUTING increments `attempts` and records `executor` and `lease_until` (the lease).
+        Leaving EXECUTING with `executor` given happens only while that executor still holds it, and
+        ends the lease. DENIED and CANCELLED set `decided_by`/`decision_note`. DONE sets `result` and
+        clears `error`; FAILED (and INTERRUPTED) set `error`, `result` (what a partly applied change
+        did, or None) and `retry_until`. A Retry (FAILED or INTERRUPTED → APPROVED) happens only
+        before `retry_until`.
         """
+        ...
+
+    async def renew_lease(self, request_id: str, executor: str, *, until: datetime, now: datetime) -> bool:
+        """Move the lease of an executing request on to `until`, only while `executor` holds it.
+
+        False when it does not (any more): the request was interrupted, or someone else executes it.
+        """
+        ...
+
+    async def lapsed_executions(
+        self, now: datetime, *, unleased_before: datetime, limit: int = 100
+    ) -> list[ChangeRequest]:
+        """Executing requests whose lease ran out (and those with no lease last changed before
+        `unleased_before`, executed by a version that took none)."""
+        ...
+
+    async def interrupt(
+        self,
+        request_id: str,
+        *,
+        now: datetime,
+        unleased_before: datetime,
+        error: str,
+        result: dict[str, Any] | None,
+        retry_until: datetime,
+    ) -> ChangeRequest | None:
+        """EXECUTING → INTERRUPTED, only if its lease has still run out (a renewal that landed first
+        wins); None otherwise. Sets `error`, `result` (what is known to be done) and `retry_until`."""
+        ...
+
+    async def retry_windows_closed(self, after: datetime, until: datetime, *, limit: int = 100) -> list[ChangeRequest]:
+        """Failed or interrupted requests whose Retry window closed after `after` and by `until`."""
+        ...
+
+    async def unpicked_approved(self, before: datetime, *, limit: int = 100) -> list[ChangeRequest]:
+        """Approved requests last changed before `before`: approved, but nobody started executing them."""
         ...
 
     async def expired_pending(self, now: datetime, *, limit: int = 100) -> list[ChangeRequest]:

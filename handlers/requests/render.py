@@ -6,7 +6,7 @@ shows the same thing. The action ids here are the buttons' interface with the Sl
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from handlers.blocks import actions, button, context, escape, header, reply, section
@@ -33,12 +33,15 @@ _STATUS_WORDS = {
     Status.DENIED: ":no_entry: Denied",
     Status.EXPIRED: ":zzz: Expired",
     Status.CANCELLED: ":leftwards_arrow_with_hook: Cancelled",
+    Status.INTERRUPTED: ":warning: Interrupted: check and Retry",
 }
+MAX_DONE_LISTED = 20
+"""Steps listed under an interrupted request (the rest are counted)."""
 
 
 def already_decided(request: ChangeRequest) -> str:
     """What the loser of a race is told: who got there first, and where the request stands now."""
-    if request.status in (Status.APPROVED, Status.EXECUTING, Status.DONE, Status.FAILED):
+    if request.status in (Status.APPROVED, Status.EXECUTING, Status.DONE, Status.FAILED, Status.INTERRUPTED):
         approvers = ", ".join(f"<@{a}>" for a in request.approvers) or "someone"
         return (
             f"This request was already approved by {approvers} (now {request.status.value}). Nothing more was changed."
@@ -83,9 +86,32 @@ def render_status_line(request: ChangeRequest) -> str:
     if request.status is Status.FAILED and request.result and request.result.get("summary"):
         # A partly applied change says what it did, subject by subject.
         line += f"\n{request.result['summary']}"
+    if request.status is Status.INTERRUPTED and request.error:
+        line += f"\n{escape(request.error)}"
     if request.status is Status.DENIED and request.decision_note:
         line += f" — “{escape(request.decision_note)}”"
     return line
+
+
+def steps_done_line(done: list[str]) -> str:
+    """What was recorded as done before an interrupted execution stopped (mrkdwn steps, in words)."""
+    if not done:
+        return "Nothing was recorded as done before it stopped; check Docker Hub, then Retry."
+    listed = done[:MAX_DONE_LISTED]
+    more = f"; …and {len(done) - len(listed)} more" if len(done) > len(listed) else ""
+    return f"Done before it stopped: {'; '.join(listed)}{more}. Retry re-checks and does what is left."
+
+
+def retry_note(request: ChangeRequest, now: datetime) -> str | None:
+    """The Retry window of a failed or interrupted request, in words (None when there is none)."""
+    if request.retry_until is None or request.status not in (Status.FAILED, Status.INTERRUPTED):
+        return None
+    if request.retryable(now):
+        return f"Retry possible until {request.retry_until:%Y-%m-%d %H:%M} UTC"
+    return (
+        f"The Retry window closed at {request.retry_until:%Y-%m-%d %H:%M} UTC: "
+        "to make this change, file the request again."
+    )
 
 
 DENY_MODAL = "deny_reason"
@@ -155,8 +181,12 @@ def render_dry_run(draft: NewRequest, now: datetime) -> Reply:
     return reply([*render_plan(unsaved), context(DRY_RUN_NOTE)])
 
 
-def render_approval(request: ChangeRequest) -> Reply:
-    """The approval message, entirely from the stored request (so any replica renders the same)."""
+def render_approval(request: ChangeRequest, now: datetime | None = None) -> Reply:
+    """The approval message, entirely from the stored request (so any replica renders the same).
+
+    `now` decides only whether a failed or interrupted request's Retry window is still open.
+    """
+    now = now or datetime.now(UTC)
     blocks = render_plan(request)
     blocks.append(section(render_status_line(request)))
     if request.status is Status.PENDING:
@@ -169,7 +199,7 @@ def render_approval(request: ChangeRequest) -> Reply:
                 block_id=f"decide-{request.id}",
             )
         )
-    elif request.status is Status.FAILED:
+    elif request.retryable(now):
         blocks.append(actions([button("Retry", RETRY, request.id, style="primary")], block_id=f"retry-{request.id}"))
     elif request.status is Status.DONE:
         # Approvers and the requester may click Undo; it files the reverse as a new request. While an
@@ -180,6 +210,9 @@ def render_approval(request: ChangeRequest) -> Reply:
             blocks.append(actions([button("Undo", UNDO, request.id)], block_id=f"undo-{request.id}"))
         else:
             blocks.append(context(CANNOT_UNDO))
+    note = retry_note(request, now)
+    if note is not None:
+        blocks.append(context(note))
     blocks.append(context(f"request `{request.id}` · {request.kind}"))
     rendered = reply(blocks)
     rendered.ephemeral = False

@@ -383,3 +383,34 @@ def bulk_invite(org: Org, body: Mapping[str, Any], inviter: str) -> dict[str, An
         )
         results.append({"invitee": invitee, "status": "invited", "invite": views.invite(invite)})
     return {"invitees": results}
+
+
+def accept_invite(org: Org, invitee: str, username: str, *, email: str | None = None) -> Member:
+    """The invitee accepts (in Docker Hub's web UI): they join as `username` with the invite's role and
+    team, and the invite is gone from the pending list. `invitee` is the invite's id, email or Docker ID."""
+    wanted = invitee.strip().lower()
+    invite = next(
+        (i for i in org.invites.values() if i.id.lower() == wanted or i.invitee.lower() == wanted),
+        None,
+    )
+    if invite is None:
+        raise not_found(f"no pending invite for {invitee}")
+    if not DOCKER_ID.match(username):
+        raise bad_request("username must be a Docker ID (4-30 lowercase letters and digits)")
+    if username in org.members:
+        raise conflict(f"user {username} is already a member of the organization")
+    address = email or (invite.invitee if views.is_email(invite.invitee) else f"{username}@{org.name}.example")
+    member = Member(
+        username=username,
+        id=uuid.uuid4().hex,
+        full_name="",
+        email=address,
+        role=invite.role,
+        date_joined=datetime.now(UTC),
+    )
+    del org.invites[invite.id]
+    # Docker Hub's audit log shows an accepted invite as the invitee joining the org.
+    add_member(org, member, actor=username)
+    if invite.team and invite.team in org.groups:
+        add_group_member(org, invite.team, username, actor=username)
+    return member

@@ -309,7 +309,8 @@ class EmulatorState:
         (username), `member.add` (username, role: an invite accepted), `member.invite.send` (invitee,
         team, role), `team.create` (team), `team.update` (team, and name and/or description: a rename
         or a new description), `team.delete` (team), `team.member.add` and
-        `team.member.remove` (team, username). Raises the emulator's HubError as the API would.
+        `team.member.remove` (team, username), `member.invite.accept` (invitee: the invite's id, email or
+        Docker ID; username: the Docker ID they join as). Raises the emulator's HubError as the API would.
         """
         action = action.removeprefix("org.")
 
@@ -341,6 +342,8 @@ class EmulatorState:
             elif action == "member.invite.send":
                 body = {"invitees": [arg("invitee")], "team": arguments.get("team", ""), "role": arguments.get("role")}
                 org_ops.bulk_invite(target, body, actor)
+            elif action == "member.invite.accept":
+                org_ops.accept_invite(target, arg("invitee"), arg("username"))
             elif action == "team.create":
                 group_id, group_uuid = next(self._group_ids), str(uuid.uuid4())
                 org_ops.create_group(target, {"name": arg("team")}, group_id, group_uuid, actor=actor)
@@ -357,6 +360,11 @@ class EmulatorState:
                 org_ops.remove_group_member(target, arg("team"), arg("username"), actor=actor)
             else:
                 raise bad_request(f"the web UI stand-in cannot do {action!r}")
+
+    def accept_invite(self, org: str, invitee: str, *, username: str, email: str | None = None) -> Member:
+        """The invitee accepts their invite (id, email or Docker ID) and joins as `username`."""
+        with self._lock:
+            return org_ops.accept_invite(self._orgs[org], invitee, username, email=email)
 
     # --- server side: tokens ---------------------------------------------------------------------
 

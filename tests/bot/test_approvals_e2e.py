@@ -78,7 +78,10 @@ async def test_a_team_add_is_asked_approved_and_done(
     # Approve and Deny are gone; a done team add can be undone.
     buttons = [e["action_id"] for b in approval(sandbox)["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert buttons == ["approval_undo"]
-    dm = await sandbox.slack.wait_for_async(lambda: sandbox.slack.dms(IVAN) or None)
+    # Ivan is told twice: as the requester (the outcome) and as the person added (who approved and why).
+    dm = await sandbox.slack.wait_for_async(
+        lambda: [m for m in sandbox.slack.dms(IVAN) if "Your request" in json.dumps(m)] or None
+    )
     assert "Done" in json.dumps(dm)
 
 

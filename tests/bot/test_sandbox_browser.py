@@ -84,3 +84,46 @@ async def test_the_web_ui_button_makes_an_outside_change_the_feed_posts(emulator
         await expect(posted).to_contain_text("ivanpetrov", timeout=40_000)
         await expect(posted).to_contain_text("carolsmith")
         await page.screenshot(path=SCREENSHOT.replace(".png", "-web-ui.png"), full_page=True)
+
+
+@pytest.fixture
+async def demo(emulator_state: EmulatorState) -> AsyncIterator[Any]:
+    # The sweep as `hubkeeper sandbox` runs it: often, so the onboarding finishes while you watch.
+    async with (
+        Sandbox(console_port=0, emulator_state=emulator_state, sweep_seconds=5) as sandbox,
+        chromium_page(f"{sandbox.console_url}/?user=U0ALICE01&channel=C0HUBOPS01") as opened,
+    ):
+        yield opened
+
+
+async def test_the_sandbox_demo_shows_an_onboarding(demo: Any, emulator_state: EmulatorState) -> None:
+    from playwright.async_api import expect
+
+    page = demo
+    composer = page.get_by_test_id("composer-input")
+    await composer.fill("/hub onboard newbie@acme.example --teams backend,data --reason new hire")
+    await composer.press("Enter")
+    asked = page.get_by_test_id("message").filter(has_text="Onboard")
+    # Generous timeouts: the machine running the suite may be busy.
+    await expect(asked.get_by_test_id("button-approval_approve")).to_be_visible(timeout=30_000)
+
+    await page.get_by_test_id("user-picker").select_option("U0BOBOK01")  # Bob approves
+    approve = page.get_by_test_id("message").filter(has_text="Onboard").get_by_test_id("button-approval_approve")
+    await approve.click(timeout=30_000)
+    # "Done by" only once the invite is out (the plan's own words say "would be invited").
+    sent = page.get_by_test_id("message").filter(has_text="Onboard").filter(has_text="Done by")
+    await expect(sent).to_have_count(1, timeout=30_000)
+
+    # Noa accepts the invite on Docker Hub: the console's form plays them.
+    await page.get_by_test_id("accept-invitee").fill("newbie@acme.example")
+    await page.get_by_test_id("accept-username").fill("noanewbie")
+    await page.get_by_test_id("accept-button").click()
+    await expect(page.get_by_test_id("status")).to_contain_text("acknowledged", timeout=30_000)
+
+    # Within a few sweeps Noa is in both teams, and Alice reads it in her DM with hubkeeper.
+    await page.get_by_test_id("user-picker").select_option("U0ALICE01")
+    await page.get_by_test_id("channel-dm").click()
+    done = page.get_by_test_id("message").filter(has_text="accepted the invite")
+    await expect(done).to_contain_text("noanewbie", timeout=30_000)
+    assert "noanewbie" in emulator_state.org("acme").groups["data"].members
+    await page.screenshot(path="/tmp/sandbox-onboarding.png", full_page=True)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 
 import httpx
 
 from bot.sandbox.run import AUDIT_CHANNEL, Sandbox
+from bot.store.scan_store import SqlScanClaims
 from hub.emulator import EmulatorState
 from tests.bot.test_approvals_e2e import HUB_OPS
 from tests.bot.test_slack_e2e import Person, text_of
@@ -26,6 +28,9 @@ async def test_a_second_scan_is_told_one_is_running_and_the_asker_then_cools_dow
     review = asyncio.create_task(Person(sandbox, http, ALICE).command("review"))
     await sandbox.slack.wait_for_async(lambda: scans.running("acme"), timeout=20)
     emulator_state.clear_requests()
+    # The turn is held in the store, where every replica sees it.
+    claims = SqlScanClaims(sandbox.bot.store.engine)
+    assert await claims.holding("acme", now=datetime.now(UTC)) == "`/hub review`"
     # Meanwhile Bob asks for the digest and Ivan looks someone up by email: both are told at once.
     busy = text_of(await Person(sandbox, http, BOB).command("digest"))
     assert "A full-org scan is already running for `acme` (`/hub review`)" in busy and "try again" in busy
@@ -34,6 +39,8 @@ async def test_a_second_scan_is_told_one_is_running_and_the_asker_then_cools_dow
     assert not [r for r in emulator_state.requests if r.path.endswith("/members")]  # nothing was read for them
     assert "sent to you by DM" in text_of(await review)
     assert scans.running("acme") is None
+    assert await claims.holding("acme", now=datetime.now(UTC)) is None
+    assert await claims.last_finished("acme", ALICE) is not None
     # Alice's next scan waits out her cooldown, and says for how long; Bob, refused earlier, may scan now.
     again = text_of(await Person(sandbox, http, ALICE).command("digest"))
     assert "please wait" in again and "second" in again

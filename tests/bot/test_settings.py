@@ -167,3 +167,41 @@ def test_the_database_url_defaults_to_the_user_data_folder(monkeypatch: pytest.M
     assert load_settings().database_url() == f"sqlite:///{tmp_path / 'hubkeeper' / 'hubkeeper.db'}"
     monkeypatch.setenv("HUBKEEPER_DATABASE_URL", " postgresql://hub@db:5432/hubkeeper ")
     assert load_settings().database_url() == "postgresql://hub@db:5432/hubkeeper"
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, True), ("false", False), ("0", False), ("true", True)])
+def test_telling_the_affected_person_is_on_unless_turned_off(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, expected: bool
+) -> None:
+    if value is not None:
+        monkeypatch.setenv("HUBKEEPER_NOTIFY_AFFECTED", value)
+    assert load_settings().hubkeeper_notify_affected is expected
+
+
+def test_a_bad_notify_affected_value_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUBKEEPER_NOTIFY_AFFECTED", "perhaps")
+    with pytest.raises(ConfigError, match=r"(?i)HUBKEEPER_NOTIFY_AFFECTED"):
+        load_settings()
+
+
+@pytest.mark.parametrize("value", ["4", "0", "3601", "-5"])
+def test_the_sweep_interval_is_5_to_3600_seconds(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("HUBKEEPER_SWEEP_SECONDS", value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value).startswith(f"HUBKEEPER_SWEEP_SECONDS: {int(value)} is out of range; give 5 to 3600")
+
+
+@pytest.mark.parametrize("value", ["5", "3600", "60"])
+def test_sweep_intervals_in_range_are_taken(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("HUBKEEPER_SWEEP_SECONDS", value)
+    assert load_settings().hubkeeper_sweep_seconds == int(value)
+
+
+def test_the_shutdown_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().shutdown_grace() == 60
+    monkeypatch.setenv("HUBKEEPER_SHUTDOWN_GRACE", "2m")
+    assert load_settings().shutdown_grace() == 120
+    monkeypatch.setenv("HUBKEEPER_SHUTDOWN_GRACE", "soon")
+    with pytest.raises(ConfigError, match="HUBKEEPER_SHUTDOWN_GRACE: 'soon' is not a duration"):
+        load_settings().shutdown_grace()

@@ -146,9 +146,12 @@ async def test_undoing_time_bound_access_ends_it_for_good(
     assert "ivanpetrov" not in emulator_state.org("acme").groups[grant.team].members
     assert await bot.store.active_timed_grants() == []
 
-    # Past the old end, the sweep has nothing left to end and tells nobody. (Ivan's two DMs so far say
-    # that his request and his undo are done.)
-    await sandbox.slack.wait_for_async(lambda: len(sandbox.slack.dms(IVAN)) >= 2 or None, timeout=15)
+    # Past the old end, the sweep has nothing left to end and tells nobody. (Ivan's DMs so far say that
+    # his request and his undo are done — each after the DM telling him, as the person affected, what
+    # changed — so once both "Your request" DMs are there, nothing else is on its way.)
+    await sandbox.slack.wait_for_async(
+        lambda: sum("Your request" in json.dumps(m) for m in sandbox.slack.dms(IVAN)) >= 2 or None, timeout=15
+    )
     dms = len(sandbox.slack.dms(IVAN))
     ended = await sweep_timed_grants(
         bot.store,

@@ -3,8 +3,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from hub.emulator import DEMO, EmulatorState
+from hub.emulator.errors import HubError
 
 from .conftest import exchange
 
@@ -97,3 +99,41 @@ async def test_cancel_and_resend(client: httpx.AsyncClient, oat: dict[str, str],
     assert invite_id not in state.org(DEMO.org).invites
     assert (await client.delete(f"/v2/invites/{invite_id}", headers=oat)).status_code == 404
     assert (await client.patch(f"/v2/invites/{invite_id}/resend", headers=oat)).status_code == 404
+
+
+async def test_an_accepted_invite_makes_a_member_in_its_team(
+    client: httpx.AsyncClient, oat: dict[str, str], state: EmulatorState
+) -> None:
+    # newhire@acme.example is invited to backend in the demo org.
+    response = await client.post(
+        f"/emulator/web-ui/{DEMO.org}",
+        json={
+            "actor": "newhire",
+            "action": "member.invite.accept",
+            "invitee": "NewHire@acme.example",
+            "username": "newhire",
+        },
+    )
+    assert response.status_code == 200, response.text
+    invites = (await client.get(INVITES, headers=oat)).json()["data"]
+    assert all(i["invitee"] != "newhire@acme.example" for i in invites)
+    members = (await client.get(f"/v2/orgs/{DEMO.org}/members", headers=oat, params={"search": "newhire"})).json()
+    (joined,) = [m for m in members["results"] if m["username"] == "newhire"]
+    assert joined["email"] == "newhire@acme.example" and joined["role"] == "Member"
+    assert "newhire" in state.org(DEMO.org).groups["backend"].members
+    actions = [e["action"] for e in state.audit_events(DEMO.org)[-2:]]
+    assert actions == ["org.member.add", "org.team.member.add"]
+
+
+async def test_accepting_needs_a_pending_invite_and_a_free_docker_id(
+    client: httpx.AsyncClient, state: EmulatorState
+) -> None:
+    missing = await client.post(
+        f"/emulator/web-ui/{DEMO.org}",
+        json={"actor": "x", "action": "member.invite.accept", "invitee": "nobody@acme.example", "username": "nobody"},
+    )
+    assert missing.status_code == 404
+    with pytest.raises(HubError) as taken:
+        state.accept_invite(DEMO.org, "ravisharma", username="kenjisato")
+    assert taken.value.status == 409
+    assert any(i.invitee == "ravisharma" for i in state.org(DEMO.org).invites.values())  # nothing changed

@@ -187,7 +187,7 @@ async def test_approval_executes_once_and_tells_everyone(
     assert "created team" in json.dumps(slack.dms(IVAN))
     assert request_id in json.dumps(slack.messages(AUDIT))
     events = [event.event for event in await approvals.store.audit_log(request_id=request_id)]
-    assert events == ["request.created", "request.approved", "change.done"]
+    assert events == ["request.created", "request.approved", "change.started", "change.done"]
     again = await approvals.approve(request_id, ALICE)
     assert f"already approved by <@{BOB}> (now done)" in again.text
 

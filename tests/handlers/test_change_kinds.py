@@ -332,7 +332,12 @@ async def test_member_remove(ctx: HandlerContext, emulator_state: EmulatorState)
     assert planned.details == ["Role: member", "Teams: `backend`, `data`"]
     org = emulator_state.org(ORG)
     assert "julianaruiz" not in org.members and "julianaruiz" not in org.groups["data"].members
-    assert outcome.result == {"username": "julianaruiz", "role": "member", "teams": ["backend", "data"]}
+    assert outcome.result == {
+        "username": "julianaruiz",
+        "role": "member",
+        "teams": ["backend", "data"],
+        "email": "julianaruiz@acme.example",
+    }
 
 
 async def test_member_remove_refusals(ctx: HandlerContext, emulator_state: EmulatorState, hub: HubClient) -> None:

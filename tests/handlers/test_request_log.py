@@ -20,6 +20,7 @@ from bot.sandbox.directory import SlackUser
 from bot.sandbox.slack_api import SlackStandIn
 from bot.slack_io import SlackDirectory, SlackMessenger
 from bot.store.access_store import SqlAccessIndexStore
+from bot.store.onboarding_store import SqlOnboardingStore
 from bot.store.sql_store import SqlRequestStore
 from handlers.commands import Change, parse
 from handlers.context import HandlerContext, Reply
@@ -57,6 +58,9 @@ repositories:
 """
 
 
+WAITING_EMAIL = "waiting.hire@acme.example"
+
+
 @dataclass(frozen=True)
 class Case:
     kind: str
@@ -92,6 +96,13 @@ CASES = (
     ),
     Case("offboard", {"who": "lin.feng@gmail.example"}, ("lin.feng@gmail.example", "contractorlin", "backend")),
     Case("policy_apply", {"text": POLICY, "source": "policy.yml"}, ("release-eng", "ximenalopez", "acme/api")),
+    Case(
+        "onboard",
+        {"invitee": "ada.new@acme.example", "teams": ["backend", "data"]},
+        ("ada.new@acme.example", "backend", "data"),
+    ),
+    # An onboarding waiting to be stopped is recorded by the `ctx` fixture.
+    Case("onboard_cancel", {"invitee": WAITING_EMAIL}, (WAITING_EMAIL,)),
 )
 
 
@@ -136,7 +147,33 @@ def client(slack: SlackStandIn) -> AsyncWebClient:
 
 
 @pytest.fixture
-def ctx(hub: HubClient, store: SqlRequestStore, client: AsyncWebClient) -> HandlerContext:
+async def ctx(hub: HubClient, store: SqlRequestStore, client: AsyncWebClient) -> HandlerContext:
+    onboardings = SqlOnboardingStore(store.engine)
+    now = datetime.now(UTC)
+    asked = await store.create(
+        NewRequest(
+            instance="acme",
+            kind="onboard",
+            params={"invitee": WAITING_EMAIL, "teams": ["data"]},
+            requester=ASKER,
+            reason="new hire",
+            summary="Onboard",
+            destructive=False,
+            approvals_required=1,
+            expires_at=now + timedelta(days=1),
+        ),
+        now=now,
+    )
+    await onboardings.start(
+        instance="acme",
+        request_id=asked.id,
+        email=WAITING_EMAIL,
+        teams=["data"],
+        role=None,
+        requester=ASKER,
+        invite_id=None,
+        now=now,
+    )
     return HandlerContext(
         hub=hub,
         instance="acme",
@@ -147,6 +184,7 @@ def ctx(hub: HubClient, store: SqlRequestStore, client: AsyncWebClient) -> Handl
         store=store,
         access_index=SqlAccessIndexStore(store.engine),
         access_teams={"acme/api:write": "backend"},
+        onboardings=onboardings,
     )
 
 

@@ -25,6 +25,8 @@ from tests.handlers.routers import ALICE, BOB, HUB_OPS, IVAN, KENJI, Clock, acti
 
 REVERSIBLE = {"team_add", "team_remove", "role", "grant", "revoke", "team_update", "access_request"}
 IRREVERSIBLE = {"offboard", "member_remove", "team_delete", "invite", "invite_cancel", "team_create", "policy_apply"}
+# An onboarding sends an invite (`onboard cancel` stops it); stopping one withdraws an invite.
+IRREVERSIBLE |= {"onboard", "onboard_cancel"}
 
 
 # -- each kind's reverse, from a stored outcome --------------------------------------------------------

@@ -384,6 +384,13 @@ async function start() {
       setStatus(`Could not reach the console backend: ${error}`, true);
     }
   });
+  document.getElementById("accept-invite").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const invitee = document.getElementById("accept-invitee").value.trim();
+    const username = document.getElementById("accept-username").value.trim();
+    if (!invitee || !username) return;
+    await post("/api/accept_invite", { invitee, username }, `accepted the invite of ${invitee} on Docker Hub as ${username}`);
+  });
   remember();
   await refresh();
   setInterval(refresh, 500);
