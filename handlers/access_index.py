@@ -19,14 +19,14 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Protocol
 
+from handlers import concurrently
 from hub.client import HubClient
 from hub.models import OrgGroup, Permission
 
 logger = logging.getLogger("hubkeeper.index")
 
-T = TypeVar("T")
 
 DEFAULT_RATE_SHARE = 0.5
 DEFAULT_SCHEDULE = "0 2 * * *"
@@ -178,17 +178,6 @@ class RatePacer:
             await self._sleep(slot - now)
 
 
-async def _all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
-    """Every result, or the first error with the others cancelled (gather would leave them running)."""
-    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
-    try:
-        return list(await asyncio.gather(*tasks))
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
 async def read_repository_grants(
     hub: HubClient, repository: str, teams: Sequence[OrgGroup], pacer: RatePacer | None = None
 ) -> list[tuple[str, str]]:
@@ -200,7 +189,7 @@ async def read_repository_grants(
         grant = await hub.get_team_access(team, repository)
         return None if grant is None else (team.name, grant.permission.lower())
 
-    return [found for found in await _all(read(team) for team in teams) if found is not None]
+    return [found for found in await concurrently.each(read(team) for team in teams) if found is not None]
 
 
 async def refresh_index(

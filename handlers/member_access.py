@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from handlers import blocks as bk
+from handlers import concurrently
 from handlers.access_index import (
     PERMISSION_RANK,
     AccessIndexStore,
@@ -85,7 +86,7 @@ async def _read_live(ctx: HandlerContext, teams: Sequence[str]) -> list[tuple[st
                 found.append((repository, group.name, grant.permission.lower()))
         return found
 
-    results = await asyncio.gather(*(read(repository) for repository in repositories))
+    results = await concurrently.each(read(repository) for repository in repositories)
     return [grant for found in results for grant in found]
 
 

@@ -6,13 +6,13 @@ be checked against Slack's limits with any input, however large.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from handlers import blocks as bk
+from handlers import concurrently
 from handlers.context import Block, HandlerContext, Reply
 from handlers.grammar import MAX_SEARCH, ROLES, Syntax, UsageError, take_option
 from handlers.lookup import Lookup
@@ -102,16 +102,8 @@ async def _invites_or_error(ctx: HandlerContext) -> list[Invite] | HubError:
 
 
 async def whois(ctx: HandlerContext, query: str) -> Reply:
-    # Both reads at once; when the member cannot be read the invites read is cancelled, not left running
-    # (gather would leave it to finish after the reply, with a connection the caller may be closing).
-    invites_read = asyncio.ensure_future(_invites_or_error(ctx))
-    try:
-        member = await ctx.hub.find_member(query)
-    except BaseException:
-        invites_read.cancel()
-        await asyncio.gather(invites_read, return_exceptions=True)
-        raise
-    invites = await invites_read
+    # Both reads at once; when the member cannot be read the invites read is cancelled, not left running.
+    member, invites = await concurrently.both(ctx.hub.find_member(query), _invites_or_error(ctx))
     names = (query, member.email, member.username) if member is not None else (query,)
     found = invites if isinstance(invites, HubError) else matching_invites(invites, *names)
     return render_whois(query, ctx.instance, member, found, datetime.now(UTC))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from handlers import blocks as bk
+from handlers import concurrently
 from handlers.context import Block, HandlerContext, Reply
 from handlers.grammar import Syntax, UsageError
 from handlers.lookup import Lookup, without_arguments
@@ -84,29 +83,17 @@ async def teams(ctx: HandlerContext) -> Reply:
 
 
 async def team(ctx: HandlerContext, name: str) -> Reply:
-    # Both reads at once; when one fails the other is cancelled, not left running after the reply
-    # (gather would leave it in flight, on a client the caller may be closing).
-    reads = (asyncio.ensure_future(ctx.hub.get_group(name)), asyncio.ensure_future(ctx.hub.list_group_members(name)))
+    # Both reads at once; when one fails the other is cancelled, not left running after the reply.
     try:
-        group, members = await asyncio.gather(*reads)
+        group, members = await concurrently.both(ctx.hub.get_group(name), ctx.hub.list_group_members(name))
     except NotFound:
-        await _cancel(reads)
         # A near miss ("backnd") deserves a suggestion; one more call is cheap next to a dead end.
         try:
             known: list[OrgGroup] | None = await ctx.hub.list_groups()
         except HubError:
             known = None
         return _not_found_reply(ctx.instance, name, known)
-    except BaseException:
-        await _cancel(reads)
-        raise
     return render_team(ctx.instance, group, members)
-
-
-async def _cancel(tasks: Sequence[asyncio.Future[Any]]) -> None:
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 # -- the commands -----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from handlers import blocks as bk
+from handlers import concurrently
 from handlers.context import HandlerContext
 from handlers.grammar import Syntax, UsageError
 from handlers.requests.kind import Affected, ChangeRefused, Outcome, PartlyApplied
@@ -202,7 +203,7 @@ async def bounded(steps: Sequence[Callable[[], Awaitable[T]]], limit: int = CONC
         report(finished, len(steps))
         return result
 
-    return list(await asyncio.gather(*(run(step) for step in steps)))
+    return await concurrently.each(run(step) for step in steps)
 
 
 async def attempt(item: str, step: Callable[[], Awaitable[ItemOutcome]]) -> ItemOutcome:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from handlers import blocks as bk
+from handlers import concurrently
 from handlers.activity.events import is_watched
 from handlers.activity.feed import ActivityStore, classified_events
 from handlers.changes.invite_cancel import InviteCancelParams
@@ -163,7 +164,7 @@ async def gather_digest(
     With `activity` (the feed's store), the digest also lists what changed outside hubkeeper since the
     last digest: the audit log's member, invite and team events that none of hubkeeper's changes made.
     """
-    members, invites, groups = await asyncio.gather(_members(ctx), ctx.hub.list_invites(), ctx.hub.list_groups())
+    members, invites, groups = await concurrently.three(_members(ctx), ctx.hub.list_invites(), ctx.hub.list_groups())
     previous = await store.latest_snapshot(ctx.instance)
     snoozes = await store.active_snoozes(ctx.instance, now)
     built = build_digest(

@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 import yaml  # type: ignore[import-untyped]
 
+from handlers import concurrently
 from handlers.policy.diff import Change, OrgState, compute_changes, recheck
 from handlers.policy.model import Policy, fold_repositories, resolve
 from handlers.requests.lifecycle import AuditEvent
@@ -40,17 +41,17 @@ async def _bounded(concurrency: int, jobs: Iterable[Callable[[], Awaitable[T]]])
         async with semaphore:
             return await job()
 
-    return list(await asyncio.gather(*(run(job) for job in jobs)))
+    return await concurrently.each(run(job) for job in jobs)
 
 
 async def list_repository_refs(hub: HubClient, namespaces: Sequence[str]) -> list[str]:
     """`ns/repo` of every repository in `namespaces`: one listing per namespace, read once per plan."""
-    listings = await asyncio.gather(*(hub.list_repositories(namespace) for namespace in namespaces))
+    listings = await concurrently.each(hub.list_repositories(namespace) for namespace in namespaces)
     return sorted(f"{repo.namespace}/{repo.name}" for listing in listings for repo in listing)
 
 
 async def read_state(hub: HubClient, policy: Policy, *, concurrency: int = DEFAULT_CONCURRENCY) -> OrgState:
-    members, groups, repositories = await asyncio.gather(
+    members, groups, repositories = await concurrently.three(
         hub.list_members(), hub.list_groups(), list_repository_refs(hub, policy.pattern_namespaces)
     )
     state = OrgState(
@@ -203,7 +204,7 @@ async def export_policy(
 
     `fold`: identical grants become patterns (`acme/*`, `acme/api-*`) where that means the same.
     """
-    members, groups = await asyncio.gather(hub.list_members(), hub.list_groups())
+    members, groups = await concurrently.both(hub.list_members(), hub.list_groups())
     team_members: dict[str, list[str]] = {group.name: [] for group in groups}
     for member in members:
         for team in member.groups:
@@ -279,7 +280,7 @@ async def read_for_changes(
     hub: HubClient, changes: Sequence[Change], *, concurrency: int = DEFAULT_CONCURRENCY
 ) -> OrgState:
     """The org as far as planned changes touch it: teams, members, and the grants they name."""
-    members, groups = await asyncio.gather(hub.list_members(), hub.list_groups())
+    members, groups = await concurrently.both(hub.list_members(), hub.list_groups())
     state = OrgState(
         teams={group.name: group.description or "" for group in groups},
         team_ids={group.name: group.id for group in groups},
