@@ -185,11 +185,21 @@ async def test_every_change_kind_approved(
     asked = text_of(await Person(sandbox, http, IVAN).command(command))
     assert "Requested" in asked, asked
     assert hub_writes(emulator_state, dry_run_done=True) == [] and not happened(emulator_state)
+    asked_ts = approval(sandbox)["ts"]
     await click(sandbox, http, ALICE, "approval_approve")
-    final = await sandbox.slack.wait_for_async(
-        lambda: ("Done" in text_of(approval(sandbox)) or "Failed" in text_of(approval(sandbox))) or None, timeout=20
-    )
-    assert final and "Done" in text_of(approval(sandbox)), text_of(approval(sandbox))
+
+    def decided() -> str | None:
+        # The approval message itself (by its ts), not whatever was posted to the channel last.
+        (message,) = [m for m in sandbox.slack.messages(HUB_OPS) if m["ts"] == asked_ts]
+        text = text_of(message)
+        return text if ("Done" in text or "Failed" in text) else None
+
+    try:
+        final = await sandbox.slack.wait_for_async(decided, timeout=60)
+    except TimeoutError as error:
+        shown = [text_of(m)[:300] for m in sandbox.slack.messages(HUB_OPS)]
+        raise AssertionError(f"{error}; #hub-ops now: {shown}") from None
+    assert "Done" in final, final
     assert happened(emulator_state)
 
 
