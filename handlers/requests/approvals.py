@@ -642,9 +642,12 @@ class Approvals:
                 await self._audit("request.expired", SYSTEM, expired)
                 await self._finish(expired)
                 handled += 1
+        # Approval messages Slack refused earlier. A request filed moments ago is still being posted by
+        # its submit (store first, then post): posting it here too would show approvers two messages.
+        announced_before = now - self.pickup_grace
         for request in await self.store.list_requests(statuses=frozenset({Status.PENDING}), limit=50):
             policy = self.policies.get(request.instance)
-            if request.ts is None and policy is not None:
+            if request.ts is None and policy is not None and request.created_at <= announced_before:
                 await self._announce(request, policy)
         # Retry windows that closed since the last sweep (or, after a start, within a lease): their
         # messages lose the Retry button. Re-rendering twice (two replicas) shows the same message.

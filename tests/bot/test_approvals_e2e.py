@@ -168,6 +168,23 @@ CHANGES: list[tuple[str, Check]] = [
 ]
 
 
+async def settled(sandbox: Sandbox, ts: str, words: tuple[str, ...]) -> str:
+    """The approval message's text (found by its ts, not as the channel's latest message) once it says
+    one of `words`; on a timeout the error shows what #hub-ops holds."""
+
+    def text() -> str | None:
+        (message,) = [m for m in sandbox.slack.messages(HUB_OPS) if m["ts"] == ts]
+        shown = text_of(message)
+        return shown if any(word in shown for word in words) else None
+
+    try:
+        found: str = await sandbox.slack.wait_for_async(text, timeout=60)
+    except TimeoutError as error:
+        shown = [(m["ts"], m.get("thread_ts"), text_of(m)[:300]) for m in sandbox.slack.messages(HUB_OPS)]
+        raise AssertionError(f"{error}; #hub-ops now: {shown}") from None
+    return found
+
+
 async def deny_through_modal(sandbox: Sandbox, http: httpx.AsyncClient, approver: str, why: str) -> None:
     await click(sandbox, http, approver, "approval_deny")
     modal = await sandbox.slack.wait_for_async(lambda: sandbox.slack.modal_stack(approver) or None)
@@ -187,18 +204,7 @@ async def test_every_change_kind_approved(
     assert hub_writes(emulator_state, dry_run_done=True) == [] and not happened(emulator_state)
     asked_ts = approval(sandbox)["ts"]
     await click(sandbox, http, ALICE, "approval_approve")
-
-    def decided() -> str | None:
-        # The approval message itself (by its ts), not whatever was posted to the channel last.
-        (message,) = [m for m in sandbox.slack.messages(HUB_OPS) if m["ts"] == asked_ts]
-        text = text_of(message)
-        return text if ("Done" in text or "Failed" in text) else None
-
-    try:
-        final = await sandbox.slack.wait_for_async(decided, timeout=60)
-    except TimeoutError as error:
-        shown = [text_of(m)[:300] for m in sandbox.slack.messages(HUB_OPS)]
-        raise AssertionError(f"{error}; #hub-ops now: {shown}") from None
+    final = await settled(sandbox, asked_ts, ("Done", "Failed"))
     assert "Done" in final, final
     assert happened(emulator_state)
 
@@ -209,9 +215,9 @@ async def test_every_change_kind_denied(
 ) -> None:
     asked = text_of(await Person(sandbox, http, IVAN).command(command))
     assert "Requested" in asked, asked
+    asked_ts = approval(sandbox)["ts"]
     await deny_through_modal(sandbox, http, BOB, "not now")
-    denied = await sandbox.slack.wait_for_async(lambda: "Denied" in text_of(approval(sandbox)) or None, timeout=15)
-    assert denied
+    await settled(sandbox, asked_ts, ("Denied",))
     assert hub_writes(emulator_state, dry_run_done=True) == [] and not happened(emulator_state)
 
 

@@ -272,7 +272,7 @@ async def test_an_overdue_request_is_not_approved_before_the_sweep(
 
 
 async def test_a_refused_slack_post_is_retried_by_the_sweep(
-    approvals: Approvals, hub: HubClient, slack: SlackStandIn
+    approvals: Approvals, hub: HubClient, slack: SlackStandIn, clock: Clock
 ) -> None:
     slack.rate_limit_next(10, retry_after=0, method="chat.postMessage")  # past the client's retries
     reply = await approvals.submit(
@@ -282,9 +282,16 @@ async def test_a_refused_slack_post_is_retried_by_the_sweep(
     stored = (await approvals.store.list_requests())[0]
     assert stored.status is Status.PENDING and stored.ts is None
     slack.state.rate_limits.clear()
+    # A sweep right after filing leaves the post to the submit that is (or was) making it: a request
+    # still being posted must not get a second approval message.
+    await approvals.sweep()
+    assert (await approvals.store.get(stored.id)) is not None and slack.calls_to("chat.postMessage")[-1].ok is False
+    clock.now += approvals.pickup_grace
     await approvals.sweep()
     again = await approvals.store.get(stored.id)
     assert again is not None and again.ts is not None and buttons(approval_message(slack)) == [APPROVE, DENY]
+    await approvals.sweep()
+    assert len([c for c in slack.calls_to("chat.postMessage") if c.ok]) == 1
 
 
 async def test_a_restart_keeps_the_request_approvable(
